@@ -1,0 +1,54 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Exit codes, as documented in SPEC section 4 and docs/commands.md.
+const (
+	ExitOK          = 0   // success (plan --detailed-exitcode: no changes)
+	ExitError       = 1   // error; nothing was changed in Kibana
+	ExitChanges     = 2   // plan --detailed-exitcode: changes present
+	ExitPartial     = 3   // apply/destroy: some changes made, then an error
+	ExitPlanRefused = 4   // apply refused a saved plan
+	ExitLocked      = 5   // state lock not acquired within --lock-timeout
+	ExitGuard       = 6   // a safety guard tripped; nothing changed
+	ExitInterrupted = 130 // interrupted
+)
+
+// exitError carries an exit code out of a command. If printed is true the
+// message was already shown to the user and must not be printed again.
+type exitError struct {
+	code    int
+	err     error
+	printed bool
+}
+
+func (e *exitError) Error() string {
+	if e.err == nil {
+		return fmt.Sprintf("exit status %d", e.code)
+	}
+	return e.err.Error()
+}
+
+func (e *exitError) Unwrap() error { return e.err }
+
+// withCode wraps err so that Main exits with code.
+func withCode(code int, err error) error { return &exitError{code: code, err: err} }
+
+// silentExit returns an error that sets the exit code without printing
+// anything more (the view already reported the problem).
+func silentExit(code int) error { return &exitError{code: code, printed: true} }
+
+// exitCodeOf maps an error returned by a command to an exit code.
+func exitCodeOf(err error) int {
+	if err == nil {
+		return ExitOK
+	}
+	var ee *exitError
+	if errors.As(err, &ee) {
+		return ee.code
+	}
+	return ExitError
+}

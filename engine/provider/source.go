@@ -1,0 +1,157 @@
+package provider
+
+import (
+	"context"
+	"time"
+
+	"github.com/hashicorp/hcl/v2"
+)
+
+// HashType is a file-hash family. The zero value is invalid.
+type HashType string
+
+// The hash families lumuctl knows, in the order items are laid out.
+const (
+	MD5    HashType = "md5"
+	SHA1   HashType = "sha1"
+	SHA256 HashType = "sha256"
+)
+
+// HashTypes lists every supported HashType in canonical order.
+var HashTypes = []HashType{MD5, SHA1, SHA256}
+
+// HexLen is the number of hex digits of a digest of this type (0 if unknown).
+func (t HashType) HexLen() int {
+	switch t {
+	case MD5:
+		return 32
+	case SHA1:
+		return 40
+	case SHA256:
+		return 64
+	}
+	return 0
+}
+
+// Company is what a Source needs to reach one Lumu tenant. Key is a secret:
+// it must never be printed, logged, cached or stored.
+type Company struct {
+	Name              string // configuration label (company "NAME")
+	UUID              string
+	DisplayName       string
+	APIURL            string
+	Key               string // secret
+	RequestsPerMinute int
+	RetryTimeout      time.Duration
+}
+
+// Filter is one ioc_filter, already validated by engine/config.
+type Filter struct {
+	Name           string // configuration label
+	HashTypes      []HashType
+	AdversaryTypes []string
+	Days           int
+	Statuses       []string // subset of "open", "closed"
+	Labels         []int
+	OnlyActive     bool
+	Exclude        []string // lowercase, validated hashes
+}
+
+// FetchRequest asks a Source for the hashes one filter selects.
+type FetchRequest struct {
+	Company Company
+	Filter  Filter
+	// Now is the end of the window [Now-Days, Now]. Injected for tests.
+	Now time.Time
+	// Progress receives events while fetching; may be nil.
+	Progress ProgressFunc
+}
+
+// FetchResponse is the result of one fetch. When Err is non-nil the fetch
+// failed and Indicators must be ignored: a failed source never shrinks the
+// desired set.
+type FetchResponse struct {
+	// Indicators maps a normalised (lowercase hex) hash to what produced it.
+	Indicators map[string]*Indicator
+	// Warnings are things the user should know (dropped malformed values
+	// naming the incident, ...). They carry no source range; the engine
+	// attaches the ioc_filter's block range.
+	Warnings []Warning
+	Stats    FetchStats
+	Err      error
+}
+
+// Warning is a non-fatal note from a provider.
+type Warning struct {
+	Summary string
+	Detail  string
+}
+
+// FetchStats counts the calls a fetch made, for tests and benchmarks.
+type FetchStats struct {
+	ListCalls       int // incident list pages requested
+	ContextCalls    int // incident context requests sent
+	ContextCached   int // contexts served from the cache
+	IncidentsListed int
+	IncidentsKept   int
+}
+
+// Indicator is one hash and the incidents that produced it.
+type Indicator struct {
+	Hash      string
+	Type      HashType
+	Incidents []IncidentRef // sorted by ID, no duplicates
+}
+
+// IncidentRef is the provenance of a hash: one Lumu incident.
+type IncidentRef struct {
+	ID             string    `json:"id"`
+	Company        string    `json:"company"` // configuration label
+	Filter         string    `json:"filter"`  // ioc_filter label
+	AdversaryID    string    `json:"adversary,omitempty"`
+	AdversaryTypes []string  `json:"adversary_types,omitempty"`
+	Description    string    `json:"description,omitempty"`
+	LastContact    time.Time `json:"last_contact"`
+	Status         string    `json:"status,omitempty"`
+}
+
+// ProgressFunc receives progress events. Implementations must not block.
+type ProgressFunc func(ProgressEvent)
+
+// ProgressKind says what a ProgressEvent reports.
+type ProgressKind string
+
+// Progress event kinds.
+const (
+	ProgressIncidentsListed ProgressKind = "incidents_listed" // Done = incidents so far
+	ProgressContexts        ProgressKind = "contexts"         // Done/Total contexts
+	ProgressRateLimited     ProgressKind = "rate_limited"     // Wait = how long
+	ProgressRetrying        ProgressKind = "retrying"         // Wait, Detail
+)
+
+// ProgressEvent is one progress report from a provider.
+type ProgressEvent struct {
+	Kind   ProgressKind
+	Source string // "company/filter"
+	Done   int
+	Total  int
+	Wait   time.Duration
+	Detail string
+}
+
+// Source yields hashes. Implementations must be safe for concurrent use by
+// several Fetch calls (one per ioc_filter).
+type Source interface {
+	Fetch(ctx context.Context, req FetchRequest) FetchResponse
+	// Close releases resources (cache files).
+	Close() error
+}
+
+// SourceOptions configure a Source at construction time.
+type SourceOptions struct {
+	// CachePath is the bbolt cache file; "" disables caching.
+	CachePath string
+}
+
+// SourceFactory builds a Source.
+type SourceFactory func(SourceOptions) (Source, hcl.Diagnostics)

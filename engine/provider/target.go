@@ -1,0 +1,113 @@
+package provider
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Item is one Kibana exception-list item in the endpoint_blocklists list, as
+// the engine sees it. Field names follow Kibana's wire names where possible.
+type Item struct {
+	ID          string         `json:"id,omitempty"`       // saved-object id; assigned by Kibana
+	ItemID      string         `json:"item_id"`            // our stable id; the ownership prefix lives here
+	Version     string         `json:"_version,omitempty"` // optimistic concurrency token
+	Name        string         `json:"name"`
+	Description string         `json:"description"`
+	OSTypes     []string       `json:"os_types"`
+	Tags        []string       `json:"tags"`
+	Entries     []Entry        `json:"entries"`
+	Meta        map[string]any `json:"meta,omitempty"`
+	// Fields kept for drift detection and display; never sent back blindly.
+	Type      string    `json:"type,omitempty"`
+	UpdatedAt time.Time `json:"updated_at,omitempty"`
+	UpdatedBy string    `json:"updated_by,omitempty"`
+}
+
+// Entry is one match_any hash entry of an item.
+type Entry struct {
+	Field    string   `json:"field"` // file.hash.md5|sha1|sha256
+	Type     string   `json:"type"`  // match_any
+	Operator string   `json:"operator"`
+	Value    []string `json:"value"`
+}
+
+// ListRequest asks for every item of the blocklist container whose item_id
+// starts with Prefix. Implementations must re-check the prefix client-side.
+type ListRequest struct {
+	Prefix string
+}
+
+// ListResponse holds the owned items and a count of the other items seen.
+type ListResponse struct {
+	Owned []Item
+	// Unmanaged counts items in the container that lack Prefix (only
+	// when the implementation sees them; a prefix-filtered find may not).
+	Unmanaged int
+}
+
+// PolicyCheck is the result of checking Fleet policy ids.
+type PolicyCheck struct {
+	Missing []string // ids that are not Elastic Defend package policies
+	// Warning is set when the check could not be made (e.g. no Fleet read
+	// privilege); Missing is then empty.
+	Warning string
+}
+
+// Target stores blocklist items. All methods are safe for concurrent use.
+type Target interface {
+	// EnsureContainer creates the endpoint_blocklists list if missing.
+	EnsureContainer(ctx context.Context) error
+	// ContainerExists reports whether the list exists (read-only).
+	ContainerExists(ctx context.Context) (bool, error)
+	List(ctx context.Context, req ListRequest) (ListResponse, error)
+	// Get reads one item by saved-object id; ErrNotFound if absent.
+	Get(ctx context.Context, id string) (Item, error)
+	// GetByItemID reads one item by item_id; ErrNotFound if absent.
+	GetByItemID(ctx context.Context, itemID string) (Item, error)
+	Create(ctx context.Context, it Item) (Item, error)
+	// Update overwrites the item identified by it.ID, guarded by it.Version.
+	Update(ctx context.Context, it Item) (Item, error)
+	// Delete removes the item after checking it still has expectVersion.
+	Delete(ctx context.Context, id, expectVersion string) error
+	CheckPolicies(ctx context.Context, ids []string) (PolicyCheck, error)
+}
+
+// TargetConfig is what a Target needs to reach one Kibana. APIKey is a
+// secret: it must never be printed, logged or stored.
+type TargetConfig struct {
+	Name               string // configuration label
+	URL                string
+	APIKey             string // secret
+	Space              string
+	CAFile             string
+	InsecureSkipVerify bool
+	Timeout            time.Duration
+	RetryTimeout       time.Duration
+	// ReadOnly makes every non-GET request fail before it leaves the process.
+	ReadOnly bool
+}
+
+// TargetFactory builds a Target.
+type TargetFactory func(TargetConfig) (Target, error)
+
+// Factories is what cmd/lumuctl hands to the engine.
+type Factories struct {
+	Source SourceFactory
+	Target TargetFactory
+}
+
+// Errors a Target returns, wrapped with detail. Test with errors.Is.
+var (
+	// ErrConflict: the item changed since it was read (_version mismatch)
+	// or an item with this item_id already exists.
+	ErrConflict = errors.New("conflict")
+	// ErrNotFound: the item or list does not exist.
+	ErrNotFound = errors.New("not found")
+	// ErrForbidden: the API key lacks a privilege or license.
+	ErrForbidden = errors.New("forbidden")
+	// ErrReadOnly: a write was attempted through a read-only Target.
+	ErrReadOnly = errors.New("write refused: client is read-only")
+	// ErrUnauthorized: the credential was rejected.
+	ErrUnauthorized = errors.New("unauthorized")
+)
