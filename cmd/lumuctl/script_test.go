@@ -1,0 +1,39 @@
+package main
+
+import (
+	"flag"
+	"os"
+	"testing"
+
+	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/lumuctl/lumuctl/cmd/lumuctl/internal/cli"
+)
+
+var update = flag.Bool("update", false, "rewrite testscript files with actual output")
+
+func TestMain(m *testing.M) {
+	testscript.Main(m, map[string]func(){
+		"lumuctl": func() { os.Exit(cli.Main()) },
+	})
+}
+
+// TestScript runs the end-to-end CLI scripts in testdata/script. Each script
+// gets a fresh working directory; `exec lumuctl ...` runs the real CLI.
+func TestScript(t *testing.T) {
+	testscript.Run(t, scriptParams(t))
+}
+
+func scriptParams(t *testing.T) testscript.Params {
+	return testscript.Params{
+		Dir:                 "testdata/script",
+		UpdateScripts:       *update,
+		RequireExplicitExec: true,
+		RequireUniqueNames:  true,
+		Setup: func(env *testscript.Env) error {
+			env.Setenv("NO_COLOR", "1")
+			return nil
+		},
+		Cmds: scriptCmds(),
+	}
+}
