@@ -1,0 +1,522 @@
+package pack
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/lumuctl/lumuctl/engine/provider"
+)
+
+// MaxValuesLimit is the largest max_values_per_item Kibana accepts.
+const MaxValuesLimit = 2000
+
+// Action is what the planner must do with one item.
+type Action uint8
+
+// Actions, in the order a plan lists them.
+const (
+	Keep   Action = iota // no write
+	Create               // POST a new item
+	Update               // PUT the full item with the _version read at plan time
+	Delete               // DELETE the item
+)
+
+// String returns "keep", "create", "update" or "delete".
+func (a Action) String() string {
+	switch a {
+	case Keep:
+		return "keep"
+	case Create:
+		return "create"
+	case Update:
+		return "update"
+	case Delete:
+		return "delete"
+	}
+	return fmt.Sprintf("Action(%d)", uint8(a))
+}
+
+// Cause is a set of reasons why an existing item must be rewritten whatever
+// the additions: an item with a non-zero Cause is in the set T of the lower
+// bound.
+type Cause uint8
+
+// Causes. An item may have several.
+const (
+	// CauseForced: the caller asked for a rewrite (Existing.ForceRewrite:
+	// name, tags, OS, description or meta drifted).
+	CauseForced Cause = 1 << iota
+	// CauseRemoved: the item holds values that are not in the desired set
+	// (hashes to unblock, or foreign values someone added).
+	CauseRemoved
+	// CauseDisplaced: the item holds desired hashes that must leave it:
+	// already held by an item with a lower seq, or beyond max.
+	CauseDisplaced
+	// CauseDuplicate: the item holds the same value more than once.
+	CauseDuplicate
+	// CauseNonCanonical: a value is not in canonical form (upper case or
+	// surrounding space); it is rewritten lowercase.
+	CauseNonCanonical
+	// CauseOverMax: the item holds more than max values.
+	CauseOverMax
+	// CauseEmpty: the item holds no value at all.
+	CauseEmpty
+)
+
+var causeNames = []string{"forced", "removed", "displaced", "duplicate", "non_canonical", "over_max", "empty"}
+
+// String lists the causes, comma-separated ("" for none).
+func (c Cause) String() string {
+	var names []string
+	for i, n := range causeNames {
+		if c&(1<<i) != 0 {
+			names = append(names, n)
+		}
+	}
+	return strings.Join(names, ",")
+}
+
+// Existing is one owned item of the group as read from Kibana.
+type Existing struct {
+	// ID is the item_id. It is carried through to the result, never parsed
+	// by Pack (PackGroup parses it).
+	ID string
+	// Seq is the item's sequence number (1..MaxSeq), unique in the group;
+	// it orders the items and reserves the number for new items.
+	Seq int
+	// Values are the item's hash values as read, in any order: they may
+	// hold duplicates, upper case, foreign values, or more than max.
+	Values []string
+	// ForceRewrite says the item must be written even if its values are
+	// fine (its name, tags, OS, description or meta drifted).
+	ForceRewrite bool
+}
+
+// Input is one group to pack.
+type Input struct {
+	// Type is the group's hash type; every desired value must be a
+	// lowercase hex digest of this type.
+	Type provider.HashType
+	// Max is max_values_per_item, 1..MaxValuesLimit.
+	Max int
+	// Existing are the group's owned items, in any order.
+	Existing []Existing
+	// Desired is the desired set D, in any order, without duplicates.
+	Desired []string
+	// NewID returns the item_id for a new item with the given seq. Only
+	// called when an item is created; may be nil otherwise.
+	NewID func(seq int) (string, error)
+}
+
+// Item is the outcome for one item of the group.
+type Item struct {
+	ID     string
+	Seq    int
+	Action Action
+	// Causes says why an existing item must be rewritten (zero for new
+	// items, and for items updated only to receive additions).
+	Causes Cause
+	// Values are the item's final values, sorted; empty for Delete. For
+	// Keep they are the normalised values already in place.
+	Values []string
+	// Added are the hashes this item gains, sorted (not present in the
+	// item as read, even in another spelling).
+	Added []string
+	// Removed are the values as read (original spelling, one copy each,
+	// sorted) that leave the item because they are not in the desired set.
+	Removed []string
+	// Displaced are the values as read (original spelling, sorted) that
+	// leave the item although desired: held by an item with a lower seq,
+	// or beyond max. They stay blocked elsewhere in the group.
+	Displaced []string
+	// Normalized are the values as read (original spelling, sorted) that
+	// stay in the item but are rewritten lowercase and trimmed.
+	Normalized []string
+	// Duplicates counts the extra copies of values inside the item as read.
+	Duplicates int
+}
+
+// Result is the packing of one group.
+type Result struct {
+	// Items are every existing and new item, ordered by Seq.
+	Items []Item
+	// LowerBound is the fewest writes any layout could make (see Pack).
+	LowerBound int
+	// Blocked are the desired hashes not present in any item as read
+	// (normalised), sorted: what the change starts blocking.
+	Blocked []string
+	// Unblocked are the normalised values present in some item as read
+	// that are not desired, sorted: what the change stops blocking
+	// (including foreign values). Use it for the mass-delete guard.
+	Unblocked []string
+}
+
+// Writes counts the creates, updates and deletes of r.
+func Writes(r *Result) int {
+	if r == nil {
+		return 0
+	}
+	n := 0
+	for _, it := range r.Items {
+		if it.Action != Keep {
+			n++
+		}
+	}
+	return n
+}
+
+// work is the per-item scratch state of Pack.
+type work struct {
+	ex         Existing
+	kept       []string // sorted
+	added      []string // sorted
+	causes     Cause
+	removed    []string
+	displaced  []string
+	normalized []string
+	dups       int
+}
+
+func (w *work) free(maxVals int) int { return maxVals - len(w.kept) }
+
+// classified is the outcome of the removal step.
+type classified struct {
+	items     []*work // sorted by seq
+	adds      []string
+	blocked   []string
+	unblocked []string
+	bound     int
+}
+
+// Pack maps in.Desired onto in.Existing with as few item writes as possible.
+//
+// Removal. Items are visited by ascending Seq. Each value is normalised
+// (trimmed, lowercased); an item keeps, in sorted order, the normalised
+// values that are desired and not already kept by an earlier item, at most
+// in.Max of them (the smallest ones; the rest are displaced and placed again
+// as additions). An item is touched, i.e. in the set T, when it must be
+// rewritten whatever happens: it has ForceRewrite, or loses a value, or holds
+// a duplicate or non-canonical value, or holds more than Max values, or holds
+// none (see Cause).
+//
+// Additions. A = D minus every kept value, sorted. They go, in order:
+//  1. into the touched items that still hold values, by Seq, up to Max each;
+//  2. then into the touched items left empty, by Seq (an emptied item is
+//     reused rather than deleted and another created);
+//  3. what remains, R, is cut into ⌊|R|/Max⌋ new full items and a remainder
+//     r = |R| mod Max; if r > 0 it goes into the one untouched item with the
+//     least free room that still fits r (lowest Seq on ties), else into one
+//     more new item. New items take the lowest seqs not used by any existing
+//     item.
+//
+// A touched item ending empty is deleted, otherwise updated; an untouched
+// item is kept unless it receives the remainder. A value already in place is
+// never moved, so packing the result again with the same D writes nothing.
+//
+// Lower bound. With free_i = Max − |kept values of i|,
+//
+//	writes ≥ |T| + ⌈max(0, |A| − Σ_{i∈T} free_i) / Max⌉
+//
+// because every item of T needs a write, and the hashes of A that do not
+// fit into T must go into items that are written too (untouched or new),
+// each of which holds at most Max hashes. Pack always meets this bound
+// exactly: step 3 writes ⌈|R|/Max⌉ items, and every touched item is written
+// once. T is defined by the first-occurrence rule above: when a hash is held
+// by two items, the one with the higher Seq is the one that must change.
+func Pack(in Input) (*Result, error) {
+	res, err := pack(in)
+	if err != nil {
+		return nil, fmt.Errorf("pack: %w", err)
+	}
+	return res, nil
+}
+
+func pack(in Input) (*Result, error) {
+	c, err := classify(in)
+	if err != nil {
+		return nil, err
+	}
+	maxVals := in.Max
+	rest := c.adds
+
+	// Steps 1 and 2: touched items, non-empty first, then emptied ones.
+	var fill []*work
+	for _, w := range c.items {
+		if w.causes != 0 && len(w.kept) > 0 {
+			fill = append(fill, w)
+		}
+	}
+	for _, w := range c.items {
+		if w.causes != 0 && len(w.kept) == 0 {
+			fill = append(fill, w)
+		}
+	}
+	for _, w := range fill {
+		n := min(w.free(maxVals), len(rest))
+		w.added, rest = rest[:n:n], rest[n:]
+	}
+
+	// Step 3: full new items, then the remainder into one untouched item
+	// with room (best fit) or one more new item.
+	var chunks [][]string
+	var tail []string
+	if r := len(rest) % maxVals; r > 0 {
+		rest, tail = rest[:len(rest)-r], rest[len(rest)-r:]
+	}
+	for len(rest) > 0 {
+		chunks = append(chunks, rest[:maxVals:maxVals])
+		rest = rest[maxVals:]
+	}
+	if len(tail) > 0 {
+		var best *work
+		for _, w := range c.items {
+			if w.causes == 0 && w.free(maxVals) >= len(tail) && (best == nil || w.free(maxVals) < best.free(maxVals)) {
+				best = w
+			}
+		}
+		if best != nil {
+			best.added = tail
+		} else {
+			chunks = append(chunks, tail)
+		}
+	}
+
+	res := &Result{LowerBound: c.bound, Blocked: c.blocked, Unblocked: c.unblocked}
+	for _, w := range c.items {
+		res.Items = append(res.Items, w.item())
+	}
+	if len(chunks) > 0 {
+		if in.NewID == nil {
+			return nil, errors.New("new items are needed but Input.NewID is nil")
+		}
+		used := make(map[int]bool, len(c.items))
+		for _, w := range c.items {
+			used[w.ex.Seq] = true
+		}
+		seq := 1
+		for _, vals := range chunks {
+			for used[seq] {
+				seq++
+			}
+			if seq > MaxSeq {
+				return nil, fmt.Errorf("the group needs more than %d items", MaxSeq)
+			}
+			id, err := in.NewID(seq)
+			if err != nil {
+				return nil, fmt.Errorf("new item %d: %w", seq, err)
+			}
+			res.Items = append(res.Items, Item{ID: id, Seq: seq, Action: Create, Values: vals, Added: vals})
+			used[seq] = true
+		}
+		slices.SortFunc(res.Items, func(a, b Item) int { return cmp.Compare(a.Seq, b.Seq) })
+	}
+	return res, nil
+}
+
+func (w *work) item() Item {
+	it := Item{
+		ID:         w.ex.ID,
+		Seq:        w.ex.Seq,
+		Causes:     w.causes,
+		Added:      w.added,
+		Removed:    w.removed,
+		Displaced:  w.displaced,
+		Normalized: w.normalized,
+		Duplicates: w.dups,
+	}
+	switch {
+	case w.causes != 0 && len(w.kept)+len(w.added) == 0:
+		it.Action = Delete
+	case w.causes != 0 || len(w.added) > 0:
+		it.Action = Update
+		it.Values = mergeSorted(w.kept, w.added)
+	default:
+		it.Action = Keep
+		it.Values = w.kept
+	}
+	return it
+}
+
+// LowerBound returns the fewest item writes any layout of in.Desired could
+// make given in.Existing (see Pack for the formula and why it holds).
+func LowerBound(in Input) (int, error) {
+	c, err := classify(in)
+	if err != nil {
+		return 0, fmt.Errorf("pack: %w", err)
+	}
+	return c.bound, nil
+}
+
+// classify validates in and runs the removal step.
+func classify(in Input) (*classified, error) {
+	if in.Type.HexLen() == 0 {
+		return nil, fmt.Errorf("invalid hash type %q", in.Type)
+	}
+	if in.Max < 1 || in.Max > MaxValuesLimit {
+		return nil, fmt.Errorf("max values per item %d out of range 1..%d", in.Max, MaxValuesLimit)
+	}
+	desired := make(map[string]bool, len(in.Desired))
+	for _, h := range in.Desired {
+		if err := checkHash(in.Type, h); err != nil {
+			return nil, err
+		}
+		if desired[h] {
+			return nil, fmt.Errorf("desired hash %s listed twice", h)
+		}
+		desired[h] = true
+	}
+
+	items := make([]*work, len(in.Existing))
+	ids := make(map[string]bool, len(in.Existing))
+	seqs := make(map[int]string, len(in.Existing))
+	for i, ex := range in.Existing {
+		switch {
+		case ex.ID == "":
+			return nil, fmt.Errorf("existing item with seq %d has no id", ex.Seq)
+		case ids[ex.ID]:
+			return nil, fmt.Errorf("existing item %s listed twice", ex.ID)
+		case ex.Seq < 1 || ex.Seq > MaxSeq:
+			return nil, fmt.Errorf("existing item %s: seq %d out of range 1..%d", ex.ID, ex.Seq, MaxSeq)
+		case seqs[ex.Seq] != "":
+			return nil, fmt.Errorf("existing items %s and %s share seq %d", seqs[ex.Seq], ex.ID, ex.Seq)
+		}
+		ids[ex.ID] = true
+		seqs[ex.Seq] = ex.ID
+		items[i] = &work{ex: ex}
+	}
+	slices.SortFunc(items, func(a, b *work) int { return cmp.Compare(a.ex.Seq, b.ex.Seq) })
+
+	c := &classified{items: items}
+	maxVals := in.Max
+	claimed := make(map[string]bool, len(in.Desired))
+	present := make(map[string]bool)
+	for _, w := range items {
+		// Group the spellings as read by normalised value.
+		spell := make(map[string][]string, len(w.ex.Values))
+		distinct := make(map[string]bool, len(w.ex.Values))
+		for _, v := range w.ex.Values {
+			if distinct[v] {
+				w.dups++
+				continue
+			}
+			distinct[v] = true
+			n := normalize(v)
+			spell[n] = append(spell[n], v)
+		}
+		norms := make([]string, 0, len(spell))
+		for n := range spell {
+			norms = append(norms, n)
+			present[n] = true
+		}
+		slices.Sort(norms)
+
+		var cands []string
+		for _, n := range norms {
+			switch {
+			case !desired[n]:
+				w.removed = append(w.removed, spell[n]...)
+			case claimed[n]:
+				w.displaced = append(w.displaced, spell[n]...)
+			default:
+				cands = append(cands, n)
+			}
+		}
+		if len(cands) > maxVals {
+			for _, n := range cands[maxVals:] {
+				w.displaced = append(w.displaced, spell[n]...)
+			}
+			cands = cands[:maxVals:maxVals]
+		}
+		for _, n := range cands {
+			claimed[n] = true
+			for _, s := range spell[n] {
+				if s != n {
+					w.normalized = append(w.normalized, s)
+				}
+			}
+		}
+		w.kept = cands
+		slices.Sort(w.removed)
+		slices.Sort(w.displaced)
+		slices.Sort(w.normalized)
+
+		if w.ex.ForceRewrite {
+			w.causes |= CauseForced
+		}
+		if len(w.removed) > 0 {
+			w.causes |= CauseRemoved
+		}
+		if len(w.displaced) > 0 {
+			w.causes |= CauseDisplaced
+		}
+		if w.dups > 0 {
+			w.causes |= CauseDuplicate
+		}
+		if len(w.normalized) > 0 {
+			w.causes |= CauseNonCanonical
+		}
+		if len(w.ex.Values) > maxVals {
+			w.causes |= CauseOverMax
+		}
+		if len(w.ex.Values) == 0 {
+			w.causes |= CauseEmpty
+		}
+	}
+
+	for h := range desired {
+		if !claimed[h] {
+			c.adds = append(c.adds, h)
+		}
+		if !present[h] {
+			c.blocked = append(c.blocked, h)
+		}
+	}
+	for n := range present {
+		if !desired[n] {
+			c.unblocked = append(c.unblocked, n)
+		}
+	}
+	slices.Sort(c.adds)
+	slices.Sort(c.blocked)
+	slices.Sort(c.unblocked)
+
+	t, freeT := 0, 0
+	for _, w := range items {
+		if w.causes != 0 {
+			t++
+			freeT += w.free(maxVals)
+		}
+	}
+	c.bound = t + ceilDiv(max(len(c.adds)-freeT, 0), maxVals)
+	return c, nil
+}
+
+// normalize is the canonical form of a value as read: trimmed, lowercase.
+func normalize(v string) string { return strings.ToLower(strings.TrimSpace(v)) }
+
+// checkHash reports whether h is a lowercase hex digest of type t.
+func checkHash(t provider.HashType, h string) error {
+	if len(h) != t.HexLen() {
+		return fmt.Errorf("desired %s hash %q has %d characters, want %d", t, h, len(h), t.HexLen())
+	}
+	for i := 0; i < len(h); i++ {
+		c := h[i]
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+			return fmt.Errorf("desired %s hash %q is not lowercase hex", t, h)
+		}
+	}
+	return nil
+}
+
+func mergeSorted(a, b []string) []string {
+	out := make([]string, 0, len(a)+len(b))
+	out = append(out, a...)
+	out = append(out, b...)
+	slices.Sort(out)
+	return out
+}
+
+func ceilDiv(a, b int) int { return (a + b - 1) / b }
