@@ -3,6 +3,8 @@ package cli
 import (
 	"errors"
 	"fmt"
+
+	"github.com/spf13/cobra"
 )
 
 // Exit codes, as documented in SPEC section 4 and docs/commands.md.
@@ -51,4 +53,24 @@ func exitCodeOf(err error) int {
 		return ee.code
 	}
 	return ExitError
+}
+
+// ExitNotFormatted is the exit code of `fmt --check` when some file is not
+// in canonical format (the same number as `terraform fmt -check`). It shares
+// its value with ExitPartial; the two commands never overlap.
+const ExitNotFormatted = 3
+
+// usageError marks err as a command-line usage mistake (unknown flag, bad
+// flag value, wrong number of arguments): exit code 1 and a hint naming the
+// command's help.
+func usageError(c *cobra.Command, err error) error {
+	return withCode(ExitError, fmt.Errorf("%w\nRun '%s --help' for usage.", err, c.CommandPath()))
+}
+
+// noArgs is a cobra.PositionalArgs for commands that take no arguments.
+func noArgs(c *cobra.Command, args []string) error {
+	if len(args) > 0 {
+		return usageError(c, fmt.Errorf("%s takes no arguments, got %q", c.CommandPath(), args))
+	}
+	return nil
 }

@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -29,6 +31,14 @@ type globals struct {
 	verbose  int
 	// getenv reads the environment; tests may replace it.
 	getenv func(string) string
+
+	// logger is the run's logger, set up by setup from --log-level, -v and
+	// --log-file; every record is scrubbed of credentials (scrubHandler).
+	// Before setup it discards everything. Log for operators; never use it
+	// for command output.
+	logger *slog.Logger
+	// closers are closed when the run ends (the log file).
+	closers []io.Closer
 }
 
 // Main runs lumuctl with os.Args and returns the process exit code.
@@ -58,17 +68,37 @@ func Run(ctx context.Context, args []string, streams Streams) int {
 		}
 	}()
 
-	g := &globals{streams: streams, getenv: os.Getenv}
+	g := &globals{streams: streams, getenv: os.Getenv, logger: discardLogger}
 	root := NewRootCommand(g)
+	if args == nil {
+		args = []string{} // nil makes cobra read os.Args
+	}
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
-	if err != nil {
-		var ee *exitError
-		if !(errors.As(err, &ee) && (ee.printed || ee.err == nil)) {
-			fmt.Fprintf(streams.Err, "Error: %s\n", err)
-		}
+	if cerr := g.close(); cerr != nil && err == nil {
+		err = fmt.Errorf("closing log file: %w", cerr)
 	}
+	printError(streams.Err, err)
 	return exitCodeOf(err)
+}
+
+// printError shows err on w, unless a view already reported it. This is
+// the only place that prints a command's error, so each error appears once.
+func printError(w io.Writer, err error) {
+	if err == nil {
+		return
+	}
+	var ee *exitError
+	if errors.As(err, &ee) && (ee.printed || ee.err == nil) {
+		return
+	}
+	msg := err.Error()
+	if strings.HasPrefix(msg, "unknown command ") {
+		// cobra's own message; the flag and argument errors get the
+		// hint from usageError.
+		msg = strings.TrimRight(msg, "\n") + "\nRun 'lumuctl --help' for usage."
+	}
+	fmt.Fprintf(w, "Error: %s\n", msg)
 }
 
 // NewRootCommand builds the lumuctl command tree. It holds no package-level
@@ -81,12 +111,18 @@ func NewRootCommand(g *globals) *cobra.Command {
 the way Terraform turns configuration into infrastructure: declarative
 *.lumu.hcl files, a reviewable plan, an apply that executes exactly that plan,
 and a local state file.`,
+		Example: `  lumuctl init --example    # write a starter main.lumu.hcl
+  lumuctl validate          # check the configuration offline
+  lumuctl fmt --check       # exit 3 when a file needs formatting`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
 			return g.setup()
 		},
 	}
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return usageError(c, err)
+	})
 	root.SetIn(g.streams.In)
 	root.SetOut(g.streams.Out)
 	root.SetErr(g.streams.Err)
