@@ -1,0 +1,219 @@
+package lumu
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
+
+	"github.com/lumuctl/lumuctl/engine/provider"
+)
+
+// The cache file layout (bbolt):
+//
+//	meta/version            = cacheVersion
+//	companies/<company UUID>/<incident id> = JSON cachedIncident
+//
+// A file with another version is ignored when read and reset when written.
+// The cache never holds a key: only incident ids, the fields that decide
+// freshness and the raw context values lumuctl uses.
+const cacheVersion = "1"
+
+var (
+	bucketMeta      = []byte("meta")
+	bucketCompanies = []byte("companies")
+	keyVersion      = []byte("version")
+)
+
+// DefaultCacheTimeout is how long opening the cache waits for another
+// process holding it before continuing without it.
+const DefaultCacheTimeout = time.Second
+
+// cachedIncident is what the cache keeps per incident.
+type cachedIncident struct {
+	LastContact time.Time                           `json:"last_contact"`
+	Contacts    int64                               `json:"contacts"`
+	Status      string                              `json:"status"`
+	Contexts    map[provider.HashType]cachedContext `json:"contexts,omitempty"`
+}
+
+// cachedContext is the part of an incident context lumuctl uses.
+type cachedContext struct {
+	Active *bool    `json:"currently_active,omitempty"`
+	Files  []string `json:"related_files,omitempty"`
+}
+
+func freshnessOf(in *Incident) cachedIncident {
+	return cachedIncident{LastContact: in.LastContact.Time, Contacts: in.Contacts, Status: in.Status}
+}
+
+// sameIncident reports whether the fields that decide freshness agree.
+func (c cachedIncident) sameIncident(o cachedIncident) bool {
+	return c.LastContact.Equal(o.LastContact) && c.Contacts == o.Contacts && c.Status == o.Status
+}
+
+// cache is the bbolt context cache. A nil *cache is a cache that holds
+// nothing and stores nothing.
+type cache struct {
+	db   *bolt.DB
+	path string
+}
+
+// openCache opens (or creates) the cache at path. When it cannot, it
+// returns a nil cache and a warning: the cache only ever costs time.
+func openCache(path string, timeout time.Duration) (*cache, *provider.Warning) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, &provider.Warning{
+			Summary: "Lumu cache unavailable",
+			Detail:  fmt.Sprintf("The cache directory for %s could not be created (%v). This run reads every incident context from Lumu.", path, err),
+		}
+	}
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: timeout})
+	if errors.Is(err, berrors.ErrTimeout) {
+		return nil, &provider.Warning{
+			Summary: "Lumu cache in use",
+			Detail:  fmt.Sprintf("The cache file %s is held by another lumuctl process. This run reads every incident context from Lumu and does not update the cache.", path),
+		}
+	}
+	if err != nil {
+		// Unreadable: move it aside and start a new one.
+		aside := fmt.Sprintf("%s.corrupt-%d", path, time.Now().Unix())
+		if rerr := os.Rename(path, aside); rerr == nil {
+			if db2, err2 := bolt.Open(path, 0o600, &bolt.Options{Timeout: timeout}); err2 == nil {
+				return &cache{db: db2, path: path}, &provider.Warning{
+					Summary: "Lumu cache unreadable",
+					Detail:  fmt.Sprintf("The cache file %s could not be read (%v). It was moved to %s and a new cache started; this run reads every incident context from Lumu.", path, err, aside),
+				}
+			}
+		}
+		return nil, &provider.Warning{
+			Summary: "Lumu cache unreadable",
+			Detail:  fmt.Sprintf("The cache file %s could not be read (%v). This run reads every incident context from Lumu; delete the file to start a new cache.", path, err),
+		}
+	}
+	_ = os.Chmod(path, 0o600)
+	return &cache{db: db, path: path}, nil
+}
+
+func (c *cache) close() error {
+	if c == nil {
+		return nil
+	}
+	return c.db.Close()
+}
+
+// load returns the cached records of the given incidents of a company.
+// Any failure reads as "nothing cached".
+func (c *cache) load(company string, ids []string) (out map[string]cachedIncident, err error) {
+	out = make(map[string]cachedIncident)
+	if c == nil {
+		return out, nil
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			out, err = map[string]cachedIncident{}, fmt.Errorf("reading the cache %s: %v", c.path, r)
+		}
+	}()
+	err = c.db.View(func(tx *bolt.Tx) error {
+		if !versionOK(tx) {
+			return nil
+		}
+		root := tx.Bucket(bucketCompanies)
+		if root == nil {
+			return nil
+		}
+		b := root.Bucket([]byte(company))
+		if b == nil {
+			return nil
+		}
+		for _, id := range ids {
+			v := b.Get([]byte(id))
+			if v == nil {
+				continue
+			}
+			var rec cachedIncident
+			if json.Unmarshal(v, &rec) != nil {
+				continue // an unreadable record is a miss
+			}
+			out[id] = rec
+		}
+		return nil
+	})
+	if err != nil {
+		return map[string]cachedIncident{}, fmt.Errorf("reading the cache %s: %w", c.path, err)
+	}
+	return out, nil
+}
+
+func versionOK(tx *bolt.Tx) bool {
+	m := tx.Bucket(bucketMeta)
+	return m != nil && string(m.Get(keyVersion)) == cacheVersion
+}
+
+// store merges updates into the cache in one transaction. A record whose
+// freshness fields differ from the stored one replaces it; otherwise its
+// contexts are added to the stored ones.
+func (c *cache) store(company string, updates map[string]cachedIncident) (err error) {
+	if c == nil || len(updates) == 0 {
+		return nil
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("writing the cache %s: %v", c.path, r)
+		}
+	}()
+	err = c.db.Update(func(tx *bolt.Tx) error {
+		if !versionOK(tx) {
+			if tx.Bucket(bucketCompanies) != nil {
+				if err := tx.DeleteBucket(bucketCompanies); err != nil {
+					return err
+				}
+			}
+			m, err := tx.CreateBucketIfNotExists(bucketMeta)
+			if err != nil {
+				return err
+			}
+			if err := m.Put(keyVersion, []byte(cacheVersion)); err != nil {
+				return err
+			}
+		}
+		root, err := tx.CreateBucketIfNotExists(bucketCompanies)
+		if err != nil {
+			return err
+		}
+		b, err := root.CreateBucketIfNotExists([]byte(company))
+		if err != nil {
+			return err
+		}
+		for id, upd := range updates {
+			var old cachedIncident
+			if v := b.Get([]byte(id)); v != nil && json.Unmarshal(v, &old) == nil && old.sameIncident(upd) {
+				for t, cx := range old.Contexts {
+					if _, ok := upd.Contexts[t]; !ok {
+						if upd.Contexts == nil {
+							upd.Contexts = make(map[provider.HashType]cachedContext)
+						}
+						upd.Contexts[t] = cx
+					}
+				}
+			}
+			data, err := json.Marshal(upd)
+			if err != nil {
+				return err
+			}
+			if err := b.Put([]byte(id), data); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("writing the cache %s: %w", c.path, err)
+	}
+	return nil
+}

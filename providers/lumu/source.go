@@ -1,0 +1,433 @@
+package lumu
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/hcl/v2"
+	"golang.org/x/sync/errgroup"
+	"golang.org/x/time/rate"
+
+	"github.com/lumuctl/lumuctl/engine/provider"
+)
+
+// Defaults of a Source.
+const (
+	// DefaultRequestsPerMinute is the per-key budget when the company sets none.
+	DefaultRequestsPerMinute = 50
+	// DefaultConcurrency is how many contexts one fetch reads at once.
+	DefaultConcurrency = 4
+)
+
+// Option configures a Source (mostly for tests).
+type Option func(*Source)
+
+// WithHTTPClient sets the HTTP client used for every request.
+func WithHTTPClient(c *http.Client) Option { return func(s *Source) { s.httpClient = c } }
+
+// WithClock sets the clock (rate limiting, retry budget, default Now).
+func WithClock(now func() time.Time) Option { return func(s *Source) { s.now = now } }
+
+// WithSleep sets how the Source waits (rate limit, retries).
+func WithSleep(sleep SleepFunc) Option { return func(s *Source) { s.sleep = sleep } }
+
+// WithJitter sets the random source of backoff jitter: a float in [0,1).
+func WithJitter(f func() float64) Option { return func(s *Source) { s.jitter = f } }
+
+// WithConcurrency sets how many contexts one fetch reads at once (>= 1).
+func WithConcurrency(n int) Option { return func(s *Source) { s.concurrency = n } }
+
+// WithCacheTimeout sets how long opening the cache waits for another
+// process (DefaultCacheTimeout).
+func WithCacheTimeout(d time.Duration) Option { return func(s *Source) { s.cacheTimeout = d } }
+
+// Source is the Lumu Defender provider.Source. It is safe for concurrent
+// Fetch calls; they share the per-key rate limiters and the cache.
+type Source struct {
+	httpClient   *http.Client
+	now          func() time.Time
+	sleep        SleepFunc
+	jitter       func() float64
+	concurrency  int
+	cacheTimeout time.Duration
+
+	cache     *cache
+	cacheWarn *provider.Warning
+	warnOnce  sync.Once
+
+	mu       sync.Mutex
+	limiters map[string]*rate.Limiter // by sha256 of the key
+}
+
+var _ provider.Source = (*Source)(nil)
+
+// Factory builds the Lumu source with default options; hand it to the
+// engine in provider.Factories.
+var Factory provider.SourceFactory = func(o provider.SourceOptions) (provider.Source, hcl.Diagnostics) {
+	return NewSource(o)
+}
+
+// NewSource returns a Lumu source. It opens the cache at o.CachePath (if
+// any); a cache that cannot be used is reported as a warning by the first
+// Fetch, never as an error.
+func NewSource(o provider.SourceOptions, opts ...Option) (provider.Source, hcl.Diagnostics) {
+	s := &Source{
+		now:          time.Now,
+		sleep:        Sleep,
+		concurrency:  DefaultConcurrency,
+		cacheTimeout: DefaultCacheTimeout,
+		limiters:     make(map[string]*rate.Limiter),
+	}
+	for _, opt := range opts {
+		opt(s)
+	}
+	if s.httpClient == nil {
+		s.httpClient = &http.Client{Timeout: 60 * time.Second}
+	}
+	if s.concurrency < 1 {
+		return nil, hcl.Diagnostics{{
+			Severity: hcl.DiagError,
+			Summary:  "Invalid Lumu source option",
+			Detail:   fmt.Sprintf("Concurrency must be at least 1, not %d.", s.concurrency),
+		}}
+	}
+	if o.CachePath != "" {
+		s.cache, s.cacheWarn = openCache(o.CachePath, s.cacheTimeout)
+	}
+	return s, nil
+}
+
+// Close releases the cache file.
+func (s *Source) Close() error { return s.cache.close() }
+
+// limiter returns the budget shared by every fetch that uses key. The
+// first requests_per_minute seen for a key wins.
+func (s *Source) limiter(key string, rpm int) *rate.Limiter {
+	sum := sha256.Sum256([]byte(key))
+	id := hex.EncodeToString(sum[:])
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if l, ok := s.limiters[id]; ok {
+		return l
+	}
+	if rpm <= 0 {
+		rpm = DefaultRequestsPerMinute
+	}
+	// A burst of one second's worth of requests (at least one).
+	l := rate.NewLimiter(rate.Limit(float64(rpm)/60), max(1, rpm/60))
+	s.limiters[id] = l
+	return l
+}
+
+// Fetch lists the incidents req.Filter selects and returns their hashes.
+func (s *Source) Fetch(ctx context.Context, req provider.FetchRequest) (resp provider.FetchResponse) {
+	f := &fetch{src: s, req: req, label: req.Company.Name + "/" + req.Filter.Name}
+	if req.Progress != nil {
+		var pmu sync.Mutex
+		f.progress = func(ev provider.ProgressEvent) {
+			ev.Source = f.label
+			pmu.Lock()
+			defer pmu.Unlock()
+			req.Progress(ev)
+		}
+	} else {
+		f.progress = func(provider.ProgressEvent) {}
+	}
+	s.warnOnce.Do(func() {
+		if s.cacheWarn != nil {
+			f.warnings = append(f.warnings, *s.cacheWarn)
+		}
+	})
+	err := f.run(ctx)
+	resp = provider.FetchResponse{Warnings: f.warnings, Stats: f.stats, Err: err}
+	if err == nil {
+		resp.Indicators = f.indicators
+	}
+	return resp
+}
+
+// fetch is the work of one Fetch call.
+type fetch struct {
+	src      *Source
+	req      provider.FetchRequest
+	label    string
+	progress func(provider.ProgressEvent)
+
+	mu         sync.Mutex // guards stats and updates while contexts are read
+	stats      provider.FetchStats
+	warnings   []provider.Warning
+	updates    map[string]cachedIncident
+	indicators map[string]*provider.Indicator
+}
+
+// incidentFiles is what the contexts of one kept incident yielded.
+type incidentFiles struct {
+	skipped bool                           // only_active and currently_active=false
+	files   map[provider.HashType][]string // raw related_files per type
+}
+
+func (f *fetch) run(ctx context.Context) error {
+	co, fl := f.req.Company, f.req.Filter
+	if err := validate(co, fl); err != nil {
+		return err
+	}
+	now := f.req.Now
+	if now.IsZero() {
+		now = f.src.now()
+	}
+	from := now.Add(-time.Duration(fl.Days) * 24 * time.Hour)
+	client, err := NewClient(ClientConfig{
+		BaseURL:      co.APIURL,
+		Key:          co.Key,
+		Company:      co.Name,
+		HTTPClient:   f.src.httpClient,
+		Limiter:      f.src.limiter(co.Key, co.RequestsPerMinute),
+		RetryTimeout: co.RetryTimeout,
+		Now:          f.src.now,
+		Sleep:        f.src.sleep,
+		Jitter:       f.src.jitter,
+		Progress: func(k provider.ProgressKind, d time.Duration, detail string) {
+			f.progress(provider.ProgressEvent{Kind: k, Wait: d, Detail: detail})
+		},
+	})
+	if err != nil {
+		return err
+	}
+
+	// 1. List.
+	list, err := client.ListIncidents(ctx, ListQuery{
+		From: from, To: now,
+		Statuses:       fl.Statuses,
+		AdversaryTypes: fl.AdversaryTypes,
+		Labels:         fl.Labels,
+	}, func(n int) {
+		f.progress(provider.ProgressEvent{Kind: provider.ProgressIncidentsListed, Done: n})
+	})
+	f.stats.ListCalls = list.Pages
+	f.stats.IncidentsListed = len(list.Incidents)
+	if err != nil {
+		return fmt.Errorf("company %q, ioc_filter %q: %w", co.Name, fl.Name, err)
+	}
+
+	// 2. Keep.
+	var kept []*Incident
+	for i := range list.Incidents {
+		if keep(&list.Incidents[i], fl, from, now) {
+			kept = append(kept, &list.Incidents[i])
+		}
+	}
+	f.stats.IncidentsKept = len(kept)
+
+	// 3. Contexts, from the cache where the incident did not change.
+	ids := make([]string, len(kept))
+	for i, in := range kept {
+		ids[i] = in.ID
+	}
+	companyKey := strings.ToLower(co.UUID)
+	cached, cerr := f.src.cache.load(companyKey, ids)
+	if cerr != nil {
+		f.warnings = append(f.warnings, provider.Warning{Summary: "Lumu cache unreadable", Detail: cerr.Error() + "; this run reads the contexts from Lumu."})
+	}
+	f.updates = make(map[string]cachedIncident)
+	results := make([]incidentFiles, len(kept))
+	total := len(kept) * len(fl.HashTypes)
+	done := 0
+	advance := func(n int) {
+		f.mu.Lock()
+		done += n
+		d := done
+		f.mu.Unlock()
+		f.progress(provider.ProgressEvent{Kind: provider.ProgressContexts, Done: d, Total: total})
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(f.src.concurrency)
+	for i, in := range kept {
+		if gctx.Err() != nil {
+			break
+		}
+		g.Go(func() error {
+			r, err := f.contexts(gctx, client, in, cached, advance)
+			results[i] = r
+			return err
+		})
+	}
+	gerr := g.Wait()
+	if gerr == nil && ctx.Err() != nil {
+		gerr = fmt.Errorf("interrupted: %w", ctx.Err())
+	}
+	// What was read is valid even when another read failed: keep it.
+	if err := f.src.cache.store(companyKey, f.updates); err != nil {
+		f.warnings = append(f.warnings, provider.Warning{Summary: "Lumu cache not updated", Detail: err.Error() + "; the next run reads these contexts from Lumu again."})
+	}
+	if gerr != nil {
+		return fmt.Errorf("company %q, ioc_filter %q: %w", co.Name, fl.Name, gerr)
+	}
+
+	// 4 and 5. Normalise, filter, keep provenance.
+	f.indicators = make(map[string]*provider.Indicator)
+	exclude := make(map[string]bool, len(fl.Exclude))
+	for _, e := range fl.Exclude {
+		exclude[strings.ToLower(strings.TrimSpace(e))] = true
+	}
+	for i, in := range kept {
+		r := results[i]
+		if r.skipped {
+			continue
+		}
+		ref := provider.IncidentRef{
+			ID: in.ID, Company: co.Name, Filter: fl.Name,
+			AdversaryID: in.AdversaryID, AdversaryTypes: slices.Clone(in.AdversaryTypes),
+			Description: in.Description, LastContact: in.LastContact.Time, Status: strings.ToLower(in.Status),
+		}
+		for _, t := range fl.HashTypes {
+			for _, raw := range r.files[t] {
+				h, ok := Normalize(raw, t)
+				if !ok {
+					f.warnings = append(f.warnings, malformedWarning(in.ID, t, raw))
+					continue
+				}
+				if why, ok := NeverBlock[h]; ok {
+					f.warnings = append(f.warnings, neverBlockWarning(in.ID, t, h, why))
+					continue
+				}
+				if exclude[h] {
+					continue
+				}
+				ind := f.indicators[h]
+				if ind == nil {
+					ind = &provider.Indicator{Hash: h, Type: t}
+					f.indicators[h] = ind
+				}
+				ind.Incidents = append(ind.Incidents, ref)
+			}
+		}
+	}
+	for _, ind := range f.indicators {
+		slices.SortFunc(ind.Incidents, func(a, b provider.IncidentRef) int { return strings.Compare(a.ID, b.ID) })
+		ind.Incidents = slices.CompactFunc(ind.Incidents, func(a, b provider.IncidentRef) bool { return a.ID == b.ID })
+	}
+	return nil
+}
+
+// contexts reads the contexts of one kept incident, one per hash type,
+// from the cache when the incident did not change.
+func (f *fetch) contexts(ctx context.Context, c *Client, in *Incident, cached map[string]cachedIncident, advance func(int)) (incidentFiles, error) {
+	types := f.req.Filter.HashTypes
+	r := incidentFiles{files: make(map[provider.HashType][]string, len(types))}
+	fresh := freshnessOf(in)
+	rec, hit := cached[in.ID]
+	hit = hit && rec.sameIncident(fresh)
+	var fetched map[provider.HashType]cachedContext
+	defer func() {
+		if len(fetched) > 0 {
+			fresh.Contexts = fetched
+			f.mu.Lock()
+			f.updates[in.ID] = fresh
+			f.mu.Unlock()
+		}
+	}()
+	for i, t := range types {
+		var cx cachedContext
+		if c0, ok := rec.Contexts[t]; hit && ok {
+			cx = c0
+			f.mu.Lock()
+			f.stats.ContextCached++
+			f.mu.Unlock()
+		} else {
+			f.mu.Lock()
+			f.stats.ContextCalls++
+			f.mu.Unlock()
+			got, err := c.Context(ctx, in.ID, t)
+			if err != nil {
+				return r, err
+			}
+			cx = cachedContext{Active: got.CurrentlyActive, Files: got.Files()}
+			if fetched == nil {
+				fetched = make(map[provider.HashType]cachedContext, len(types))
+			}
+			fetched[t] = cx
+		}
+		if i == 0 && f.req.Filter.OnlyActive && cx.Active != nil && !*cx.Active {
+			r.skipped = true
+			advance(len(types))
+			return r, nil
+		}
+		r.files[t] = cx.Files
+		advance(1)
+	}
+	return r, nil
+}
+
+// keep applies SPEC section 3 step 2 (and labels) to one listed incident.
+func keep(in *Incident, fl provider.Filter, from, to time.Time) bool {
+	lc := in.LastContact.Time
+	if lc.IsZero() || lc.Before(from) || lc.After(to) {
+		return false
+	}
+	status := strings.ToLower(strings.TrimSpace(in.Status))
+	if status == "muted" || !slices.Contains(fl.Statuses, status) {
+		return false
+	}
+	typeOK := false
+	for _, t := range in.AdversaryTypes {
+		if slices.ContainsFunc(fl.AdversaryTypes, func(w string) bool { return strings.EqualFold(w, t) }) {
+			typeOK = true
+			break
+		}
+	}
+	if !typeOK {
+		return false
+	}
+	if len(fl.Labels) > 0 {
+		for _, l := range fl.Labels {
+			if _, ok := in.LabelDistribution[strconv.Itoa(l)]; ok {
+				return true
+			}
+		}
+		return false
+	}
+	return true
+}
+
+// validate checks what Fetch relies on; engine/config normally ensures it.
+func validate(co provider.Company, fl provider.Filter) error {
+	where := fmt.Sprintf("company %q, ioc_filter %q", co.Name, fl.Name)
+	switch {
+	case !ValidUUID(co.UUID):
+		return fmt.Errorf("%s: company uuid %q is not a UUID", where, truncate(co.UUID, 80))
+	case co.Key == "":
+		return fmt.Errorf("%s: the Defender API key is empty", where)
+	case len(fl.HashTypes) == 0:
+		return fmt.Errorf("%s: hash_types is empty", where)
+	case fl.Days < 1:
+		return fmt.Errorf("%s: days must be at least 1, not %d", where, fl.Days)
+	case len(fl.Statuses) == 0:
+		return fmt.Errorf("%s: statuses is empty", where)
+	case len(fl.AdversaryTypes) == 0:
+		return fmt.Errorf("%s: adversary_types is empty", where)
+	}
+	seen := map[provider.HashType]bool{}
+	for _, t := range fl.HashTypes {
+		if t.HexLen() == 0 {
+			return fmt.Errorf("%s: unknown hash type %q", where, t)
+		}
+		if seen[t] {
+			return fmt.Errorf("%s: hash type %q listed twice", where, t)
+		}
+		seen[t] = true
+	}
+	for _, st := range fl.Statuses {
+		if st != "open" && st != "closed" {
+			return fmt.Errorf("%s: status %q is not open or closed (muted incidents never count)", where, st)
+		}
+	}
+	return nil
+}
