@@ -1,0 +1,283 @@
+package kibana
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/lumuctl/lumuctl/engine/provider"
+)
+
+// Defaults used when the TargetConfig leaves a value zero.
+const (
+	DefaultTimeout      = 30 * time.Second
+	DefaultRetryTimeout = 2 * time.Minute
+	// DefaultPageSize is the per_page of _find requests (Kibana itself pages
+	// blocklists by 1000 when building Endpoint artifacts).
+	DefaultPageSize = 1000
+	// ResultWindow is Elasticsearch's default max_result_window, which bounds
+	// page*per_page of a saved-objects find.
+	ResultWindow = 10000
+)
+
+// Wire constants of the blocklist container.
+const (
+	ListID        = "endpoint_blocklists"
+	NamespaceType = "agnostic"
+	apiVersion    = "2023-10-31"
+)
+
+// Client talks to one Kibana. It implements provider.Target and is safe for
+// concurrent use.
+type Client struct {
+	name         string   // configuration label, for messages
+	base         *url.URL // scheme://host[:port][/base][/s/<space>]
+	space        string
+	apiKey       string
+	hc           *http.Client
+	retryTimeout time.Duration
+	pageSize     int
+	sleep        func(context.Context, time.Duration) error
+	now          func() time.Time
+	rand         func() float64
+
+	mu   sync.Mutex
+	seen map[string]seenItem // saved-object id → what the last read showed
+}
+
+// seenItem remembers, per saved-object id, the ownerSpaceId tags an item
+// carried at one _version (see Update).
+type seenItem struct {
+	version string
+	owner   []string
+}
+
+var _ provider.Target = (*Client)(nil)
+
+// Factory is New typed as a provider.TargetFactory, for cmd/lumuctl.
+var Factory provider.TargetFactory = func(cfg provider.TargetConfig) (provider.Target, error) {
+	c, err := New(cfg)
+	if err != nil {
+		return nil, err // not a typed nil
+	}
+	return c, nil
+}
+
+// Option adjusts a Client built by New. Options exist for tests and for
+// embedding; production code passes none.
+type Option func(*Client)
+
+// WithHTTPClient makes the client use hc as is: its transport and timeout
+// replace the ones New would build from ca_file, insecure_skip_verify and
+// timeout. ReadOnly still applies (the transport is wrapped).
+func WithHTTPClient(hc *http.Client) Option { return func(c *Client) { c.hc = hc } }
+
+// WithSleeper replaces the wait between retries. sleep must return ctx.Err()
+// at once when ctx is cancelled.
+func WithSleeper(sleep func(ctx context.Context, d time.Duration) error) Option {
+	return func(c *Client) { c.sleep = sleep }
+}
+
+// WithClock replaces time.Now for the retry budget and Retry-After dates.
+func WithClock(now func() time.Time) Option { return func(c *Client) { c.now = now } }
+
+// WithRand replaces the jitter source; f returns values in [0, 1).
+func WithRand(f func() float64) Option { return func(c *Client) { c.rand = f } }
+
+// WithPageSize sets per_page of _find requests (1..ResultWindow).
+func WithPageSize(n int) Option { return func(c *Client) { c.pageSize = n } }
+
+// New builds a Client for cfg. The URL must be http(s)://host[:port][/base]
+// without user info, query or fragment; a Space other than "" or "default"
+// prefixes every path with /s/<space>.
+func New(cfg provider.TargetConfig, opts ...Option) (*Client, error) {
+	name := cfg.Name
+	if name == "" {
+		name = "kibana"
+	}
+	base, err := parseBaseURL(cfg.URL)
+	if err != nil {
+		return nil, fmt.Errorf("kibana %q: %w", name, err)
+	}
+	if cfg.APIKey == "" {
+		return nil, fmt.Errorf("kibana %q: api_key is empty", name)
+	}
+	if strings.ContainsAny(cfg.APIKey, "\r\n") {
+		return nil, fmt.Errorf("kibana %q: api_key contains a line break", name)
+	}
+	space := cfg.Space
+	if space != "" && space != "default" {
+		if strings.ContainsAny(space, "/?#%") || strings.TrimSpace(space) != space {
+			return nil, fmt.Errorf("kibana %q: invalid space %q", name, space)
+		}
+		base.Path += "/s/" + space
+	}
+	c := &Client{
+		name:         name,
+		base:         base,
+		space:        space,
+		apiKey:       cfg.APIKey,
+		retryTimeout: cfg.RetryTimeout,
+		pageSize:     DefaultPageSize,
+		sleep:        sleepCtx,
+		now:          time.Now,
+		rand:         rand.Float64,
+		seen:         map[string]seenItem{},
+	}
+	if c.retryTimeout <= 0 {
+		c.retryTimeout = DefaultRetryTimeout
+	}
+	for _, o := range opts {
+		o(c)
+	}
+	if c.pageSize < 1 || c.pageSize > ResultWindow {
+		return nil, fmt.Errorf("kibana %q: page size %d out of range 1..%d", name, c.pageSize, ResultWindow)
+	}
+	if c.hc == nil {
+		hc, err := newHTTPClient(cfg)
+		if err != nil {
+			return nil, fmt.Errorf("kibana %q: %w", name, err)
+		}
+		c.hc = hc
+	}
+	if cfg.ReadOnly {
+		hc := *c.hc
+		hc.Transport = ReadOnlyTransport(hc.Transport)
+		c.hc = &hc
+	}
+	return c, nil
+}
+
+func parseBaseURL(raw string) (*url.URL, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		// url.Error quotes the input; a URL never holds the API key, but a
+		// user may have pasted credentials into it, so do not echo it.
+		return nil, errors.New("url is not a valid URL")
+	}
+	switch {
+	case u.Scheme != "http" && u.Scheme != "https":
+		return nil, fmt.Errorf("url must start with http:// or https://, got scheme %q", u.Scheme)
+	case u.Host == "":
+		return nil, errors.New("url has no host")
+	case u.User != nil:
+		return nil, errors.New("url must not contain user info; use api_key")
+	case u.RawQuery != "" || u.ForceQuery:
+		return nil, errors.New("url must not contain a query")
+	case u.Fragment != "":
+		return nil, errors.New("url must not contain a fragment")
+	}
+	u.Path = strings.TrimRight(u.Path, "/")
+	u.RawPath = ""
+	return u, nil
+}
+
+// newHTTPClient builds the http.Client for cfg: a clone of
+// http.DefaultTransport with the TLS settings, and cfg.Timeout per request.
+func newHTTPClient(cfg provider.TargetConfig) (*http.Client, error) {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tlsCfg := &tls.Config{MinVersion: tls.VersionTLS12}
+	if cfg.CAFile != "" {
+		pem, err := os.ReadFile(cfg.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("ca_file: %w", err)
+		}
+		pool, err := x509.SystemCertPool()
+		if err != nil || pool == nil {
+			pool = x509.NewCertPool()
+		}
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("ca_file %s: no PEM certificate found", cfg.CAFile)
+		}
+		tlsCfg.RootCAs = pool
+	}
+	if cfg.InsecureSkipVerify {
+		tlsCfg.InsecureSkipVerify = true
+	}
+	tr.TLSClientConfig = tlsCfg
+	timeout := cfg.Timeout
+	if timeout <= 0 {
+		timeout = DefaultTimeout
+	}
+	return &http.Client{Transport: tr, Timeout: timeout}, nil
+}
+
+// ReadOnlyTransport wraps next (http.DefaultTransport when nil) so that
+// every request other than GET and HEAD fails with provider.ErrReadOnly
+// before it reaches the network.
+func ReadOnlyTransport(next http.RoundTripper) http.RoundTripper {
+	if next == nil {
+		next = http.DefaultTransport
+	}
+	return readOnlyTransport{next: next}
+}
+
+type readOnlyTransport struct{ next http.RoundTripper }
+
+func (t readOnlyTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		if r.Body != nil {
+			r.Body.Close()
+		}
+		return nil, fmt.Errorf("%s %s: %w", r.Method, r.URL.Path, provider.ErrReadOnly)
+	}
+	return t.next.RoundTrip(r)
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// remember records the ownerSpaceId tags of it at its version.
+func (c *Client) remember(it provider.Item) {
+	if it.ID == "" {
+		return
+	}
+	c.mu.Lock()
+	c.seen[it.ID] = seenItem{version: it.Version, owner: ownerSpaceTags(it.Tags)}
+	c.mu.Unlock()
+}
+
+func (c *Client) recall(id string) (seenItem, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s, ok := c.seen[id]
+	return s, ok
+}
+
+func (c *Client) forget(id string) {
+	c.mu.Lock()
+	delete(c.seen, id)
+	c.mu.Unlock()
+}
+
+const ownerSpacePrefix = "ownerSpaceId:"
+
+func ownerSpaceTags(tags []string) []string {
+	var out []string
+	for _, t := range tags {
+		if strings.HasPrefix(t, ownerSpacePrefix) {
+			out = append(out, t)
+		}
+	}
+	return out
+}

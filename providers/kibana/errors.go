@@ -1,0 +1,193 @@
+package kibana
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/lumuctl/lumuctl/engine/provider"
+)
+
+// APIError is a Kibana answer other than success. It unwraps to the
+// provider sentinel that matches the status (ErrUnauthorized for 401,
+// ErrForbidden for 403, ErrNotFound for 404, ErrConflict for 409), or to
+// nothing for other statuses. Its text names the Kibana, the endpoint and the
+// status, never the API key.
+type APIError struct {
+	Kibana     string // configuration label
+	Method     string
+	Endpoint   string // URL path (with base and space), no query
+	StatusCode int
+	Message    string // Kibana's message, as decoded from either envelope
+	Hint       string // what to do about it; may be empty
+	Attempts   int    // requests sent, > 1 when retried
+	kind       error
+}
+
+func (e *APIError) Error() string {
+	var b strings.Builder
+	switch e.StatusCode {
+	case http.StatusUnauthorized:
+		fmt.Fprintf(&b, "Kibana rejected the API key of kibana %q (%s %s: 401)", e.Kibana, e.Method, e.Endpoint)
+	default:
+		fmt.Fprintf(&b, "kibana %q: %s %s: %d %s", e.Kibana, e.Method, e.Endpoint, e.StatusCode, http.StatusText(e.StatusCode))
+	}
+	if e.Message != "" {
+		fmt.Fprintf(&b, ": %s", e.Message)
+	}
+	if e.Attempts > 1 {
+		fmt.Fprintf(&b, " (after %d attempts)", e.Attempts)
+	}
+	if e.Hint != "" {
+		fmt.Fprintf(&b, ". %s", e.Hint)
+	}
+	return b.String()
+}
+
+// Unwrap returns the provider sentinel for the status, if any.
+func (e *APIError) Unwrap() error { return e.kind }
+
+// envelope holds the fields of both Kibana error envelopes: SIEM
+// {message,status_code} and Boom {statusCode,error,message}. message may be
+// a string or an array of strings.
+type envelope struct {
+	Message    json.RawMessage `json:"message"`
+	StatusCode int             `json:"status_code"`
+	BoomStatus int             `json:"statusCode"`
+	Error      string          `json:"error"`
+}
+
+// decodeMessage extracts the message of an error body, or a short excerpt
+// of a body that is not a Kibana envelope.
+func decodeMessage(body []byte) string {
+	var env envelope
+	if err := json.Unmarshal(body, &env); err == nil && len(env.Message) > 0 {
+		var s string
+		if json.Unmarshal(env.Message, &s) == nil {
+			return s
+		}
+		var ss []string
+		if json.Unmarshal(env.Message, &ss) == nil {
+			return strings.Join(ss, "; ")
+		}
+		return string(env.Message)
+	} else if err == nil && env.Error != "" {
+		return env.Error
+	}
+	s := strings.TrimSpace(string(body))
+	s = strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f {
+			return ' '
+		}
+		return r
+	}, s)
+	if len(s) > 200 {
+		s = s[:200] + "..."
+	}
+	return s
+}
+
+// reqInfo describes the request an error answered, for choosing a hint.
+type reqInfo struct {
+	method string
+	path   string // API path without base/space, e.g. /api/exception_lists/items
+	global bool   // the item written carries policy:all
+	item   bool   // the request writes an item (create or update)
+}
+
+// newAPIError maps a non-success answer to an *APIError.
+func (c *Client) newAPIError(ri reqInfo, status int, body []byte, attempts int) *APIError {
+	msg := c.scrub(decodeMessage(body))
+	e := &APIError{
+		Kibana:     c.name,
+		Method:     ri.method,
+		Endpoint:   c.base.Path + ri.path,
+		StatusCode: status,
+		Message:    msg,
+		Attempts:   attempts,
+	}
+	lower := strings.ToLower(msg)
+	switch {
+	case status == http.StatusUnauthorized:
+		e.kind = provider.ErrUnauthorized
+		e.Hint = "Check api_key: it must be the base64 \"encoded\" value of an Elasticsearch API key that is neither expired nor invalidated"
+	case status == http.StatusForbidden:
+		e.kind = provider.ErrForbidden
+		e.Hint = c.forbiddenHint(ri, lower)
+	case status == http.StatusNotFound:
+		e.kind = provider.ErrNotFound
+		if strings.Contains(msg, ListID) && strings.Contains(lower, "does not exist") {
+			e.Hint = "The endpoint_blocklists list does not exist yet; apply creates it"
+		}
+	case status == http.StatusConflict:
+		e.kind = provider.ErrConflict
+		if ri.method == http.MethodPut {
+			e.Hint = "The item changed in Kibana since it was read (_version mismatch); run plan again"
+		}
+	case status == http.StatusBadRequest:
+		switch {
+		case strings.Contains(msg, "EndpointArtifactError"):
+			e.Hint = "Kibana's blocklist validation rejected the item"
+		case strings.Contains(lower, "kbn-xsrf"):
+			e.Hint = "A proxy between lumuctl and Kibana may strip the kbn-xsrf header"
+		case strings.Contains(lower, "exceed max size"):
+			e.Hint = "The endpoint_blocklists list holds at most 10,000 items; raise max_values_per_item or block fewer hashes"
+		}
+	case status == http.StatusRequestEntityTooLarge:
+		e.Hint = "The request exceeds Kibana's server.maxPayload (1 MiB by default); lower max_values_per_item"
+	case status >= 500:
+		e.Hint = "Kibana or a proxy in front of it failed; try again later"
+	}
+	return e
+}
+
+func (c *Client) forbiddenHint(ri reqInfo, lowerMsg string) string {
+	space := c.space
+	if space == "" {
+		space = "default"
+	}
+	switch {
+	case strings.Contains(lowerMsg, "license"):
+		return "Blocklist items assigned to specific policies need a Platinum (or higher) license; use policies = [\"all\"] or upgrade the license"
+	case strings.Contains(lowerMsg, "global artifact"), strings.Contains(lowerMsg, "ownerspaceid"):
+		return "On Kibana 9.1+ writing policy:all items or changing ownerSpaceId tags needs the \"Global Artifact Management\" privilege (Security > Global Artifact Management: All) for the API key's user"
+	case strings.HasPrefix(ri.path, "/api/fleet"):
+		return fmt.Sprintf("The API key's user needs Fleet and Integrations read privileges in space %q", space)
+	case ri.method == http.MethodGet || ri.method == http.MethodHead:
+		return fmt.Sprintf("The API key's user needs the Kibana privilege Security > Blocklist: Read (or All) in space %q", space)
+	case ri.item && ri.global:
+		return fmt.Sprintf("The API key's user needs Security > Blocklist: All in space %q; on Kibana 9.1+ policy:all items also need Security > Global Artifact Management: All", space)
+	default:
+		return fmt.Sprintf("The API key's user needs the Kibana privilege Security > Blocklist: All in space %q", space)
+	}
+}
+
+// scrub removes the API key from s. Kibana never echoes it, but messages of
+// proxies and transports are not under our control.
+func (c *Client) scrub(s string) string {
+	if len(c.apiKey) >= 8 {
+		s = strings.ReplaceAll(s, c.apiKey, "[REDACTED]")
+	}
+	return s
+}
+
+// transportError is a request that got no HTTP answer (after retries).
+type transportError struct {
+	kibana   string
+	method   string
+	endpoint string
+	attempts int
+	msg      string
+	err      error
+}
+
+func (e *transportError) Error() string {
+	s := fmt.Sprintf("kibana %q: %s %s: %s", e.kibana, e.method, e.endpoint, e.msg)
+	if e.attempts > 1 {
+		s += fmt.Sprintf(" (after %d attempts)", e.attempts)
+	}
+	return s
+}
+
+func (e *transportError) Unwrap() error { return e.err }

@@ -1,0 +1,192 @@
+package kibana
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/lumuctl/lumuctl/engine/provider"
+)
+
+// Response size bounds: hostile or broken servers must not exhaust memory.
+const (
+	maxItemBody  = 16 << 20  // one item (Kibana accepts at most 1 MiB per write)
+	maxPageBody  = 256 << 20 // one _find or Fleet page
+	maxErrorBody = 64 << 10  // error bodies are read this far, then cut
+)
+
+// Backoff bounds for retries.
+const (
+	backoffBase = 500 * time.Millisecond
+	backoffMax  = 30 * time.Second
+)
+
+var errTooLarge = errors.New("response too large")
+
+// call is one logical request; do sends it, retrying transient failures.
+type call struct {
+	method string
+	path   string // API path below base and space
+	query  url.Values
+	body   []byte // JSON; nil for none
+	limit  int64  // bound of a success body
+	info   reqInfo
+	fleet  bool // Fleet route: no elastic-api-version header
+}
+
+// result is the final HTTP answer of a call.
+type result struct {
+	status   int
+	body     []byte
+	attempts int
+}
+
+func (r result) ok() bool { return r.status >= 200 && r.status < 300 }
+
+func retryableStatus(s int) bool {
+	switch s {
+	case http.StatusTooManyRequests, http.StatusInternalServerError, http.StatusBadGateway,
+		http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+		return true
+	}
+	return false
+}
+
+// do sends cl, retrying connection errors and retryable statuses with
+// jittered exponential backoff (Retry-After honoured) until retryTimeout has
+// passed since the first attempt. It returns the final HTTP answer whatever
+// its status, or an error when no answer could be had.
+func (c *Client) do(ctx context.Context, cl call) (result, error) {
+	deadline := c.now().Add(c.retryTimeout)
+	endpoint := c.base.Path + cl.path
+	for attempt := 1; ; attempt++ {
+		status, body, hdr, err := c.once(ctx, cl)
+		if err != nil {
+			te := &transportError{kibana: c.name, method: cl.method, endpoint: endpoint, attempts: attempt, err: err}
+			switch {
+			case ctx.Err() != nil:
+				te.msg, te.err = ctx.Err().Error(), ctx.Err()
+				return result{}, te
+			case errors.Is(err, provider.ErrReadOnly):
+				te.msg = provider.ErrReadOnly.Error()
+				return result{}, te
+			case errors.Is(err, errTooLarge):
+				te.msg = fmt.Sprintf("response larger than %d bytes", cl.limit)
+				return result{}, te
+			}
+			te.msg = c.scrub(err.Error())
+			wait := c.backoff(attempt)
+			if c.now().Add(wait).After(deadline) {
+				return result{}, te
+			}
+			if serr := c.sleep(ctx, wait); serr != nil {
+				te.msg, te.err = serr.Error(), serr
+				return result{}, te
+			}
+			continue
+		}
+		res := result{status: status, body: body, attempts: attempt}
+		if !retryableStatus(status) {
+			return res, nil
+		}
+		wait := c.backoff(attempt)
+		if ra, ok := c.retryAfter(hdr); ok {
+			wait = ra
+		}
+		if c.now().Add(wait).After(deadline) {
+			return res, nil
+		}
+		if serr := c.sleep(ctx, wait); serr != nil {
+			return result{}, &transportError{kibana: c.name, method: cl.method, endpoint: endpoint,
+				attempts: attempt, msg: serr.Error(), err: serr}
+		}
+	}
+}
+
+// backoff is the wait after the attempt-th failure: an exponential base
+// capped at backoffMax, of which the upper half is random ("equal jitter").
+func (c *Client) backoff(attempt int) time.Duration {
+	d := backoffMax
+	if attempt < 10 {
+		d = min(backoffBase<<(attempt-1), backoffMax)
+	}
+	return d/2 + time.Duration(c.rand()*float64(d/2))
+}
+
+// retryAfter parses a Retry-After header (seconds or HTTP date).
+func (c *Client) retryAfter(h http.Header) (time.Duration, bool) {
+	v := h.Get("Retry-After")
+	if v == "" {
+		return 0, false
+	}
+	if n, err := strconv.Atoi(v); err == nil {
+		return time.Duration(max(n, 0)) * time.Second, true
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		return max(t.Sub(c.now()), 0), true
+	}
+	return 0, false
+}
+
+// once sends one HTTP request and reads its answer.
+func (c *Client) once(ctx context.Context, cl call) (int, []byte, http.Header, error) {
+	u := *c.base
+	u.Path = c.base.Path + cl.path
+	u.RawQuery = cl.query.Encode()
+	var rd io.Reader
+	if cl.body != nil {
+		rd = bytes.NewReader(cl.body)
+	}
+	req, err := http.NewRequestWithContext(ctx, cl.method, u.String(), rd)
+	if err != nil {
+		return 0, nil, nil, err
+	}
+	req.Header.Set("Authorization", "ApiKey "+c.apiKey)
+	req.Header.Set("Accept", "application/json")
+	if cl.method != http.MethodGet && cl.method != http.MethodHead {
+		req.Header.Set("kbn-xsrf", "true")
+	}
+	if cl.body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if !cl.fleet {
+		req.Header.Set("elastic-api-version", apiVersion)
+	}
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return 0, nil, nil, err
+	}
+	defer resp.Body.Close()
+	ok := resp.StatusCode >= 200 && resp.StatusCode < 300
+	limit := int64(maxErrorBody)
+	if ok {
+		limit = cl.limit
+	}
+	data, err := readLimited(resp.Body, limit)
+	if err != nil {
+		if errors.Is(err, errTooLarge) && !ok {
+			err = nil // an error body is only read for its message
+		} else {
+			return 0, nil, nil, err
+		}
+	}
+	return resp.StatusCode, data, resp.Header, nil
+}
+
+// readLimited reads r up to limit bytes; more is errTooLarge.
+func readLimited(r io.Reader, limit int64) ([]byte, error) {
+	data, err := io.ReadAll(io.LimitReader(r, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(data)) > limit {
+		return data[:limit], errTooLarge
+	}
+	return data, nil
+}

@@ -1,0 +1,200 @@
+package kibana
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/lumuctl/lumuctl/engine/provider"
+)
+
+// splitChars are the characters an owned item_id may continue with
+// (SPEC 5: item_ids use only [a-z0-9_-]); List narrows a prefix by them when
+// more items match than Kibana's result window can page through.
+const splitChars = "-0123456789_abcdefghijklmnopqrstuvwxyz"
+
+// maxSplitDepth bounds how far List narrows prefixes (a server ignoring the
+// filter would otherwise make it recurse forever).
+const maxSplitDepth = 8
+
+// listState accumulates one List call.
+type listState struct {
+	prefix    string
+	seen      map[string]bool // saved-object ids already counted
+	owned     []provider.Item
+	unmanaged int
+}
+
+// windowError says a filter matched more items than the result window.
+type windowError struct{ total int }
+
+func (e *windowError) Error() string {
+	return fmt.Sprintf("%d items exceed the result window", e.total)
+}
+
+// List returns every item of the container whose item_id starts with
+// req.Prefix, sorted by item_id. The _find filter narrows the search, but
+// ownership is decided here, item by item, on the prefix: items the server
+// returns without it are counted in Unmanaged and never returned as owned.
+func (c *Client) List(ctx context.Context, req provider.ListRequest) (provider.ListResponse, error) {
+	if req.Prefix == "" {
+		return provider.ListResponse{}, errors.New("kibana: List: empty prefix (ownership is decided by the prefix)")
+	}
+	if _, err := escapeKQL(req.Prefix); err != nil {
+		return provider.ListResponse{}, fmt.Errorf("kibana: List: %w", err)
+	}
+	st := &listState{prefix: req.Prefix, seen: map[string]bool{}}
+	if _, err := c.listPrefix(ctx, st, req.Prefix, 0); err != nil {
+		return provider.ListResponse{}, err
+	}
+	slices.SortFunc(st.owned, func(a, b provider.Item) int { return strings.Compare(a.ItemID, b.ItemID) })
+	return provider.ListResponse{Owned: st.owned, Unmanaged: st.unmanaged}, nil
+}
+
+// listPrefix lists the items whose item_id starts with sub and returns how
+// many the server said match. Beyond the result window it narrows sub by
+// one character at a time.
+func (c *Client) listPrefix(ctx context.Context, st *listState, sub string, depth int) (int, error) {
+	filter, err := prefixFilter(sub)
+	if err != nil {
+		return 0, err
+	}
+	total, err := c.find(ctx, st, filter)
+	var we *windowError
+	if !errors.As(err, &we) {
+		return total, err
+	}
+	if depth >= maxSplitDepth {
+		return 0, fmt.Errorf("kibana %q: %d items match item_id prefix %q, more than the %d Kibana can page through, even after narrowing the prefix %d times",
+			c.name, we.total, sub, ResultWindow, depth)
+	}
+	exact, err := exactFilter(sub)
+	if err != nil {
+		return 0, err
+	}
+	sum, err := c.find(ctx, st, exact)
+	if err != nil {
+		if errors.As(err, &we) {
+			return 0, fmt.Errorf("kibana %q: %d items have item_id %q", c.name, we.total, sub)
+		}
+		return 0, err
+	}
+	for _, ch := range splitChars {
+		n, err := c.listPrefix(ctx, st, sub+string(ch), depth+1)
+		if err != nil {
+			return 0, err
+		}
+		sum += n
+	}
+	if sum < we.total {
+		return 0, fmt.Errorf("kibana %q: %d of the %d items whose item_id starts with %q continue with a character outside [-0-9_a-z] and cannot be listed past Kibana's %d-item result window",
+			c.name, we.total-sum, we.total, sub, ResultWindow)
+	}
+	return we.total, nil
+}
+
+// find pages through one _find filter, adding what it sees to st. It
+// returns the server's total, or a *windowError when that total cannot be
+// paged through within the result window.
+func (c *Client) find(ctx context.Context, st *listState, filter string) (int, error) {
+	perPage := c.pageSize
+	maxPages := ResultWindow / perPage
+	ri := reqInfo{method: http.MethodGet, path: findPath}
+	thisQuery := map[string]bool{}
+	got := 0
+	for page := 1; ; page++ {
+		if page > maxPages {
+			return 0, fmt.Errorf("kibana %q: _find %s: still full pages after %d pages of %d", c.name, filter, maxPages, perPage)
+		}
+		q := listQuery()
+		q.Set("page", strconv.Itoa(page))
+		q.Set("per_page", strconv.Itoa(perPage))
+		q.Set("sort_field", "tie_breaker_id")
+		q.Set("sort_order", "asc")
+		q.Set("filter", filter)
+		res, err := c.do(ctx, call{method: ri.method, path: ri.path, query: q, limit: maxPageBody, info: ri})
+		if err != nil {
+			return 0, err
+		}
+		if !res.ok() {
+			return 0, c.newAPIError(ri, res.status, res.body, res.attempts)
+		}
+		var fp findPage
+		if err := json.Unmarshal(res.body, &fp); err != nil {
+			return 0, fmt.Errorf("kibana %q: _find page %d: decode: %w", c.name, page, err)
+		}
+		if fp.Total == nil {
+			return 0, fmt.Errorf("kibana %q: _find page %d: answer has no total", c.name, page)
+		}
+		total := *fp.Total
+		if total > maxPages*perPage {
+			return 0, &windowError{total: total}
+		}
+		fresh := 0
+		for i, raw := range fp.Data {
+			isNew, err := c.take(st, thisQuery, raw)
+			if err != nil {
+				return 0, fmt.Errorf("kibana %q: _find page %d item %d: %w", c.name, page, i, err)
+			}
+			if isNew {
+				fresh++
+			}
+		}
+		got += len(fp.Data)
+		if len(fp.Data) > 0 && fresh == 0 {
+			return 0, fmt.Errorf("kibana %q: _find page %d repeated only items of earlier pages; refusing to page further", c.name, page)
+		}
+		if len(fp.Data) < perPage || got >= total {
+			return total, nil
+		}
+	}
+}
+
+// take classifies one item of a _find page. It reports whether the item is
+// new to this query (for the repeated-page guard).
+func (c *Client) take(st *listState, thisQuery map[string]bool, raw json.RawMessage) (bool, error) {
+	var head itemHead
+	if err := json.Unmarshal(raw, &head); err != nil {
+		return false, fmt.Errorf("not an item: %w", err)
+	}
+	owned := head.ItemID != "" && strings.HasPrefix(head.ItemID, st.prefix)
+	if head.ID == "" {
+		if owned {
+			return false, fmt.Errorf("item %q has no id", head.ItemID)
+		}
+		// Foreign and unidentifiable: counted, cannot be deduplicated.
+		st.unmanaged++
+		return true, nil
+	}
+	if thisQuery[head.ID] {
+		return false, nil
+	}
+	thisQuery[head.ID] = true
+	if st.seen[head.ID] {
+		return true, nil
+	}
+	st.seen[head.ID] = true
+	if !owned {
+		st.unmanaged++
+		return true, nil
+	}
+	var w wireItem
+	if err := json.Unmarshal(raw, &w); err != nil {
+		return false, fmt.Errorf("item %q: %w", head.ItemID, err)
+	}
+	if w.ListID != "" && w.ListID != ListID {
+		return false, fmt.Errorf("item %q belongs to list %q, not %s", w.ItemID, w.ListID, ListID)
+	}
+	it, err := w.toItem()
+	if err != nil {
+		return false, err
+	}
+	c.remember(it)
+	st.owned = append(st.owned, it)
+	return true, nil
+}
