@@ -609,7 +609,7 @@ func (l *loader) guard(g *Guard, b *hclsyntax.Block, owner string) {
 			f, _ := v.AsBigFloat().Float64()
 			if f < 0 || f > 1 {
 				l.errorf(a.Expr.Range().Ptr(), "Invalid value",
-					"%s must be between 0 and 1 (a share of the blocklist's hashes, 0.25 = 25%%); got %s.", capitalise(w("max_delete_fraction").String()), v.AsBigFloat().Text('g', -1))
+					"%s must be between 0 and 1 (a share of the blocklist's hashes, 0.25 = 25%%); got %s.", w("max_delete_fraction").lead(), v.AsBigFloat().Text('g', -1))
 			} else {
 				g.MaxDeleteFraction = f
 			}

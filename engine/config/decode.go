@@ -115,6 +115,9 @@ type where struct {
 
 func (w where) String() string { return fmt.Sprintf("%s in %s", w.attr, w.block) }
 
+// lead starts a sentence: `In ioc_filter "x", days`.
+func (w where) lead() string { return fmt.Sprintf("In %s, %s", w.block, w.attr) }
+
 // value evaluates attr against the variables and converts it to ty.
 // ok is false when an error was reported. The returned value is unmarked;
 // sensitive says whether any part came from a sensitive variable. The value
@@ -257,11 +260,11 @@ func (l *loader) integer(attr *hclsyntax.Attribute, w where, lo, hi int64) (n in
 func (l *loader) checkInt(f *big.Float, rng hcl.Range, w where, lo, hi int64) (int, bool, bool) {
 	i, acc := f.Int64()
 	if acc != big.Exact || !f.IsInt() {
-		l.errorf(rng.Ptr(), "Invalid value", "%s must be a whole number between %d and %d.", capitalise(w.String()), lo, hi)
+		l.errorf(rng.Ptr(), "Invalid value", "%s must be a whole number between %d and %d.", w.lead(), lo, hi)
 		return 0, false, false
 	}
 	if i < lo || i > hi {
-		l.errorf(rng.Ptr(), "Invalid value", "%s must be between %d and %d; got %d.", capitalise(w.String()), lo, hi, i)
+		l.errorf(rng.Ptr(), "Invalid value", "%s must be between %d and %d; got %d.", w.lead(), lo, hi, i)
 		return 0, false, false
 	}
 	return int(i), true, true
@@ -283,7 +286,7 @@ func (l *loader) duration(attr *hclsyntax.Attribute, w where) (time.Duration, bo
 	d, err := time.ParseDuration(s)
 	if err != nil || d <= 0 {
 		l.errorf(attr.Expr.Range().Ptr(), "Invalid duration",
-			"%s must be a positive duration such as \"30s\", \"2m\" or \"1h30m\"; got %q.", capitalise(w.String()), s)
+			"%s must be a positive duration such as \"30s\", \"2m\" or \"1h30m\"; got %q.", w.lead(), s)
 		return 0, false, false
 	}
 	return d, true, true
@@ -317,7 +320,7 @@ func (l *loader) strList(attr *hclsyntax.Attribute, w where) (elems []listElem, 
 		}
 		e := listElem{known: ev.IsKnown(), rng: rng}
 		if ev.IsNull() {
-			l.errorf(rng.Ptr(), "Null value", "%s must not contain null elements.", capitalise(w.String()))
+			l.errorf(rng.Ptr(), "Null value", "%s must not contain null elements.", w.lead())
 			return nil, false, false
 		}
 		if e.known {
@@ -379,7 +382,7 @@ func (l *loader) enumList(attr *hclsyntax.Attribute, w where, allowed []string, 
 
 func (l *loader) nonEmpty(attr *hclsyntax.Attribute, n int, w where) bool {
 	if n == 0 {
-		l.errorf(attr.Expr.Range().Ptr(), "Empty list", "%s must list at least one value. Remove the attribute to use its default.", capitalise(w.String()))
+		l.errorf(attr.Expr.Range().Ptr(), "Empty list", "%s must list at least one value. Remove the attribute to use its default.", w.lead())
 		return false
 	}
 	return true
