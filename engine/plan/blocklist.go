@@ -1,0 +1,310 @@
+package plan
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/hashicorp/hcl/v2"
+
+	"github.com/lumuctl/lumuctl/engine/config"
+	"github.com/lumuctl/lumuctl/engine/pack"
+	"github.com/lumuctl/lumuctl/engine/provider"
+)
+
+// planInput is one blocklist to plan.
+type planInput struct {
+	ns, name, kibana string
+	policyIDs        []string
+	osTypes          []string
+	max              int
+	// desired holds the desired hashes by type (nil: remove everything).
+	desired map[provider.HashType]map[string]struct{}
+	live    []liveItem
+	prior   map[string]provider.Item
+	orphan  bool
+}
+
+type groupKey struct {
+	os string
+	ht provider.HashType
+}
+
+// planBlocklist packs every (OS, hash type) group of one blocklist and turns
+// the result into item changes and drift reports.
+func planBlocklist(in planInput) (BlocklistPlan, error) {
+	bp := BlocklistPlan{Name: in.name, Kibana: in.kibana, Orphan: in.orphan, PolicyIDs: in.policyIDs}
+	groups := map[groupKey][]liveItem{}
+	liveByItemID := map[string]bool{}
+	for _, li := range in.live {
+		liveByItemID[li.item.ItemID] = true
+		if !li.parsed {
+			// Owned, but not in lumuctl's layout: removed.
+			bp.Changes = append(bp.Changes, ItemChange{
+				Action: Delete, ItemID: li.item.ItemID, ID: li.item.ID, ExpectVersion: li.item.Version,
+				OS: firstOr(li.item.OSTypes, ""), Removed: itemValues(li.item),
+				Reasons: []string{"item_id does not follow lumuctl's layout"},
+			})
+			bp.HashesBefore += len(itemValues(li.item))
+			bp.HashesRemoved += len(itemValues(li.item))
+			continue
+		}
+		k := groupKey{li.os, li.hashType}
+		groups[k] = append(groups[k], li)
+	}
+	if !in.orphan {
+		for _, os := range in.osTypes {
+			for ht, set := range in.desired {
+				if len(set) > 0 {
+					k := groupKey{os, ht}
+					if _, ok := groups[k]; !ok {
+						groups[k] = nil
+					}
+				}
+			}
+		}
+	}
+	// Items recorded in state but gone from Kibana: deleted outside lumuctl.
+	prefix := pack.BlocklistPrefix(in.ns, in.name)
+	for _, id := range sortedKeys(in.prior) {
+		if strings.HasPrefix(id, prefix) && !liveByItemID[id] {
+			bp.Drift = append(bp.Drift, Drift{ItemID: id, What: []string{"deleted"}, Removed: itemValues(in.prior[id])})
+		}
+	}
+
+	keys := make([]groupKey, 0, len(groups))
+	for k := range groups {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		if keys[i].os != keys[j].os {
+			return osOrder(keys[i].os) < osOrder(keys[j].os)
+		}
+		return keys[i].ht < keys[j].ht
+	})
+	for _, k := range keys {
+		if err := planGroup(&in, k, groups[k], &bp); err != nil {
+			return bp, err
+		}
+	}
+	sort.SliceStable(bp.Changes, func(i, j int) bool { return bp.Changes[i].ItemID < bp.Changes[j].ItemID })
+	sort.SliceStable(bp.Drift, func(i, j int) bool { return bp.Drift[i].ItemID < bp.Drift[j].ItemID })
+	return bp, nil
+}
+
+func planGroup(in *planInput, k groupKey, items []liveItem, bp *BlocklistPlan) error {
+	wanted := !in.orphan && containsStr(in.osTypes, k.os)
+	var desired []string
+	if wanted {
+		for h := range in.desired[k.ht] {
+			desired = append(desired, h)
+		}
+		sort.Strings(desired)
+	}
+	byID := map[string]liveItem{}
+	existing := make([]pack.Existing, 0, len(items))
+	reasons := map[string][]string{}
+	for _, li := range items {
+		byID[li.item.ItemID] = li
+		var force bool
+		if wanted {
+			want := renderItem(in, li.item.ItemID, k.os, k.ht, li.seq, nil, ownerSpaceTags(li.item.Tags))
+			if what := shapeDrift(li.item, want); len(what) > 0 {
+				force = true
+				reasons[li.item.ItemID] = what
+			}
+		}
+		// Values changed outside lumuctl since the last apply.
+		if prev, ok := in.prior[li.item.ItemID]; ok {
+			added, removed := setDiff(itemValues(prev), itemValues(li.item))
+			what := append([]string(nil), reasons[li.item.ItemID]...)
+			if len(added)+len(removed) > 0 {
+				what = append([]string{"values"}, what...)
+			}
+			if len(what) > 0 {
+				bp.Drift = append(bp.Drift, Drift{ItemID: li.item.ItemID, What: what, Added: added, Removed: removed})
+			}
+		} else if len(reasons[li.item.ItemID]) > 0 {
+			bp.Drift = append(bp.Drift, Drift{ItemID: li.item.ItemID, What: reasons[li.item.ItemID]})
+		}
+		existing = append(existing, pack.Existing{ID: li.item.ItemID, Seq: li.seq, Values: itemValues(li.item), ForceRewrite: force})
+	}
+	max := in.max
+	if max <= 0 {
+		max = pack.MaxValuesLimit
+	}
+	res, err := pack.PackGroup(pack.Group{Namespace: in.ns, Blocklist: in.name, OS: k.os, Type: k.ht}, max, existing, desired)
+	if err != nil {
+		// Inputs were validated by config and splitOwnedID; a failure here
+		// is a bug, and planning must not guess.
+		return fmt.Errorf("internal error: %w", err)
+	}
+	before := map[string]struct{}{}
+	for _, li := range items {
+		for _, v := range itemValues(li.item) {
+			before[trimLower(v)] = struct{}{}
+		}
+	}
+	bp.HashesBefore += len(before)
+	bp.HashesAdded += len(res.Blocked)
+	bp.HashesRemoved += len(res.Unblocked)
+	bp.HashesAfter += len(desired)
+	for _, it := range res.Items {
+		c := ItemChange{ItemID: it.ID, OS: k.os, HashType: k.ht, Added: it.Added, Removed: it.Removed}
+		li, isLive := byID[it.ID]
+		switch it.Action {
+		case pack.Keep:
+			bp.Unchanged++
+			continue
+		case pack.Create:
+			c.Action = Create
+			c.After = renderItem(in, it.ID, k.os, k.ht, it.Seq, it.Values, nil)
+		case pack.Update:
+			c.Action = Update
+			c.ID, c.ExpectVersion = li.item.ID, li.item.Version
+			c.After = renderItem(in, it.ID, k.os, k.ht, it.Seq, it.Values, ownerSpaceTags(li.item.Tags))
+			c.After.ID, c.After.Version = li.item.ID, li.item.Version
+		case pack.Delete:
+			c.Action = Delete
+			c.ID, c.ExpectVersion = li.item.ID, li.item.Version
+		}
+		if isLive {
+			c.Reasons = append(c.Reasons, reasons[it.ID]...)
+			if n := len(it.Displaced); n > 0 {
+				c.Reasons = append(c.Reasons, fmt.Sprintf("%d duplicate value(s) held by another item", n))
+			}
+			if n := len(it.Normalized); n > 0 {
+				c.Reasons = append(c.Reasons, fmt.Sprintf("%d value(s) rewritten in lowercase", n))
+			}
+			if it.Duplicates > 0 {
+				c.Reasons = append(c.Reasons, fmt.Sprintf("%d repeated value(s) in the item", it.Duplicates))
+			}
+		}
+		bp.Changes = append(bp.Changes, c)
+	}
+	return nil
+}
+
+// itemValues returns every hash value of an item, across its entries.
+func itemValues(it provider.Item) []string {
+	var out []string
+	for _, e := range it.Entries {
+		out = append(out, e.Value...)
+	}
+	return out
+}
+
+// setDiff returns values in b not in a (added) and in a not in b (removed),
+// each sorted and de-duplicated.
+func setDiff(a, b []string) (added, removed []string) {
+	as, bs := map[string]bool{}, map[string]bool{}
+	for _, v := range a {
+		as[v] = true
+	}
+	for _, v := range b {
+		bs[v] = true
+	}
+	for v := range bs {
+		if !as[v] {
+			added = append(added, v)
+		}
+	}
+	for v := range as {
+		if !bs[v] {
+			removed = append(removed, v)
+		}
+	}
+	sort.Strings(added)
+	sort.Strings(removed)
+	return added, removed
+}
+
+func osOrder(os string) int {
+	for i, o := range pack.OSTypes {
+		if o == os {
+			return i
+		}
+	}
+	return len(pack.OSTypes)
+}
+
+func containsStr(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+func firstOr(list []string, def string) string {
+	if len(list) > 0 {
+		return list[0]
+	}
+	return def
+}
+
+// checkGuards applies the blocklist's safety guards to its plan.
+func checkGuards(opts Options, bl *config.Blocklist, bp *BlocklistPlan, empty []string) hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	rng := bl.DeclRange
+	trip := func(guard, summary, detail string) {
+		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: summary, Detail: detail, Subject: &rng, Extra: GuardTrip{Guard: guard}})
+	}
+	deletes := 0
+	for _, c := range bp.Changes {
+		if c.Action == Delete {
+			deletes++
+		}
+	}
+	if bl.PreventDestroy && deletes > 0 {
+		trip("prevent_destroy", "Plan would delete items of a protected blocklist",
+			fmt.Sprintf("blocklist %q has prevent_destroy = true, and this plan deletes %d of its items. Nothing was changed. Set prevent_destroy = false first if the deletion is intended (there is no command-line override).", bl.Name, deletes))
+	}
+	if opts.Mode == ModeDestroy {
+		return diags
+	}
+	if !bl.Guard.AllowEmptySources {
+		for _, name := range empty {
+			trip("empty_source", "Source yielded no hashes",
+				fmt.Sprintf("ioc_filter %q, a source of blocklist %q, produced zero hashes. Treating that as \"unblock everything it contributed\" is refused. Nothing was changed. If an empty source is expected, set guard { allow_empty_sources = true } on the blocklist.", name, bl.Name))
+		}
+	}
+	if !opts.AllowMassDelete {
+		diags = append(diags, massDeleteGuard(bp, bl.Guard.MaxDeleteFraction, bl.Guard.MaxDeletes, &rng,
+			fmt.Sprintf("blocklist %q", bl.Name), "guard { max_delete_fraction, max_deletes }")...)
+	}
+	return diags
+}
+
+// checkOrphanGuard applies the default mass-delete guard to the deletion of
+// a blocklist that is no longer configured.
+func checkOrphanGuard(opts Options, cfg *config.Config, kibana string, bp *BlocklistPlan) hcl.Diagnostics {
+	if opts.AllowMassDelete || opts.Mode == ModeDestroy {
+		return nil
+	}
+	rng := cfg.Kibanas[kibana].DeclRange
+	return massDeleteGuard(bp, config.DefaultMaxDeleteFraction, config.DefaultMaxDeletes, &rng,
+		fmt.Sprintf("blocklist %q (no longer in the configuration)", bp.Name), "the default guard")
+}
+
+func massDeleteGuard(bp *BlocklistPlan, fraction float64, maxDeletes int, rng *hcl.Range, what, setting string) hcl.Diagnostics {
+	removed, before := bp.HashesRemoved, bp.HashesBefore
+	var reason string
+	switch {
+	case removed > maxDeletes:
+		reason = fmt.Sprintf("it removes %d hashes, more than max_deletes = %d", removed, maxDeletes)
+	case before > 0 && float64(removed)/float64(before) > fraction:
+		reason = fmt.Sprintf("it removes %d of %d hashes (%.1f%%), more than max_delete_fraction = %g", removed, before, 100*float64(removed)/float64(before), fraction)
+	default:
+		return nil
+	}
+	return hcl.Diagnostics{{
+		Severity: hcl.DiagError,
+		Summary:  "Mass deletion refused",
+		Detail: fmt.Sprintf("The plan for %s trips the mass-delete guard (%s): %s. Nothing was changed. Review the plan; if the removal is intended, run again with --allow-mass-delete.",
+			what, setting, reason),
+		Subject: rng,
+		Extra:   GuardTrip{Guard: "mass_delete"},
+	}}
+}

@@ -1,0 +1,13 @@
+// Package plan owns lumuctl's plan: what apply would change in Kibana and
+// why. It holds the in-memory model (Plan, ItemChange, Action), the planner
+// (Make) that compares the desired hashes from the sources with the owned
+// items in Kibana, the safety guards, and the versioned saved-plan file
+// (Encode/Decode) with its bindings and digest.
+//
+// It does not talk HTTP (it drives provider.Source and provider.Target), does
+// not print (views render a Plan), and does not write: applying a plan is
+// engine/apply's job.
+//
+// Start with Make, then Plan. Encode/Decode handle the plan file; Verify
+// checks a decoded plan's integrity.
+package plan

@@ -1,0 +1,506 @@
+package plan
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/hcl/v2"
+
+	"github.com/lumuctl/lumuctl/engine/config"
+	"github.com/lumuctl/lumuctl/engine/provider"
+)
+
+// Options are the inputs of Make. The planner reads them and nothing else.
+type Options struct {
+	Config *config.Config
+	Prior  Prior
+	// Source fetches the hashes of each ioc_filter.
+	Source provider.Source
+	// Kibanas maps each kibana block name to a (read-only) Target.
+	Kibanas map[string]provider.Target
+	Now     time.Time
+	Mode    Mode
+	// Targets restricts the plan to these blocklist names (--target).
+	Targets         []string
+	AllowMassDelete bool
+	ToolVersion     string
+	// Progress receives the Source's progress events; may be nil.
+	Progress provider.ProgressFunc
+	// Parallelism bounds concurrent source fetches (default 4).
+	Parallelism int
+}
+
+// Prior is what the planner needs from the state file.
+type Prior struct {
+	Lineage string
+	Serial  uint64
+	// Items are the owned items as last applied, by item_id.
+	Items map[string]provider.Item
+	// Provenance returns the incidents recorded for a hash at the last
+	// apply (used to explain removals); may be nil.
+	Provenance func(hash string) []provider.IncidentRef
+}
+
+// GuardTrip marks a diagnostic (in hcl.Diagnostic.Extra) that reports a
+// tripped safety guard: the CLI exits 6 for those.
+type GuardTrip struct{ Guard string }
+
+// IsGuardTrip reports whether diags contain a tripped guard.
+func IsGuardTrip(diags hcl.Diagnostics) bool {
+	for _, d := range diags {
+		if _, ok := d.Extra.(GuardTrip); ok && d.Severity == hcl.DiagError {
+			return true
+		}
+	}
+	return false
+}
+
+// fetched is the result of one ioc_filter fetch.
+type fetched struct {
+	filter *config.IOCFilter
+	resp   provider.FetchResponse
+}
+
+// Make builds the plan: it fetches every source the selected blocklists use,
+// reads the owned items of every Kibana involved, packs the desired hashes
+// onto items, checks the guards and seals the plan. It never writes.
+//
+// On errors the returned plan is nil. When only guards trip, the plan is
+// returned with the diagnostics so views can show what would have happened.
+func Make(ctx context.Context, opts Options) (*Plan, hcl.Diagnostics) {
+	var diags hcl.Diagnostics
+	cfg := opts.Config
+	if opts.Mode == "" {
+		opts.Mode = ModeNormal
+	}
+	selected, orphanTargets, d := selectBlocklists(cfg, opts.Targets)
+	diags = append(diags, d...)
+	if diags.HasErrors() {
+		return nil, diags
+	}
+
+	p := &Plan{
+		FormatVersion:   FormatVersion,
+		ToolVersion:     opts.ToolVersion,
+		CreatedAt:       opts.Now.UTC(),
+		Mode:            opts.Mode,
+		Targets:         append([]string(nil), opts.Targets...),
+		AllowMassDelete: opts.AllowMassDelete,
+		Namespace:       cfg.Settings.Namespace,
+		Bindings: Bindings{
+			ConfigDigest: cfg.Digest(),
+			StateLineage: opts.Prior.Lineage,
+			StateSerial:  opts.Prior.Serial,
+		},
+		Provenance: Provenance{Hashes: map[string][]int{}},
+	}
+	sort.Strings(p.Targets)
+
+	// 1. Sources (not needed to destroy).
+	results := map[string]*fetched{}
+	if opts.Mode == ModeNormal {
+		var fd hcl.Diagnostics
+		results, fd = fetchSources(ctx, opts, selected)
+		diags = append(diags, fd...)
+		if diags.HasErrors() {
+			return nil, diags
+		}
+	}
+
+	// 2. Live items of every Kibana involved.
+	kibanaNames := involvedKibanas(cfg, selected, opts.Targets)
+	live := map[string]*liveKibana{}
+	for _, name := range kibanaNames {
+		lk, d := readKibana(ctx, cfg, name, opts.Kibanas[name])
+		diags = append(diags, d...)
+		if d.HasErrors() {
+			continue
+		}
+		live[name] = lk
+		p.Kibanas = append(p.Kibanas, lk.plan)
+	}
+	if diags.HasErrors() {
+		return nil, diags
+	}
+
+	// 3. Policy ids must exist before anything is written.
+	diags = append(diags, checkPolicies(ctx, cfg, selected, opts.Kibanas)...)
+	if diags.HasErrors() {
+		return nil, diags
+	}
+
+	// 4. Per blocklist: desired sets, packing, drift, guards.
+	prov := newProvenanceBuilder()
+	for _, bl := range selected {
+		lk := live[bl.Kibana.Name]
+		var desired map[provider.HashType]map[string]struct{}
+		var empty []string
+		if opts.Mode == ModeNormal {
+			desired, empty = desiredSet(bl, results, prov)
+		}
+		bp, err := planBlocklist(planInput{
+			ns:        cfg.Settings.Namespace,
+			name:      bl.Name,
+			kibana:    bl.Kibana.Name,
+			policyIDs: policyList(bl),
+			osTypes:   bl.OSTypes,
+			max:       bl.MaxValuesPerItem,
+			desired:   desired,
+			live:      lk.byBlocklist[bl.Name],
+			prior:     opts.Prior.Items,
+		})
+		if err != nil {
+			rng := bl.DeclRange
+			return nil, append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Cannot plan blocklist", Detail: fmt.Sprintf("blocklist %q: %s", bl.Name, err), Subject: &rng})
+		}
+		diags = append(diags, checkGuards(opts, bl, &bp, empty)...)
+		p.Blocklists = append(p.Blocklists, bp)
+	}
+	// Orphans: owned items of blocklists that are no longer configured.
+	for _, name := range kibanaNames {
+		lk := live[name]
+		for _, blName := range lk.orphanNames() {
+			if len(opts.Targets) > 0 && !orphanTargets[blName] {
+				continue
+			}
+			bp, err := planBlocklist(planInput{
+				ns: cfg.Settings.Namespace, name: blName, kibana: name,
+				live: lk.byBlocklist[blName], prior: opts.Prior.Items, orphan: true,
+			})
+			if err != nil {
+				return nil, append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Cannot plan blocklist", Detail: fmt.Sprintf("blocklist %q: %s", blName, err)})
+			}
+			diags = append(diags, checkOrphanGuard(opts, cfg, name, &bp)...)
+			p.Blocklists = append(p.Blocklists, bp)
+		}
+	}
+	for _, w := range collectWarnings(results) {
+		p.Warnings = append(p.Warnings, w)
+	}
+
+	// Provenance: desired hashes from the sources, removed ones from state.
+	for _, bp := range p.Blocklists {
+		for _, c := range bp.Changes {
+			for _, h := range c.Removed {
+				if !prov.has(h) && opts.Prior.Provenance != nil {
+					prov.add(h, opts.Prior.Provenance(h))
+				}
+			}
+		}
+	}
+	p.Provenance = prov.build()
+	p.Summary = summarize(p)
+	if err := Seal(p); err != nil {
+		return nil, append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Cannot encode plan", Detail: err.Error()})
+	}
+	return p, diags
+}
+
+// selectBlocklists returns the configured blocklists selected by targets
+// (all when empty), in name order, and the set of target names that are not
+// configured (possible orphans).
+func selectBlocklists(cfg *config.Config, targets []string) ([]*config.Blocklist, map[string]bool, hcl.Diagnostics) {
+	var diags hcl.Diagnostics
+	orphans := map[string]bool{}
+	want := map[string]bool{}
+	for _, t := range targets {
+		want[t] = true
+		if _, ok := cfg.Blocklists[t]; !ok {
+			orphans[t] = true
+		}
+	}
+	var out []*config.Blocklist
+	for _, name := range sortedKeys(cfg.Blocklists) {
+		if len(want) == 0 || want[name] {
+			out = append(out, cfg.Blocklists[name])
+		}
+	}
+	return out, orphans, diags
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// involvedKibanas lists the kibana names that hold selected blocklists, plus
+// every configured kibana when orphans may be planned (no --target, or a
+// target that names an unconfigured blocklist).
+func involvedKibanas(cfg *config.Config, selected []*config.Blocklist, targets []string) []string {
+	set := map[string]bool{}
+	for _, bl := range selected {
+		set[bl.Kibana.Name] = true
+	}
+	orphanPossible := len(targets) == 0
+	for _, t := range targets {
+		if _, ok := cfg.Blocklists[t]; !ok {
+			orphanPossible = true
+		}
+	}
+	if orphanPossible {
+		for name := range cfg.Kibanas {
+			set[name] = true
+		}
+	}
+	return sortedKeys(set)
+}
+
+// fetchSources fetches every ioc_filter the selected blocklists use, each
+// once, with bounded concurrency. Any failure is an error diagnostic on the
+// filter block: a failed source never shrinks the desired set.
+func fetchSources(ctx context.Context, opts Options, selected []*config.Blocklist) (map[string]*fetched, hcl.Diagnostics) {
+	filters := map[string]*config.IOCFilter{}
+	for _, bl := range selected {
+		for _, f := range bl.Sources {
+			filters[f.Name] = f
+		}
+	}
+	par := opts.Parallelism
+	if par <= 0 {
+		par = 4
+	}
+	var (
+		mu      sync.Mutex
+		wg      sync.WaitGroup
+		sem     = make(chan struct{}, par)
+		results = map[string]*fetched{}
+	)
+	for _, name := range sortedKeys(filters) {
+		f := filters[name]
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			select {
+			case sem <- struct{}{}:
+			case <-ctx.Done():
+				mu.Lock()
+				results[f.Name] = &fetched{filter: f, resp: provider.FetchResponse{Err: ctx.Err()}}
+				mu.Unlock()
+				return
+			}
+			defer func() { <-sem }()
+			resp := opts.Source.Fetch(ctx, provider.FetchRequest{
+				Company:  f.Company.ProviderCompany(),
+				Filter:   f.ProviderFilter(),
+				Now:      opts.Now,
+				Progress: opts.Progress,
+			})
+			mu.Lock()
+			results[f.Name] = &fetched{filter: f, resp: resp}
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	var diags hcl.Diagnostics
+	for _, name := range sortedKeys(results) {
+		r := results[name]
+		if r.resp.Err != nil {
+			rng := r.filter.DeclRange
+			diags = append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  "Cannot read incidents from Lumu",
+				Detail: fmt.Sprintf("ioc_filter %q (company %q): %s\n\nNothing was changed: a source that cannot be read never removes hashes. Fix the problem and plan again.",
+					r.filter.Name, r.filter.Company.Name, r.resp.Err),
+				Subject: &rng,
+			})
+		}
+	}
+	return results, diags
+}
+
+func collectWarnings(results map[string]*fetched) []Note {
+	var out []Note
+	for _, name := range sortedKeys(results) {
+		r := results[name]
+		for _, w := range r.resp.Warnings {
+			out = append(out, Note{Summary: w.Summary, Detail: fmt.Sprintf("ioc_filter %q: %s", name, w.Detail)})
+		}
+	}
+	return out
+}
+
+// desiredSet is the union of the blocklist's sources, by hash type. It also
+// records provenance and returns the names of sources that yielded nothing.
+func desiredSet(bl *config.Blocklist, results map[string]*fetched, prov *provenanceBuilder) (map[provider.HashType]map[string]struct{}, []string) {
+	out := map[provider.HashType]map[string]struct{}{}
+	var empty []string
+	for _, f := range bl.Sources {
+		r := results[f.Name]
+		if r == nil {
+			continue
+		}
+		if len(r.resp.Indicators) == 0 {
+			empty = append(empty, f.Name)
+		}
+		for h, ind := range r.resp.Indicators {
+			set := out[ind.Type]
+			if set == nil {
+				set = map[string]struct{}{}
+				out[ind.Type] = set
+			}
+			set[h] = struct{}{}
+			prov.add(h, ind.Incidents)
+		}
+	}
+	return out, empty
+}
+
+// policyList returns the blocklist's policy ids (nil when global).
+func policyList(bl *config.Blocklist) []string {
+	if bl.Global {
+		return nil
+	}
+	ids := append([]string(nil), bl.PolicyIDs...)
+	sort.Strings(ids)
+	return ids
+}
+
+func checkPolicies(ctx context.Context, cfg *config.Config, selected []*config.Blocklist, targets map[string]provider.Target) hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	byKibana := map[string][]*config.Blocklist{}
+	for _, bl := range selected {
+		if !bl.Global && len(bl.PolicyIDs) > 0 {
+			byKibana[bl.Kibana.Name] = append(byKibana[bl.Kibana.Name], bl)
+		}
+	}
+	for _, kname := range sortedKeys(byKibana) {
+		var ids []string
+		seen := map[string]bool{}
+		for _, bl := range byKibana[kname] {
+			for _, id := range bl.PolicyIDs {
+				if !seen[id] {
+					seen[id] = true
+					ids = append(ids, id)
+				}
+			}
+		}
+		sort.Strings(ids)
+		res, err := targets[kname].CheckPolicies(ctx, ids)
+		k := cfg.Kibanas[kname]
+		if err != nil {
+			rng := k.DeclRange
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Cannot check Fleet policies",
+				Detail: fmt.Sprintf("kibana %q: %s", kname, err), Subject: &rng})
+			continue
+		}
+		if res.Warning != "" {
+			rng := k.DeclRange
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagWarning, Summary: "Fleet policies not checked",
+				Detail: fmt.Sprintf("kibana %q: %s", kname, res.Warning), Subject: &rng})
+		}
+		missing := map[string]bool{}
+		for _, id := range res.Missing {
+			missing[id] = true
+		}
+		for _, bl := range byKibana[kname] {
+			for _, id := range bl.PolicyIDs {
+				if missing[id] {
+					rng := bl.DeclRange
+					diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Unknown Fleet policy",
+						Detail:  fmt.Sprintf("blocklist %q refers to policy %q, which is not an Elastic Defend package policy in kibana %q. Check the id in Fleet → Agent policies → integration policies.", bl.Name, id, kname),
+						Subject: &rng})
+				}
+			}
+		}
+	}
+	return diags
+}
+
+// provenanceBuilder interns incident refs while building the plan.
+type provenanceBuilder struct {
+	index  map[string]int // key of ref → index
+	refs   []provider.IncidentRef
+	hashes map[string]map[int]struct{}
+}
+
+func newProvenanceBuilder() *provenanceBuilder {
+	return &provenanceBuilder{index: map[string]int{}, hashes: map[string]map[int]struct{}{}}
+}
+
+func refKey(r provider.IncidentRef) string {
+	return r.Company + "\x00" + r.Filter + "\x00" + r.ID
+}
+
+func (b *provenanceBuilder) has(h string) bool { _, ok := b.hashes[h]; return ok }
+
+func (b *provenanceBuilder) add(h string, refs []provider.IncidentRef) {
+	set := b.hashes[h]
+	if set == nil {
+		set = map[int]struct{}{}
+		b.hashes[h] = set
+	}
+	for _, r := range refs {
+		k := refKey(r)
+		i, ok := b.index[k]
+		if !ok {
+			i = len(b.refs)
+			b.index[k] = i
+			b.refs = append(b.refs, r)
+		}
+		set[i] = struct{}{}
+	}
+}
+
+// build returns a deterministic Provenance: incidents sorted by key, hash
+// index lists sorted.
+func (b *provenanceBuilder) build() Provenance {
+	order := make([]int, len(b.refs))
+	for i := range order {
+		order[i] = i
+	}
+	sort.Slice(order, func(i, j int) bool {
+		return refKey(b.refs[order[i]]) < refKey(b.refs[order[j]])
+	})
+	remap := make([]int, len(b.refs))
+	out := Provenance{Incidents: make([]provider.IncidentRef, len(b.refs)), Hashes: make(map[string][]int, len(b.hashes))}
+	for newIdx, old := range order {
+		remap[old] = newIdx
+		out.Incidents[newIdx] = b.refs[old]
+	}
+	for h, set := range b.hashes {
+		idx := make([]int, 0, len(set))
+		for i := range set {
+			idx = append(idx, remap[i])
+		}
+		sort.Ints(idx)
+		out.Hashes[h] = idx
+	}
+	return out
+}
+
+func summarize(p *Plan) Summary {
+	var s Summary
+	for _, k := range p.Kibanas {
+		if k.CreateContainer {
+			s.Containers++
+		}
+	}
+	for _, bp := range p.Blocklists {
+		for _, c := range bp.Changes {
+			switch c.Action {
+			case Create:
+				s.Add++
+			case Update:
+				s.Change++
+			case Delete:
+				s.Destroy++
+			}
+		}
+		s.HashesAdded += bp.HashesAdded
+		s.HashesRemoved += bp.HashesRemoved
+		s.BlockedAfter += bp.HashesAfter
+		s.Drifted += len(bp.Drift)
+	}
+	return s
+}
+
+// trimLower normalises a value read from Kibana.
+func trimLower(s string) string { return strings.ToLower(strings.TrimSpace(s)) }

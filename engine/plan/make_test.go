@@ -1,0 +1,405 @@
+package plan
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/hcl/v2"
+
+	"github.com/lumuctl/lumuctl/engine/config"
+	"github.com/lumuctl/lumuctl/engine/provider"
+	"github.com/lumuctl/lumuctl/engine/provider/providertest"
+)
+
+var testNow = time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
+
+const baseConfig = `
+company "acme" {
+  uuid         = "10228d9c-ff18-4251-ac19-514185e00f17"
+  defender_key = var.lumu_key
+}
+variable "lumu_key" {
+  type      = string
+  sensitive = true
+  default   = "k"
+}
+variable "kibana_key" {
+  type      = string
+  sensitive = true
+  default   = "k"
+}
+ioc_filter "mal" {
+  company = company.acme
+}
+ioc_filter "other" {
+  company = company.acme
+}
+kibana "prod" {
+  url     = "https://kibana.example.com"
+  api_key = var.kibana_key
+}
+`
+
+func loadConfig(t *testing.T, blocks string) *config.Config {
+	t.Helper()
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "main.lumu.hcl"), []byte(baseConfig+blocks), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, diags := config.NewParser().LoadDir(dir, config.LoadOptions{Getenv: func(string) string { return "" }})
+	if diags.HasErrors() {
+		t.Fatalf("config: %s", diags.Error())
+	}
+	return cfg
+}
+
+// hashes returns n distinct sha256 hashes derived from tag.
+func hashes(tag string, n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		s := sha256.Sum256([]byte(fmt.Sprintf("%s-%d", tag, i)))
+		out[i] = hex.EncodeToString(s[:])
+	}
+	return out
+}
+
+type env struct {
+	cfg    *config.Config
+	src    *providertest.Source
+	target *providertest.Target
+	prior  Prior
+}
+
+func newEnv(t *testing.T, blocks string) *env {
+	return &env{cfg: loadConfig(t, blocks), src: providertest.NewSource(), target: providertest.NewTarget()}
+}
+
+func (e *env) plan(t *testing.T, mut ...func(*Options)) (*Plan, hcl.Diagnostics) {
+	t.Helper()
+	opts := Options{Config: e.cfg, Prior: e.prior, Source: e.src,
+		Kibanas: map[string]provider.Target{"prod": e.target}, Now: testNow, ToolVersion: "test"}
+	for _, m := range mut {
+		m(&opts)
+	}
+	return Make(context.Background(), opts)
+}
+
+func (e *env) mustPlan(t *testing.T, mut ...func(*Options)) *Plan {
+	t.Helper()
+	p, diags := e.plan(t, mut...)
+	if diags.HasErrors() {
+		t.Fatalf("plan: %s", diags.Error())
+	}
+	return p
+}
+
+// applyDirect executes a plan on the fake target (no journal; engine/apply
+// is tested separately) and records the result as prior state.
+func (e *env) applyDirect(t *testing.T, p *Plan) {
+	t.Helper()
+	ctx := context.Background()
+	if e.prior.Items == nil {
+		e.prior.Items = map[string]provider.Item{}
+	}
+	for _, bp := range p.Blocklists {
+		for _, c := range bp.Changes {
+			switch c.Action {
+			case Create:
+				it, err := e.target.Create(ctx, *c.After)
+				if err != nil {
+					t.Fatal(err)
+				}
+				e.prior.Items[it.ItemID] = it
+			case Update:
+				it, err := e.target.Update(ctx, *c.After)
+				if err != nil {
+					t.Fatal(err)
+				}
+				e.prior.Items[it.ItemID] = it
+			case Delete:
+				if err := e.target.Delete(ctx, c.ID, c.ExpectVersion); err != nil {
+					t.Fatal(err)
+				}
+				delete(e.prior.Items, c.ItemID)
+			}
+		}
+	}
+}
+
+const oneBlocklist = `
+blocklist "lumu" {
+  kibana              = kibana.prod
+  sources             = [ioc_filter.mal]
+  os_types            = ["windows"]
+  max_values_per_item = 1000
+}
+`
+
+func TestInitialSyncThenNoChanges(t *testing.T) {
+	e := newEnv(t, oneBlocklist)
+	e.src.Set("mal", provider.SHA256, hashes("a", 2500)...)
+	p := e.mustPlan(t)
+	if got, want := p.Summary, (Summary{Add: 3, HashesAdded: 2500, BlockedAfter: 2500}); got != want {
+		t.Fatalf("summary = %+v, want %+v", got, want)
+	}
+	for _, c := range p.Blocklists[0].Changes {
+		if c.After == nil || len(c.After.OSTypes) != 1 || c.After.OSTypes[0] != "windows" ||
+			c.After.Tags[0] != "policy:all" || !strings.HasPrefix(c.ItemID, "lumuctl-default-lumu-windows-sha256-") {
+			t.Fatalf("bad change %+v", c)
+		}
+	}
+	e.applyDirect(t, p)
+	p2 := e.mustPlan(t)
+	if p2.HasChanges() || p2.Summary.BlockedAfter != 2500 {
+		t.Fatalf("second plan has changes: %+v", p2.Summary)
+	}
+	if p2.Blocklists[0].Unchanged != 3 {
+		t.Fatalf("unchanged = %d, want 3", p2.Blocklists[0].Unchanged)
+	}
+}
+
+func TestRemovalRewritesOnlyHoldingItems(t *testing.T) {
+	e := newEnv(t, oneBlocklist)
+	all := hashes("a", 3000)
+	e.src.Set("mal", provider.SHA256, all...)
+	e.applyDirect(t, e.mustPlan(t))
+	// Drop 5 hashes that all sit in one item (items hold sorted values).
+	held := e.target.All()[1].Entries[0].Value[:5]
+	drop := map[string]bool{}
+	for _, h := range held {
+		drop[h] = true
+	}
+	var keep []string
+	for _, h := range all {
+		if !drop[h] {
+			keep = append(keep, h)
+		}
+	}
+	e.src.Set("mal", provider.SHA256, keep...)
+	p := e.mustPlan(t)
+	if got, want := p.Summary, (Summary{Change: 1, HashesRemoved: 5, BlockedAfter: 2995}); got != want {
+		t.Fatalf("summary = %+v, want %+v", got, want)
+	}
+	if got := p.Blocklists[0].Changes[0].Removed; len(got) != 5 {
+		t.Fatalf("removed = %v", got)
+	}
+	// Provenance of removed hashes comes from the prior state when known.
+	e.prior.Provenance = func(h string) []provider.IncidentRef {
+		return []provider.IncidentRef{{ID: "old-" + h[:4]}}
+	}
+	p = e.mustPlan(t)
+	if got := p.Provenance.Lookup(held[0]); len(got) != 1 || got[0].ID != "old-"+held[0][:4] {
+		t.Fatalf("provenance of removed hash = %+v", got)
+	}
+}
+
+func TestSourceFailureIsAnErrorNeverARemoval(t *testing.T) {
+	e := newEnv(t, oneBlocklist)
+	e.src.Set("mal", provider.SHA256, hashes("a", 10)...)
+	e.applyDirect(t, e.mustPlan(t))
+	e.src.Errs["mal"] = errors.New("lumu: 503 after retries")
+	p, diags := e.plan(t)
+	if p != nil || !diags.HasErrors() || IsGuardTrip(diags) {
+		t.Fatalf("plan = %v, diags = %v", p, diags)
+	}
+	if !strings.Contains(diags.Error(), "503") || !strings.Contains(diags.Error(), `"mal"`) {
+		t.Fatalf("diagnostic does not name the source and cause: %s", diags.Error())
+	}
+}
+
+func TestGuards(t *testing.T) {
+	cases := []struct {
+		name      string
+		blocks    string
+		before    int // hashes applied first
+		after     int // hashes the source yields then
+		allowMass bool
+		guard     string // "" = no trip
+	}{
+		{"small removal passes", oneBlocklist, 100, 80, false, ""},
+		{"fraction trips", oneBlocklist, 100, 70, false, "mass_delete"},
+		{"flag overrides fraction", oneBlocklist, 100, 70, true, ""},
+		{"empty source trips", oneBlocklist, 100, 0, true, "empty_source"},
+		{"max_deletes trips", strings.Replace(oneBlocklist, "max_values_per_item = 1000", "max_values_per_item = 1000\n  guard {\n    max_delete_fraction = 1\n    max_deletes = 10\n  }", 1), 100, 89, false, "mass_delete"},
+		{"allow_empty_sources", strings.Replace(oneBlocklist, "max_values_per_item = 1000", "max_values_per_item = 1000\n  guard {\n    allow_empty_sources = true\n  }", 1), 100, 0, true, ""},
+		{"prevent_destroy not overridable", strings.Replace(oneBlocklist, "max_values_per_item = 1000", "max_values_per_item = 10\n  prevent_destroy = true\n  guard {\n    allow_empty_sources = true\n  }", 1), 100, 0, true, "prevent_destroy"},
+		{"prevent_destroy allows updates", strings.Replace(oneBlocklist, "max_values_per_item = 1000", "max_values_per_item = 10\n  prevent_destroy = true", 1), 100, 85, false, ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, tc.blocks)
+			e.src.Set("mal", provider.SHA256, hashes("a", tc.before)...)
+			e.applyDirect(t, e.mustPlan(t))
+			e.src.Set("mal", provider.SHA256, hashes("a", tc.after)...)
+			_, diags := e.plan(t, func(o *Options) { o.AllowMassDelete = tc.allowMass })
+			var got string
+			for _, d := range diags {
+				if g, ok := d.Extra.(GuardTrip); ok {
+					got = g.Guard
+				}
+			}
+			if got != tc.guard {
+				t.Fatalf("guard = %q, want %q (diags: %v)", got, tc.guard, diags)
+			}
+			if tc.guard != "" && !IsGuardTrip(diags) {
+				t.Fatal("IsGuardTrip = false")
+			}
+		})
+	}
+}
+
+func TestOrphanBlocklistDeletedBehindGuard(t *testing.T) {
+	e := newEnv(t, oneBlocklist+strings.ReplaceAll(oneBlocklist, `"lumu"`, `"second"`))
+	e.src.Set("mal", provider.SHA256, hashes("a", 50)...)
+	e.applyDirect(t, e.mustPlan(t))
+	e.cfg = loadConfig(t, oneBlocklist) // "second" removed from the configuration
+	_, diags := e.plan(t)
+	if !IsGuardTrip(diags) {
+		t.Fatalf("removing a blocklist must need --allow-mass-delete; diags: %v", diags)
+	}
+	p := e.mustPlan(t, func(o *Options) { o.AllowMassDelete = true })
+	if p.Summary.Destroy != 1 || !p.Blocklists[1].Orphan || p.Blocklists[1].Name != "second" {
+		t.Fatalf("plan = %+v", p.Summary)
+	}
+}
+
+func TestUnownedItemsUntouched(t *testing.T) {
+	e := newEnv(t, oneBlocklist)
+	foreign := []provider.Item{
+		{ItemID: "my-own-item", OSTypes: []string{"windows"}, Entries: []provider.Entry{{Field: "file.hash.sha256", Value: hashes("x", 1)}}},
+		{ItemID: "lumuctl-defaultx-lumu-windows-sha256-0001"},
+		{ItemID: "lumuctl-other-lumu-windows-sha256-0001"},
+	}
+	for _, it := range foreign {
+		e.target.Put(it)
+	}
+	e.src.Set("mal", provider.SHA256, hashes("a", 10)...)
+	p := e.mustPlan(t, func(o *Options) { o.AllowMassDelete = true })
+	for _, bp := range p.Blocklists {
+		for _, c := range bp.Changes {
+			if !strings.HasPrefix(c.ItemID, "lumuctl-default-") {
+				t.Fatalf("plan touches unowned item %s", c.ItemID)
+			}
+		}
+	}
+	if p.Kibanas[0].Unmanaged != 3 {
+		t.Fatalf("unmanaged = %d, want 3", p.Kibanas[0].Unmanaged)
+	}
+}
+
+func TestDriftIsRestored(t *testing.T) {
+	e := newEnv(t, oneBlocklist)
+	e.src.Set("mal", provider.SHA256, hashes("a", 10)...)
+	e.applyDirect(t, e.mustPlan(t))
+	it := e.target.All()[0]
+	it.Name = "renamed by hand"
+	it.Tags = append(it.Tags, "ownerSpaceId:default")
+	it.Entries[0].Value = append(it.Entries[0].Value[1:], hashes("z", 1)...)
+	e.target.Put(it)
+	p := e.mustPlan(t)
+	bp := p.Blocklists[0]
+	if len(bp.Drift) != 1 || fmt.Sprint(bp.Drift[0].What) != "[values name]" || len(bp.Drift[0].Added) != 1 || len(bp.Drift[0].Removed) != 1 {
+		t.Fatalf("drift = %+v", bp.Drift)
+	}
+	if p.Summary.Change != 1 || len(bp.Changes) != 1 {
+		t.Fatalf("changes = %+v", bp.Changes)
+	}
+	after := bp.Changes[0].After
+	if after.Name != ItemName("lumu", "windows", provider.SHA256, 1) || len(after.Entries[0].Value) != 10 {
+		t.Fatalf("restored item = %+v", after)
+	}
+	if tags := fmt.Sprint(after.Tags); tags != "[policy:all ownerSpaceId:default]" {
+		t.Fatalf("ownerSpaceId tag not preserved: %s", tags)
+	}
+	e.applyDirect(t, p)
+	if p := e.mustPlan(t); p.HasChanges() {
+		t.Fatalf("plan after restore has changes: %+v", p.Summary)
+	}
+}
+
+func TestPolicyCheck(t *testing.T) {
+	e := newEnv(t, strings.Replace(oneBlocklist, `os_types`, `policies = ["2b8cb1a8-7f39-4c7a-9d25-0d1b3c9e1f00"]
+  os_types`, 1))
+	e.src.Set("mal", provider.SHA256, hashes("a", 1)...)
+	_, diags := e.plan(t)
+	if !diags.HasErrors() || !strings.Contains(diags.Error(), "2b8cb1a8-7f39-4c7a-9d25-0d1b3c9e1f00") {
+		t.Fatalf("unknown policy not reported: %v", diags)
+	}
+	e.target.Policies["2b8cb1a8-7f39-4c7a-9d25-0d1b3c9e1f00"] = true
+	p := e.mustPlan(t)
+	if tags := fmt.Sprint(p.Blocklists[0].Changes[0].After.Tags); tags != "[policy:2b8cb1a8-7f39-4c7a-9d25-0d1b3c9e1f00]" {
+		t.Fatalf("tags = %s", tags)
+	}
+}
+
+func TestDestroyModeRemovesEverythingOwned(t *testing.T) {
+	e := newEnv(t, oneBlocklist)
+	e.src.Set("mal", provider.SHA256, hashes("a", 1500)...)
+	e.applyDirect(t, e.mustPlan(t))
+	p := e.mustPlan(t, func(o *Options) { o.Mode = ModeDestroy })
+	if p.Summary.Destroy != 2 || p.Summary.HashesRemoved != 1500 || p.Summary.BlockedAfter != 0 {
+		t.Fatalf("summary = %+v", p.Summary)
+	}
+	if n := e.src.Calls["mal"]; n != 1 {
+		t.Fatalf("destroy read the source: %d calls", n)
+	}
+}
+
+func TestContainerMissing(t *testing.T) {
+	e := newEnv(t, oneBlocklist)
+	e.target.SetContainer(false)
+	e.src.Set("mal", provider.SHA256, hashes("a", 1)...)
+	p := e.mustPlan(t)
+	if !p.Kibanas[0].CreateContainer || p.Summary.Containers != 1 || p.Summary.Add != 1 {
+		t.Fatalf("plan = %+v %+v", p.Kibanas, p.Summary)
+	}
+}
+
+func TestPlanFileRoundTripAndTamper(t *testing.T) {
+	e := newEnv(t, oneBlocklist)
+	e.src.Set("mal", provider.SHA256, hashes("a", 20)...)
+	p := e.mustPlan(t)
+	var buf bytes.Buffer
+	if err := Encode(&buf, p); err != nil {
+		t.Fatal(err)
+	}
+	again := e.mustPlan(t)
+	var buf2 bytes.Buffer
+	_ = Encode(&buf2, again)
+	if !bytes.Equal(buf.Bytes(), buf2.Bytes()) {
+		t.Fatal("two plans of the same world encode differently")
+	}
+	got, err := Decode(bytes.NewReader(buf.Bytes()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Digest != p.Digest || got.Summary != p.Summary {
+		t.Fatalf("round trip changed the plan")
+	}
+	if strings.Contains(buf.String(), `"k"`) {
+		t.Fatal("plan file contains a credential")
+	}
+	tampered := bytes.Replace(buf.Bytes(), []byte(`"policy:all"`), []byte(`"policy:xyz"`), 1)
+	if _, err := Decode(bytes.NewReader(tampered)); err == nil || !IsDecodeError(err) {
+		t.Fatalf("tampered plan accepted: %v", err)
+	}
+	for name, in := range map[string]string{
+		"empty":   "",
+		"garbage": "not json",
+		"future":  `{"format_version": 99}`,
+		"no ver":  `{"mode": "normal"}`,
+	} {
+		if _, err := Decode(strings.NewReader(in)); err == nil || !IsDecodeError(err) {
+			t.Errorf("%s: decode error = %v", name, err)
+		}
+	}
+}

@@ -1,0 +1,144 @@
+package plan
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/lumuctl/lumuctl/engine/provider"
+)
+
+// Item rendering: everything lumuctl writes besides the hash values. A live
+// item that differs from this rendering has drifted and is rewritten.
+
+// ItemName is the name of an owned item (≤ 256 chars: labels are ≤ 48).
+func ItemName(blocklist, os string, ht provider.HashType, seq int) string {
+	return fmt.Sprintf("lumuctl: %s (%s, %s) #%04d", blocklist, os, ht, seq)
+}
+
+// ItemDescription is the description of an owned item (≤ 256 chars).
+func ItemDescription(ns, blocklist string) string {
+	return fmt.Sprintf("Managed by lumuctl (namespace %s, blocklist %s) from Lumu Defender incidents. Manual edits are reverted on the next apply.", ns, blocklist)
+}
+
+// ItemMeta is the meta object of an owned item.
+func ItemMeta(ns, blocklist string) map[string]any {
+	return map[string]any{"managed_by": "lumuctl", "namespace": ns, "blocklist": blocklist}
+}
+
+// PolicyTags returns the policy tags for a blocklist: policy:all when
+// policyIDs is empty, else policy:<id> for each, sorted.
+func PolicyTags(policyIDs []string) []string {
+	if len(policyIDs) == 0 {
+		return []string{"policy:all"}
+	}
+	out := make([]string, 0, len(policyIDs))
+	for _, id := range policyIDs {
+		out = append(out, "policy:"+id)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// ownerSpaceTags returns the ownerSpaceId:* tags Kibana (9.1+) added to an
+// item; they are kept on every update.
+func ownerSpaceTags(tags []string) []string {
+	var out []string
+	for _, t := range tags {
+		if strings.HasPrefix(t, "ownerSpaceId:") {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// renderItem builds the full body of an owned item.
+func renderItem(in *planInput, itemID, os string, ht provider.HashType, seq int, values []string, keepTags []string) *provider.Item {
+	tags := append(PolicyTags(in.policyIDs), keepTags...)
+	return &provider.Item{
+		ItemID:      itemID,
+		Name:        ItemName(in.name, os, ht, seq),
+		Description: ItemDescription(in.ns, in.name),
+		OSTypes:     []string{os},
+		Tags:        tags,
+		Entries: []provider.Entry{{
+			Field:    "file.hash." + string(ht),
+			Type:     "match_any",
+			Operator: "included",
+			Value:    values,
+		}},
+		Meta: ItemMeta(in.ns, in.name),
+		Type: "simple",
+	}
+}
+
+// shapeDrift compares a live item with its rendering, hash values aside, and
+// returns the aspects that differ.
+func shapeDrift(live provider.Item, want *provider.Item) []string {
+	var what []string
+	if live.Name != want.Name {
+		what = append(what, "name")
+	}
+	if live.Description != want.Description {
+		what = append(what, "description")
+	}
+	if !equalStrings(live.OSTypes, want.OSTypes) {
+		what = append(what, "os_types")
+	}
+	var liveTags []string
+	for _, t := range live.Tags {
+		if !strings.HasPrefix(t, "ownerSpaceId:") {
+			liveTags = append(liveTags, t)
+		}
+	}
+	wantTags := PolicyTags(nil)[:0]
+	for _, t := range want.Tags {
+		if !strings.HasPrefix(t, "ownerSpaceId:") {
+			wantTags = append(wantTags, t)
+		}
+	}
+	if !equalSorted(liveTags, wantTags) {
+		what = append(what, "tags")
+	}
+	if !equalMeta(live.Meta, want.Meta) {
+		what = append(what, "meta")
+	}
+	if len(live.Entries) != 1 || live.Entries[0].Field != want.Entries[0].Field ||
+		live.Entries[0].Type != "match_any" || live.Entries[0].Operator != "included" {
+		what = append(what, "entries")
+	}
+	return what
+}
+
+func equalStrings(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func equalSorted(a, b []string) bool {
+	a = append([]string(nil), a...)
+	b = append([]string(nil), b...)
+	sort.Strings(a)
+	sort.Strings(b)
+	return equalStrings(a, b)
+}
+
+func equalMeta(live, want map[string]any) bool {
+	if len(live) != len(want) {
+		return false
+	}
+	for k, v := range want {
+		lv, ok := live[k]
+		if !ok || fmt.Sprint(lv) != fmt.Sprint(v) {
+			return false
+		}
+	}
+	return true
+}
