@@ -552,14 +552,13 @@ func (c *Client) backoff(attempt int) time.Duration {
 
 // scrub removes the key from s, in any encoding it may take in a URL.
 func (c *Client) scrub(s string) string {
-	s = Scrub(s)
 	if c.cfg.Key != "" {
 		s = strings.ReplaceAll(s, c.cfg.Key, "REDACTED")
 		if esc := url.QueryEscape(c.cfg.Key); esc != c.cfg.Key {
 			s = strings.ReplaceAll(s, esc, "REDACTED")
 		}
 	}
-	return s
+	return Scrub(s)
 }
 
 var keyParamRE = regexp.MustCompile(`(?i)(key=)[^&\s"'#<>]*`)

@@ -100,7 +100,7 @@ func (c *Context) Files() []string {
 	out := make([]string, 0, len(c.RelatedFiles))
 	for _, raw := range c.RelatedFiles {
 		var s string
-		if err := json.Unmarshal(raw, &s); err == nil {
+		if len(raw) > 0 && raw[0] == '"' && json.Unmarshal(raw, &s) == nil {
 			out = append(out, s)
 			continue
 		}
