@@ -317,6 +317,9 @@ func pack(in Input) (*Result, error) {
 }
 
 func (w *work) item() Item {
+	if len(w.added) == 0 {
+		w.added = nil
+	}
 	it := Item{
 		ID:         w.ex.ID,
 		Seq:        w.ex.Seq,
