@@ -89,13 +89,14 @@ func printError(w io.Writer, err error) {
 		return
 	}
 	var ee *exitError
-	if errors.As(err, &ee) && (ee.printed || ee.err == nil) {
+	isExit := errors.As(err, &ee)
+	if isExit && (ee.printed || ee.err == nil) {
 		return
 	}
 	msg := err.Error()
-	if strings.HasPrefix(msg, "unknown command ") {
-		// cobra's own message; the flag and argument errors get the
-		// hint from usageError.
+	if !isExit && strings.HasPrefix(msg, "unknown command ") {
+		// cobra's own message for the root; flag and argument errors
+		// carry the hint already (usageError).
 		msg = strings.TrimRight(msg, "\n") + "\nRun 'lumuctl --help' for usage."
 	}
 	fmt.Fprintf(w, "Error: %s\n", msg)
@@ -133,5 +134,30 @@ and a local state file.`,
 		newInitCommand(g),
 		newVersionCommand(g),
 	)
+	// Add cobra's completion command now rather than at Execute, so the
+	// walk below sees it.
+	root.InitDefaultCompletionCmd()
+	for _, c := range root.Commands() {
+		rejectUnknownSubcommands(c)
+	}
 	return root
+}
+
+// rejectUnknownSubcommands makes every command below c that only groups
+// subcommands (such as "completion") fail on an unknown subcommand, the way
+// the root does, instead of printing its help and exiting 0.
+func rejectUnknownSubcommands(c *cobra.Command) {
+	for _, sub := range c.Commands() {
+		rejectUnknownSubcommands(sub)
+	}
+	if !c.HasSubCommands() || c.Runnable() {
+		return
+	}
+	c.Args = cobra.ArbitraryArgs
+	c.RunE = func(c *cobra.Command, args []string) error {
+		if len(args) == 0 {
+			return c.Help()
+		}
+		return usageError(c, fmt.Errorf("unknown command %q for %q", args[0], c.CommandPath()))
+	}
 }
