@@ -46,6 +46,7 @@ type Client struct {
 	hc           *http.Client
 	retryTimeout time.Duration
 	pageSize     int
+	window       int // result window; ResultWindow except in tests
 	sleep        func(context.Context, time.Duration) error
 	now          func() time.Time
 	rand         func() float64
@@ -128,6 +129,7 @@ func New(cfg provider.TargetConfig, opts ...Option) (*Client, error) {
 		apiKey:       cfg.APIKey,
 		retryTimeout: cfg.RetryTimeout,
 		pageSize:     DefaultPageSize,
+		window:       ResultWindow,
 		sleep:        sleepCtx,
 		now:          time.Now,
 		rand:         rand.Float64,

@@ -71,7 +71,7 @@ func (c *Client) listPrefix(ctx context.Context, st *listState, sub string, dept
 	}
 	if depth >= maxSplitDepth {
 		return 0, fmt.Errorf("kibana %q: %d items match item_id prefix %q, more than the %d Kibana can page through, even after narrowing the prefix %d times",
-			c.name, we.total, sub, ResultWindow, depth)
+			c.name, we.total, sub, c.window, depth)
 	}
 	exact, err := exactFilter(sub)
 	if err != nil {
@@ -93,7 +93,7 @@ func (c *Client) listPrefix(ctx context.Context, st *listState, sub string, dept
 	}
 	if sum < we.total {
 		return 0, fmt.Errorf("kibana %q: %d of the %d items whose item_id starts with %q continue with a character outside [-0-9_a-z] and cannot be listed past Kibana's %d-item result window",
-			c.name, we.total-sum, we.total, sub, ResultWindow)
+			c.name, we.total-sum, we.total, sub, c.window)
 	}
 	return we.total, nil
 }
@@ -103,7 +103,7 @@ func (c *Client) listPrefix(ctx context.Context, st *listState, sub string, dept
 // paged through within the result window.
 func (c *Client) find(ctx context.Context, st *listState, filter string) (int, error) {
 	perPage := c.pageSize
-	maxPages := ResultWindow / perPage
+	maxPages := max(c.window/perPage, 1)
 	ri := reqInfo{method: http.MethodGet, path: findPath}
 	thisQuery := map[string]bool{}
 	got := 0
