@@ -145,8 +145,10 @@ func TestListIncidentsGuards(t *testing.T) {
 			wantCalls: 1,
 		},
 		{
-			name:      "alternative pagination key",
-			serve:     func(n int) string { return strings.Replace(page([]string{fmt.Sprintf("%08x-94d4-11ed-b0f8-a7e340234a4e", n)}, map[int]int{1: 2}[n]), "paginationInfo", "pagination", 1) },
+			name: "alternative pagination key",
+			serve: func(n int) string {
+				return strings.Replace(page([]string{fmt.Sprintf("%08x-94d4-11ed-b0f8-a7e340234a4e", n)}, map[int]int{1: 2}[n]), "paginationInfo", "pagination", 1)
+			},
 			wantCalls: 2,
 			wantIDs:   2,
 		},
