@@ -1,37 +1,47 @@
-# Makefile targets are the CI steps: .ci/run calls `make test`.
+# Makefile targets are the CI steps: .ci/run calls `make test`, and what a
+# developer runs locally is what CI runs. `make help` lists the targets.
 GO      ?= go
 BIN     := bin
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 COMMIT  ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 LDFLAGS := -X github.com/lumuctl/lumuctl/cmd/lumuctl/internal/cli.version=$(VERSION) \
            -X github.com/lumuctl/lumuctl/cmd/lumuctl/internal/cli.commit=$(COMMIT)
+GOFILES  = $$(git ls-files --cached --others --exclude-standard '*.go')
 
-.PHONY: all build test vet fmt fmt-check demo clean
+.PHONY: all help build test vet fmt fmt-check check demo clean
 
 all: build
 
-build:
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
+
+build: ## build bin/lumuctl (version and commit stamped) and bin/lumuctl-sandbox
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/lumuctl ./cmd/lumuctl
 	$(GO) build -o $(BIN)/lumuctl-sandbox ./cmd/lumuctl-sandbox
 
-vet:
+vet: ## go vet ./...
 	$(GO) vet ./...
 
-test: vet
+test: vet ## go vet, then every test with the race detector (what CI runs)
 	$(GO) test -race -count=1 ./...
 
-fmt:
-	gofmt -w $$(git ls-files '*.go')
+fmt: build ## gofmt the Go code and lumuctl-fmt the examples
+	gofmt -w $(GOFILES)
+	$(BIN)/lumuctl fmt --recursive examples
 
-fmt-check:
-	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+fmt-check: build ## fail if any Go file or example needs formatting
+	@out=$$(gofmt -l $(GOFILES)); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(BIN)/lumuctl fmt --check --diff --recursive examples
 
-demo: build
+check: fmt-check test ## fmt-check, vet and test
+
+demo: build ## validate and fmt --check every example directory
 	@for d in examples/*/; do \
 		echo "== $$d"; \
 		$(BIN)/lumuctl --chdir $$d validate || exit 1; \
-		$(BIN)/lumuctl fmt --check $$d || exit 1; \
+		$(BIN)/lumuctl fmt --check --diff $$d || exit 1; \
 	done
+	@echo "All examples are valid and formatted."
 
-clean:
+clean: ## remove bin/
 	rm -rf $(BIN)
