@@ -76,7 +76,10 @@ func TestLineageAndSerial(t *testing.T) {
 		}},
 		{"journal done", func() error { return w.JournalDone(1, provider.Item{}) }},
 		{"journal clear", func() error { return w.JournalClear(1) }},
-		{"commit", func() error { _, err := w.Commit(state.Commit{Put: []state.Item{sampleItem("main", "windows", 1)}}); return err }},
+		{"commit", func() error {
+			_, err := w.Commit(state.Commit{Put: []state.Item{sampleItem("main", "windows", 1)}})
+			return err
+		}},
 		{"empty commit", func() error { _, err := w.Commit(state.Commit{}); return err }},
 	}
 	for i, step := range steps {
