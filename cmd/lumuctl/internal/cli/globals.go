@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -52,7 +53,9 @@ func (g *globals) setup() error {
 		file = f
 	}
 	g.logger = newLogger(g.streams.Err, file, level)
-	g.logger.Debug("lumuctl starting", "version", versionString(), "level", level.String(), "chdir", g.chdir)
+	if g.logger.Enabled(context.Background(), slog.LevelDebug) { // skip reading the build info otherwise
+		g.logger.Debug("lumuctl starting", "version", versionString(), "level", level.String(), "chdir", g.chdir)
+	}
 	return nil
 }
 
