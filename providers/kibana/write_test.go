@@ -1,0 +1,333 @@
+package kibana
+
+import (
+	"errors"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/lumuctl/lumuctl/engine/provider"
+)
+
+func TestUpdateKeepsOwnerSpaceTags(t *testing.T) {
+	tests := []struct {
+		name     string
+		readWith func(c *Client, id string) error // how this client saw the item, if at all
+		wantGets int                              // GET-by-id requests Update itself adds
+	}{
+		{name: "after List", readWith: func(c *Client, _ string) error {
+			_, err := c.List(ctx, provider.ListRequest{Prefix: "lumuctl-default-"})
+			return err
+		}},
+		{name: "after Get", readWith: func(c *Client, id string) error { _, err := c.Get(ctx, id); return err }},
+		{name: "never read by this client", wantGets: 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFake()
+			f.ownerSpace = "security"
+			srv := f.start(t)
+			creator, _ := newTestClient(t, srv, nil)
+			created, err := creator.Create(ctx, sampleItem("lumuctl-default-lumu-windows-sha256-0001"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d := cmp.Diff([]string{"policy:all", "ownerSpaceId:security"}, created.Tags); d != "" {
+				t.Fatalf("created tags (-want +got):\n%s", d)
+			}
+			c, _ := newTestClient(t, srv, nil)
+			if tt.readWith != nil {
+				if err := tt.readWith(c, created.ID); err != nil {
+					t.Fatal(err)
+				}
+			}
+			before := f.calls("GET /api/exception_lists/items")
+			// The engine passes only the tags it wants.
+			upd := created
+			upd.Tags = []string{"policy:all"}
+			upd.Name = "renamed"
+			got, err := c.Update(ctx, upd)
+			if err != nil {
+				t.Fatalf("Update: %v", err)
+			}
+			if d := cmp.Diff([]string{"policy:all", "ownerSpaceId:security"}, got.Tags); d != "" {
+				t.Errorf("tags after update (-want +got):\n%s", d)
+			}
+			if n := f.calls("GET /api/exception_lists/items") - before; n != tt.wantGets {
+				t.Errorf("GETs by Update = %d, want %d", n, tt.wantGets)
+			}
+			if got.Name != "renamed" {
+				t.Errorf("name = %q", got.Name)
+			}
+		})
+	}
+}
+
+func TestUpdateRequiresVersion(t *testing.T) {
+	f := newFake()
+	c, _ := newTestClient(t, f.start(t), nil)
+	it := sampleItem("lumuctl-default-x")
+	it.ID = "so-1"
+	if _, err := c.Update(ctx, it); err == nil || !strings.Contains(err.Error(), "_version") {
+		t.Fatalf("err = %v, want an error about the missing _version", err)
+	}
+	if len(f.requests()) != 0 {
+		t.Errorf("requests sent: %q", f.requests())
+	}
+}
+
+func TestUpdateStaleVersion(t *testing.T) {
+	tests := []struct {
+		name     string
+		listed   bool // the client read the item before it changed
+		wantPuts int
+	}{
+		// The client saw the old version: PUT carries it, Kibana answers 409.
+		{name: "stale version sent", listed: true, wantPuts: 1},
+		// The client never saw it: the pre-read finds the new version.
+		{name: "stale version found before writing", listed: false, wantPuts: 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFake()
+			seed := f.add("lumuctl-default-a", "policy:all")
+			c, _ := newTestClient(t, f.start(t), nil)
+			it, err := c.Get(ctx, seed.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !tt.listed {
+				c, _ = newTestClient(t, f.start(t), nil)
+			}
+			f.touch(seed.ID)
+			it.Name = "mine"
+			_, err = c.Update(ctx, it)
+			if !errors.Is(err, provider.ErrConflict) {
+				t.Fatalf("err = %v, want ErrConflict", err)
+			}
+			if n := f.calls("PUT /api/exception_lists/items"); n != tt.wantPuts {
+				t.Errorf("PUTs = %d, want %d", n, tt.wantPuts)
+			}
+			if got := f.get(seed.ID); got.Name != "seed lumuctl-default-a (edited)" {
+				t.Errorf("concurrent change overwritten: name %q", got.Name)
+			}
+		})
+	}
+}
+
+func TestDeleteAfterConcurrentChange(t *testing.T) {
+	f := newFake()
+	seed := f.add("lumuctl-default-a", "policy:all")
+	c, _ := newTestClient(t, f.start(t), nil)
+	it, err := c.Get(ctx, seed.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.touch(seed.ID)
+	err = c.Delete(ctx, it.ID, it.Version)
+	if !errors.Is(err, provider.ErrConflict) {
+		t.Fatalf("err = %v, want ErrConflict", err)
+	}
+	for _, want := range []string{it.Version, f.get(seed.ID).Version, `"alice"`, "2026-02-02T02:02:02Z"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not say %q", err, want)
+		}
+	}
+	if f.calls("DELETE /api/exception_lists/items") != 0 || f.get(seed.ID) == nil {
+		t.Error("item deleted despite the conflict")
+	}
+}
+
+func TestDeleteRefusesOtherList(t *testing.T) {
+	f := newFake()
+	seed := f.add("lumuctl-default-a")
+	f.items[seed.ID].ListID = "endpoint_trusted_apps"
+	c, _ := newTestClient(t, f.start(t), nil)
+	err := c.Delete(ctx, seed.ID, seed.Version)
+	if err == nil || !strings.Contains(err.Error(), "belongs to list") {
+		t.Fatalf("err = %v", err)
+	}
+	if f.calls("DELETE /api/exception_lists/items") != 0 {
+		t.Error("DELETE sent")
+	}
+}
+
+func TestReadOnly(t *testing.T) {
+	f := newFake()
+	f.listExists = false
+	seed := f.add("lumuctl-default-a", "policy:all")
+	srv := f.start(t)
+	c, _ := newTestClient(t, srv, func(cfg *provider.TargetConfig) { cfg.ReadOnly = true })
+	writes := []struct {
+		name string
+		do   func() error
+	}{
+		{"create", func() error { _, err := c.Create(ctx, sampleItem("lumuctl-default-b")); return err }},
+		{"update", func() error {
+			it := sampleItem("lumuctl-default-a")
+			it.ID, it.Version = seed.ID, seed.Version
+			c.remember(it) // skip the pre-read: the PUT itself must be refused
+			_, err := c.Update(ctx, it)
+			return err
+		}},
+		{"delete via transport", func() error {
+			_, err := c.do(ctx, call{method: http.MethodDelete, path: itemsPath})
+			return err
+		}},
+	}
+	for _, w := range writes {
+		t.Run(w.name, func(t *testing.T) {
+			before := len(f.requests())
+			err := w.do()
+			if !errors.Is(err, provider.ErrReadOnly) {
+				t.Fatalf("err = %v, want ErrReadOnly", err)
+			}
+			for _, r := range f.requests()[before:] {
+				if !strings.HasPrefix(r, "GET ") {
+					t.Errorf("server saw a write: %s", r)
+				}
+			}
+		})
+	}
+	t.Run("container", func(t *testing.T) {
+		f.mu.Lock()
+		f.reqs = nil
+		f.mu.Unlock()
+		err := c.EnsureContainer(ctx)
+		if !errors.Is(err, provider.ErrReadOnly) {
+			t.Fatalf("err = %v, want ErrReadOnly", err)
+		}
+		if d := cmp.Diff([]string{"GET /api/exception_lists?list_id=endpoint_blocklists&namespace_type=agnostic"}, f.requests()); d != "" {
+			t.Errorf("requests (-want +got):\n%s", d)
+		}
+	})
+	t.Run("zero requests", func(t *testing.T) {
+		f.mu.Lock()
+		f.reqs = nil
+		f.mu.Unlock()
+		if _, err := c.Create(ctx, sampleItem("lumuctl-default-c")); !errors.Is(err, provider.ErrReadOnly) {
+			t.Fatalf("err = %v", err)
+		}
+		if got := f.requests(); len(got) != 0 {
+			t.Errorf("server saw %q", got)
+		}
+	})
+	t.Run("reads still work", func(t *testing.T) {
+		if _, err := c.Get(ctx, seed.ID); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+func TestSpaceAndBasePath(t *testing.T) {
+	tests := []struct {
+		name, base, space, want string
+	}{
+		{name: "default space", space: "default", want: "/api/exception_lists/items"},
+		{name: "empty space", space: "", want: "/api/exception_lists/items"},
+		{name: "named space", space: "sec_ops", want: "/s/sec_ops/api/exception_lists/items"},
+		{name: "base path and space", base: "/kibana/", space: "soc", want: "/kibana/s/soc/api/exception_lists/items"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var got string
+			f := newFake()
+			f.hook = func(w http.ResponseWriter, r *http.Request, n int) bool {
+				got = r.URL.Path
+				okJSON(w, map[string]any{"id": "x", "item_id": "lumuctl-default-a", "_version": "v"})
+				return true
+			}
+			srv := f.start(t)
+			c, _ := newTestClient(t, srv, func(cfg *provider.TargetConfig) {
+				cfg.URL = srv.URL + tt.base
+				cfg.Space = tt.space
+			})
+			if _, err := c.Get(ctx, "x"); err != nil {
+				t.Fatal(err)
+			}
+			if got != tt.want {
+				t.Errorf("path = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestHeaders(t *testing.T) {
+	f := newFake()
+	c, _ := newTestClient(t, f.start(t), nil)
+	created, err := c.Create(ctx, sampleItem("lumuctl-default-a"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Get(ctx, created.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.CheckPolicies(ctx, []string{"p"}); err != nil {
+		t.Fatal(err)
+	}
+	type hdr struct{ Auth, XSRF, CT, APIVersion string }
+	var got []hdr
+	f.mu.Lock()
+	for _, h := range f.header {
+		got = append(got, hdr{h.Get("Authorization"), h.Get("kbn-xsrf"), h.Get("Content-Type"), h.Get("elastic-api-version")})
+	}
+	f.mu.Unlock()
+	want := []hdr{
+		{"ApiKey " + fakeKey, "true", "application/json", "2023-10-31"}, // POST item
+		{"ApiKey " + fakeKey, "", "", "2023-10-31"},                     // GET item
+		{"ApiKey " + fakeKey, "", "", ""},                               // Fleet
+	}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("headers (-want +got):\n%s", d)
+	}
+}
+
+func TestCheckPolicies(t *testing.T) {
+	f := newFake()
+	for i := range 150 {
+		f.policies = append(f.policies, fakePolicy{id: "defend-" + string(rune('a'+i%26)) + strings.Repeat("x", i/26), pkg: "endpoint"})
+	}
+	f.policies = append(f.policies, fakePolicy{id: "apm-1", pkg: "apm"})
+	c, _ := newTestClient(t, f.start(t), nil)
+	pc, err := c.CheckPolicies(ctx, []string{"defend-a", "defend-zxxxx", "apm-1", "nope"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// defend-zxxxx is policy 25+26*4 = 129: on page 2.
+	if d := cmp.Diff(provider.PolicyCheck{Missing: []string{"apm-1", "nope"}}, pc); d != "" {
+		t.Errorf("PolicyCheck (-want +got):\n%s", d)
+	}
+	if n := f.calls("GET /api/fleet/package_policies"); n != 2 {
+		t.Errorf("Fleet pages = %d, want 2", n)
+	}
+	if !slices.ContainsFunc(f.requests(), func(r string) bool {
+		return strings.Contains(r, "kuery=ingest-package-policies.package.name%3Aendpoint") && strings.Contains(r, "perPage=100")
+	}) {
+		t.Errorf("no request with the endpoint kuery: %q", f.requests())
+	}
+
+	t.Run("forbidden is a warning", func(t *testing.T) {
+		f.hook = func(w http.ResponseWriter, r *http.Request, n int) bool {
+			boomJSON(w, 403, "API [GET /api/fleet/package_policies] is unauthorized for user, this action is granted by the Kibana privileges [fleet-read]")
+			return true
+		}
+		pc, err := c.CheckPolicies(ctx, []string{"defend-a"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(pc.Missing) != 0 || !strings.Contains(pc.Warning, "Fleet read privilege") {
+			t.Errorf("PolicyCheck = %+v", pc)
+		}
+	})
+	t.Run("no ids, no request", func(t *testing.T) {
+		before := len(f.requests())
+		if _, err := c.CheckPolicies(ctx, nil); err != nil {
+			t.Fatal(err)
+		}
+		if len(f.requests()) != before {
+			t.Error("request sent")
+		}
+	})
+}
