@@ -1,0 +1,147 @@
+package lumusim
+
+import (
+	"net/http"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestRateLimit(t *testing.T) {
+	var mu sync.Mutex
+	now := testNow
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	advance := func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
+	s, ts := start(t, Options{RateLimitPerMinute: 3, Now: clock})
+	list := func(key string) response { return do(t, "POST", ts.URL+"/api/incidents/all?key="+key, "{}") }
+
+	type hdr struct{ Status, Limit, Remaining, Reset, RetryAfter string }
+	get := func(r response) hdr {
+		return hdr{strconv.Itoa(r.status), r.header.Get("RateLimit-Limit"), r.header.Get("RateLimit-Remaining"),
+			r.header.Get("RateLimit-Reset"), r.header.Get("Retry-After")}
+	}
+	var got []hdr
+	got = append(got, get(list(keyA)))
+	advance(20 * time.Second)
+	got = append(got, get(list(keyA)), get(list(keyA)), get(list(keyA)))
+	got = append(got, get(list(keyB))) // another key has its own budget
+	advance(40 * time.Second)           // the window of key A ends
+	got = append(got, get(list(keyA)))
+	want := []hdr{
+		{"200", "3", "2", "60", ""},
+		{"200", "3", "1", "40", ""},
+		{"200", "3", "0", "40", ""},
+		{"429", "3", "0", "40", "40"},
+		{"200", "3", "2", "60", ""},
+		{"200", "3", "2", "60", ""},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("rate-limit answers mismatch (-want +got):\n%s", diff)
+	}
+	if c := s.Counters(); c.RateLimited != 1 || c.List != 5 {
+		t.Errorf("counters = %+v, want 1 rate_limited and 5 list", c)
+	}
+
+	// Off by default, and switchable.
+	if err := s.SetRateLimit(0); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 5; i++ {
+		if r := list(keyA); r.status != 200 || r.header.Get("RateLimit-Limit") != "" {
+			t.Fatalf("with the limit off: status %d, RateLimit-Limit %q", r.status, r.header.Get("RateLimit-Limit"))
+		}
+	}
+}
+
+func TestFaults(t *testing.T) {
+	ctx := "/api/incidents/" + idA + "/context?key=" + keyA
+	list := func(page int) string { return "/api/incidents/all?items=2&key=" + keyA + "&page=" + strconv.Itoa(page) }
+	tests := []struct {
+		name     string
+		fault    Fault
+		paths    []string
+		want     []int // statuses; 0 = connection error
+		counters Counters
+	}{
+		{"next two 503 then served", Fault{Kind: KindContext, Status: 503, Count: 2}, []string{ctx, ctx, ctx},
+			[]int{503, 503, 200}, Counters{Total: 3, Fault: 2, Context: 1, ContextSHA256: 1}},
+		{"other kinds unaffected", Fault{Kind: KindContext, Status: 500, Count: 1}, []string{list(1), ctx, ctx},
+			[]int{200, 500, 200}, Counters{Total: 3, Fault: 1, List: 1, Context: 1, ContextSHA256: 1}},
+		{"429 with Retry-After", Fault{Kind: KindList, Status: 429, Count: 1, RetryAfter: 7}, []string{list(1), list(1)},
+			[]int{429, 200}, Counters{Total: 2, Fault: 1, List: 1}},
+		{"until cleared", Fault{Kind: KindAll, Status: 502}, []string{list(1), ctx, list(2)},
+			[]int{502, 502, 502}, Counters{Total: 3, Fault: 3}},
+		{"outage mid-listing", Fault{Kind: KindList, Status: 504, FromPage: 2}, []string{list(1), list(2), list(3), list(1)},
+			[]int{200, 504, 504, 200}, Counters{Total: 4, Fault: 2, List: 2}},
+		{"connection reset", Fault{Kind: KindDetails, Reset: true, Count: 1},
+			[]string{"/api/incidents/" + idA + "/details?key=" + keyA, "/api/incidents/" + idA + "/details?key=" + keyA},
+			[]int{0, 200}, Counters{Total: 2, Fault: 1, Details: 1}},
+		{"faults come before the key check", Fault{Kind: KindList, Status: 503, Count: 1}, []string{"/api/incidents/all?key=bad", "/api/incidents/all?key=bad"},
+			[]int{503, 401}, Counters{Total: 2, Fault: 1, Unauthorized: 1}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, ts := start(t, Options{})
+			if err := s.SetFault(tt.fault); err != nil {
+				t.Fatal(err)
+			}
+			var got []int
+			for _, p := range tt.paths {
+				method := "GET"
+				if p[:19] == "/api/incidents/all?" {
+					method = "POST"
+				}
+				req, _ := http.NewRequest(method, ts.URL+p, nil)
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					got = append(got, 0)
+					continue
+				}
+				resp.Body.Close()
+				got = append(got, resp.StatusCode)
+				if resp.StatusCode == 429 && resp.Header.Get("Retry-After") != strconv.Itoa(tt.fault.RetryAfter) {
+					t.Errorf("Retry-After = %q, want %d", resp.Header.Get("Retry-After"), tt.fault.RetryAfter)
+				}
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("statuses mismatch (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(tt.counters, s.Counters()); diff != "" {
+				t.Errorf("counters mismatch (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestFaultValidation(t *testing.T) {
+	s := New(Options{Companies: fixture()})
+	for _, f := range []Fault{
+		{Kind: "lists", Status: 500},
+		{Kind: KindList, Status: 404},
+		{Kind: KindList},
+		{Kind: KindContext, Status: 500, FromPage: 2},
+		{Kind: KindList, Status: 500, Count: -1},
+	} {
+		if err := s.SetFault(f); err == nil {
+			t.Errorf("SetFault(%+v) = nil, want an error", f)
+		}
+	}
+	if err := s.SetLatency("bogus", time.Second); err == nil {
+		t.Errorf("SetLatency(bogus) = nil, want an error")
+	}
+}
+
+func TestResetCounters(t *testing.T) {
+	s, ts := start(t, Options{})
+	do(t, "POST", ts.URL+"/api/incidents/all?key="+keyA, "")
+	if s.Counters().Total != 1 {
+		t.Fatalf("total = %d, want 1", s.Counters().Total)
+	}
+	s.ResetCounters()
+	if diff := cmp.Diff(Counters{}, s.Counters()); diff != "" {
+		t.Errorf("counters after reset (-want +got):\n%s", diff)
+	}
+}
