@@ -28,7 +28,7 @@ func TestRateLimit(t *testing.T) {
 	advance(20 * time.Second)
 	got = append(got, get(list(keyA)), get(list(keyA)), get(list(keyA)))
 	got = append(got, get(list(keyB))) // another key has its own budget
-	advance(40 * time.Second)           // the window of key A ends
+	advance(40 * time.Second)          // the window of key A ends
 	got = append(got, get(list(keyA)))
 	want := []hdr{
 		{"200", "3", "2", "60", ""},
