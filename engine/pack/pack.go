@@ -361,15 +361,22 @@ func classify(in Input) (*classified, error) {
 	if in.Max < 1 || in.Max > MaxValuesLimit {
 		return nil, fmt.Errorf("max values per item %d out of range 1..%d", in.Max, MaxValuesLimit)
 	}
-	desired := make(map[string]bool, len(in.Desired))
+	// One map for every value seen: desired, kept by some item, present
+	// in some item as read.
+	const (
+		isDesired uint8 = 1 << iota
+		isClaimed
+		isPresent
+	)
+	state := make(map[string]uint8, len(in.Desired))
 	for _, h := range in.Desired {
 		if err := checkHash(in.Type, h); err != nil {
 			return nil, err
 		}
-		if desired[h] {
+		if state[h] != 0 {
 			return nil, fmt.Errorf("desired hash %s listed twice", h)
 		}
-		desired[h] = true
+		state[h] = isDesired
 	}
 
 	items := make([]*work, len(in.Existing))
@@ -394,54 +401,59 @@ func classify(in Input) (*classified, error) {
 
 	c := &classified{items: items}
 	maxVals := in.Max
-	claimed := make(map[string]bool, len(in.Desired))
-	present := make(map[string]bool)
 	for _, w := range items {
-		// Group the spellings as read by normalised value.
-		spell := make(map[string][]string, len(w.ex.Values))
-		distinct := make(map[string]bool, len(w.ex.Values))
-		for _, v := range w.ex.Values {
-			if distinct[v] {
+		// Group the distinct spellings as read by normalised value: sort
+		// them by (normalised, spelling) and walk runs of equal n.
+		vals := slices.Clone(w.ex.Values)
+		slices.Sort(vals)
+		spells := make([]spelling, 0, len(vals))
+		for i, v := range vals {
+			if i > 0 && v == vals[i-1] {
 				w.dups++
 				continue
 			}
-			distinct[v] = true
-			n := normalize(v)
-			spell[n] = append(spell[n], v)
+			spells = append(spells, spelling{n: normalize(v), v: v})
 		}
-		norms := make([]string, 0, len(spell))
-		for n := range spell {
-			norms = append(norms, n)
-			present[n] = true
-		}
-		slices.Sort(norms)
+		slices.SortFunc(spells, func(a, b spelling) int {
+			return cmp.Or(strings.Compare(a.n, b.n), strings.Compare(a.v, b.v))
+		})
 
-		var cands []string
-		for _, n := range norms {
+		var cands [][]spelling // runs of spellings of one kept hash
+		for i := 0; i < len(spells); {
+			j := i + 1
+			for j < len(spells) && spells[j].n == spells[i].n {
+				j++
+			}
+			run, n := spells[i:j], spells[i].n
+			i = j
+			st := state[n]
+			state[n] = st | isPresent
 			switch {
-			case !desired[n]:
-				w.removed = append(w.removed, spell[n]...)
-			case claimed[n]:
-				w.displaced = append(w.displaced, spell[n]...)
+			case st&isDesired == 0:
+				w.removed = appendSpellings(w.removed, run)
+			case st&isClaimed != 0:
+				w.displaced = appendSpellings(w.displaced, run)
 			default:
-				cands = append(cands, n)
+				cands = append(cands, run)
 			}
 		}
 		if len(cands) > maxVals {
-			for _, n := range cands[maxVals:] {
-				w.displaced = append(w.displaced, spell[n]...)
+			for _, run := range cands[maxVals:] {
+				w.displaced = appendSpellings(w.displaced, run)
 			}
 			cands = cands[:maxVals:maxVals]
 		}
-		for _, n := range cands {
-			claimed[n] = true
-			for _, s := range spell[n] {
-				if s != n {
-					w.normalized = append(w.normalized, s)
+		w.kept = make([]string, len(cands))
+		for k, run := range cands {
+			n := run[0].n
+			state[n] |= isClaimed
+			w.kept[k] = n
+			for _, sp := range run {
+				if sp.v != n {
+					w.normalized = append(w.normalized, sp.v)
 				}
 			}
 		}
-		w.kept = cands
 		slices.Sort(w.removed)
 		slices.Sort(w.displaced)
 		slices.Sort(w.normalized)
@@ -469,21 +481,21 @@ func classify(in Input) (*classified, error) {
 		}
 	}
 
-	for h := range desired {
-		if !claimed[h] {
+	sorted := slices.Clone(in.Desired)
+	slices.Sort(sorted)
+	for _, h := range sorted {
+		if state[h]&isClaimed == 0 {
 			c.adds = append(c.adds, h)
 		}
-		if !present[h] {
+		if state[h]&isPresent == 0 {
 			c.blocked = append(c.blocked, h)
 		}
 	}
-	for n := range present {
-		if !desired[n] {
+	for n, st := range state {
+		if st == isPresent {
 			c.unblocked = append(c.unblocked, n)
 		}
 	}
-	slices.Sort(c.adds)
-	slices.Sort(c.blocked)
 	slices.Sort(c.unblocked)
 
 	t, freeT := 0, 0
@@ -495,6 +507,16 @@ func classify(in Input) (*classified, error) {
 	}
 	c.bound = t + ceilDiv(max(len(c.adds)-freeT, 0), maxVals)
 	return c, nil
+}
+
+// spelling is one distinct value as read and its normalised form.
+type spelling struct{ n, v string }
+
+func appendSpellings(dst []string, run []spelling) []string {
+	for _, sp := range run {
+		dst = append(dst, sp.v)
+	}
+	return dst
 }
 
 // normalize is the canonical form of a value as read: trimmed, lowercase.
