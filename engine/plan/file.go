@@ -168,10 +168,12 @@ func (p *Plan) check() error {
 			}
 		}
 	}
-	for h, idx := range p.Provenance.Hashes {
-		for _, i := range idx {
-			if i < 0 || i >= len(p.Provenance.Incidents) {
-				return fmt.Errorf("provenance of %s points outside the incident table", quoteTrunc(h))
+	for _, prov := range []*Provenance{&p.Provenance, &p.PriorProvenance} {
+		for h, idx := range prov.Hashes {
+			for _, i := range idx {
+				if i < 0 || i >= len(prov.Incidents) {
+					return fmt.Errorf("provenance of %s points outside the incident table", quoteTrunc(h))
+				}
 			}
 		}
 	}

@@ -40,9 +40,9 @@ type Prior struct {
 	Serial  uint64
 	// Items are the owned items as last applied, by item_id.
 	Items map[string]provider.Item
-	// Provenance returns the incidents recorded for a hash at the last
-	// apply (used to explain removals); may be nil.
-	Provenance func(hash string) []provider.IncidentRef
+	// Provenance returns the incidents recorded for a hash of a blocklist
+	// at the last apply (used to explain removals); may be nil.
+	Provenance func(blocklist, hash string) []provider.IncidentRef
 }
 
 // GuardTrip marks a diagnostic (in hcl.Diagnostic.Extra) that reports a
@@ -153,6 +153,10 @@ func Make(ctx context.Context, opts Options) (*Plan, hcl.Diagnostics) {
 			live:      lk.byBlocklist[bl.Name],
 			prior:     opts.Prior.Items,
 		})
+		for _, f := range bl.Sources {
+			bp.Sources = append(bp.Sources, f.Name)
+		}
+		sort.Strings(bp.Sources)
 		if err != nil {
 			rng := bl.DeclRange
 			return nil, append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Cannot plan blocklist", Detail: fmt.Sprintf("blocklist %q: %s", bl.Name, err), Subject: &rng})
@@ -183,16 +187,20 @@ func Make(ctx context.Context, opts Options) (*Plan, hcl.Diagnostics) {
 	}
 
 	// Provenance: desired hashes from the sources, removed ones from state.
-	for _, bp := range p.Blocklists {
-		for _, c := range bp.Changes {
-			for _, h := range c.Removed {
-				if !prov.has(h) && opts.Prior.Provenance != nil {
-					prov.add(h, opts.Prior.Provenance(h))
+	prior := newProvenanceBuilder()
+	if opts.Prior.Provenance != nil {
+		for _, bp := range p.Blocklists {
+			for _, c := range bp.Changes {
+				for _, h := range c.Removed {
+					if refs := opts.Prior.Provenance(bp.Name, h); len(refs) > 0 {
+						prior.add(h, refs)
+					}
 				}
 			}
 		}
 	}
 	p.Provenance = prov.build()
+	p.PriorProvenance = prior.build()
 	p.Summary = summarize(p)
 	if err := Seal(p); err != nil {
 		return nil, append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Cannot encode plan", Detail: err.Error()})
@@ -428,8 +436,6 @@ func newProvenanceBuilder() *provenanceBuilder {
 func refKey(r provider.IncidentRef) string {
 	return r.Company + "\x00" + r.Filter + "\x00" + r.ID
 }
-
-func (b *provenanceBuilder) has(h string) bool { _, ok := b.hashes[h]; return ok }
 
 func (b *provenanceBuilder) add(h string, refs []provider.IncidentRef) {
 	set := b.hashes[h]

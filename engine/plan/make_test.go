@@ -193,11 +193,11 @@ func TestRemovalRewritesOnlyHoldingItems(t *testing.T) {
 		t.Fatalf("removed = %v", got)
 	}
 	// Provenance of removed hashes comes from the prior state when known.
-	e.prior.Provenance = func(h string) []provider.IncidentRef {
+	e.prior.Provenance = func(bl, h string) []provider.IncidentRef {
 		return []provider.IncidentRef{{ID: "old-" + h[:4]}}
 	}
 	p = e.mustPlan(t)
-	if got := p.Provenance.Lookup(held[0]); len(got) != 1 || got[0].ID != "old-"+held[0][:4] {
+	if got := p.PriorProvenance.Lookup(held[0]); len(got) != 1 || got[0].ID != "old-"+held[0][:4] {
 		t.Fatalf("provenance of removed hash = %+v", got)
 	}
 }

@@ -41,7 +41,10 @@ type Plan struct {
 	Blocklists []BlocklistPlan `json:"blocklists"`
 	// Provenance says which incidents produced each desired hash.
 	Provenance Provenance `json:"provenance"`
-	Summary    Summary    `json:"summary"`
+	// PriorProvenance says which incidents had produced each hash this plan
+	// removes, as recorded at the last apply (for display only).
+	PriorProvenance Provenance `json:"prior_provenance"`
+	Summary         Summary    `json:"summary"`
 	// Warnings are non-fatal notes made while planning (rendered by views).
 	Warnings []Note `json:"warnings,omitempty"`
 	// Digest is the sha256 of the canonical encoding of the plan with Digest
@@ -82,6 +85,8 @@ type BlocklistPlan struct {
 	// but still owns items: all of them are deleted.
 	Orphan    bool     `json:"orphan,omitempty"`
 	PolicyIDs []string `json:"policy_ids,omitempty"` // empty: global (policy:all)
+	// Sources are the ioc_filter names feeding the blocklist.
+	Sources []string `json:"sources,omitempty"`
 	// Drift lists owned items changed in Kibana outside lumuctl.
 	Drift []Drift `json:"drift,omitempty"`
 	// Changes are the item writes, ordered by OS, hash type, item_id.
@@ -133,6 +138,28 @@ type Provenance struct {
 	Incidents []provider.IncidentRef `json:"incidents"`
 	// Hashes maps a hash to indexes into Incidents.
 	Hashes map[string][]int `json:"hashes"`
+}
+
+// ForSources returns the provenance restricted to incidents of the given
+// filters: hash → incidents. Hashes without such an incident are left out.
+func (p *Provenance) ForSources(sources []string) map[string][]provider.IncidentRef {
+	want := map[string]bool{}
+	for _, s := range sources {
+		want[s] = true
+	}
+	out := map[string][]provider.IncidentRef{}
+	for h, idx := range p.Hashes {
+		var refs []provider.IncidentRef
+		for _, i := range idx {
+			if i >= 0 && i < len(p.Incidents) && want[p.Incidents[i].Filter] {
+				refs = append(refs, p.Incidents[i])
+			}
+		}
+		if len(refs) > 0 {
+			out[h] = refs
+		}
+	}
+	return out
 }
 
 // Lookup returns the incidents that produced hash (nil if unknown).

@@ -1,0 +1,347 @@
+package apply
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/lumuctl/lumuctl/engine/plan"
+	"github.com/lumuctl/lumuctl/engine/provider"
+	"github.com/lumuctl/lumuctl/engine/state"
+)
+
+// Hook receives progress events. Implementations must be safe for
+// concurrent use and must not block for long.
+type Hook interface {
+	// PreApply is called before a write is sent.
+	PreApply(blocklist string, c plan.ItemChange)
+	// PostApply is called after it finished; err is nil on success.
+	PostApply(blocklist string, c plan.ItemChange, err error)
+}
+
+// NopHook ignores every event.
+type NopHook struct{}
+
+// PreApply implements Hook.
+func (NopHook) PreApply(string, plan.ItemChange) {}
+
+// PostApply implements Hook.
+func (NopHook) PostApply(string, plan.ItemChange, error) {}
+
+// Options are the inputs of Apply.
+type Options struct {
+	Plan *plan.Plan
+	// Kibanas maps each kibana name of the plan to a writable Target.
+	Kibanas map[string]provider.Target
+	// State is the write handle (the caller holds the lock).
+	State state.Writer
+	// Parallelism bounds concurrent Kibana writes (default 4).
+	Parallelism int
+	Hook        Hook
+	// Command is recorded in the audit history ("apply" or "destroy").
+	Command string
+	Who     string
+	Now     func() time.Time
+}
+
+// Result says what Apply did.
+type Result struct {
+	Added, Changed, Destroyed  int
+	HashesAdded, HashesRemoved int
+	// Blocked is the number of hash values in the applied blocklists after
+	// the run, if it completed.
+	Blocked int
+	// Writes counts the item writes that reached Kibana successfully.
+	Writes int
+	// Errors are the failed writes (and other failures), in order.
+	Errors      []error
+	Interrupted bool
+	Outcome     state.Outcome
+}
+
+// Changed reports whether anything was written to Kibana.
+func (r *Result) ChangedSomething() bool { return r.Writes > 0 }
+
+type op struct {
+	blocklist string
+	kibana    string
+	change    plan.ItemChange
+}
+
+// Apply executes p. It returns an error only when it could not even start or
+// could not record the outcome; failed writes are in Result.Errors with the
+// outcome partial or error. When ctx is cancelled, Apply stops scheduling
+// writes, lets in-flight writes finish, records what happened and returns
+// with Interrupted set.
+func Apply(ctx context.Context, opts Options) (*Result, error) {
+	p := opts.Plan
+	if opts.Hook == nil {
+		opts.Hook = NopHook{}
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	par := opts.Parallelism
+	if par <= 0 {
+		par = 4
+	}
+	res := &Result{}
+	// Writes must finish once sent, even if the user presses Ctrl-C.
+	sendCtx := context.WithoutCancel(ctx)
+
+	for _, k := range p.Kibanas {
+		t := opts.Kibanas[k.Name]
+		if t == nil {
+			return nil, fmt.Errorf("no client for kibana %q", k.Name)
+		}
+		if k.CreateContainer {
+			if err := t.EnsureContainer(sendCtx); err != nil {
+				res.Errors = append(res.Errors, fmt.Errorf("kibana %q: create the endpoint_blocklists list: %w", k.Name, err))
+				return finish(opts, res, false)
+			}
+		}
+	}
+
+	// Creates and updates first, deletes last: hashes moving between items
+	// are never unblocked in between.
+	var first, last []op
+	for _, bp := range p.Blocklists {
+		for _, c := range bp.Changes {
+			o := op{blocklist: bp.Name, kibana: bp.Kibana, change: c}
+			if c.Action == plan.Delete {
+				last = append(last, o)
+			} else {
+				first = append(first, o)
+			}
+		}
+	}
+	failed := map[string]bool{} // blocklists with a failed or skipped write
+	var mu sync.Mutex
+	for _, batch := range [][]op{first, last} {
+		skip := func(o op) {
+			mu.Lock()
+			failed[o.blocklist] = true
+			mu.Unlock()
+		}
+		stop := runBatch(ctx, sendCtx, opts, batch, par, skip, func(o op, err error) {
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				res.Errors = append(res.Errors, err)
+				failed[o.blocklist] = true
+				return
+			}
+			res.Writes++
+			switch o.change.Action {
+			case plan.Create:
+				res.Added++
+			case plan.Update:
+				res.Changed++
+			case plan.Delete:
+				res.Destroyed++
+			}
+			res.HashesAdded += len(o.change.Added)
+			res.HashesRemoved += len(o.change.Removed)
+		})
+		if stop {
+			break
+		}
+	}
+	if ctx.Err() != nil {
+		res.Interrupted = true
+	}
+	complete := len(res.Errors) == 0 && !res.Interrupted
+	if complete {
+		res.Blocked = p.Summary.BlockedAfter
+	}
+	return finish(opts, res, complete, failed)
+}
+
+// runBatch runs ops with at most par in flight. It stops scheduling after
+// the first failure or when ctx is cancelled (calling skip for every op not
+// started), and reports whether it stopped early.
+func runBatch(ctx, sendCtx context.Context, opts Options, ops []op, par int, skip func(op), done func(op, error)) bool {
+	var (
+		wg      sync.WaitGroup
+		sem     = make(chan struct{}, par)
+		stopMu  sync.Mutex
+		stopped bool
+	)
+	isStopped := func() bool { stopMu.Lock(); defer stopMu.Unlock(); return stopped }
+	stop := func(rest []op) {
+		stopMu.Lock()
+		stopped = true
+		stopMu.Unlock()
+		for _, o := range rest {
+			skip(o)
+		}
+	}
+	for i, o := range ops {
+		acquired := false
+		if ctx.Err() == nil && !isStopped() {
+			select {
+			case sem <- struct{}{}:
+				acquired = true
+			case <-ctx.Done():
+			}
+		}
+		if !acquired || ctx.Err() != nil || isStopped() {
+			if acquired {
+				<-sem
+			}
+			stop(ops[i:])
+			break
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			err := write(sendCtx, opts, o)
+			if err != nil {
+				stopMu.Lock()
+				stopped = true
+				stopMu.Unlock()
+			}
+			done(o, err)
+		}()
+	}
+	wg.Wait()
+	return isStopped()
+}
+
+// write sends one change, journaled.
+func write(ctx context.Context, opts Options, o op) error {
+	p, c := opts.Plan, o.change
+	// Ownership guard: whatever the plan says, only items carrying this
+	// namespace's prefix for this blocklist are ever written.
+	if !strings.HasPrefix(c.ItemID, plan.OwnedPrefix(p.Namespace)+o.blocklist+"-") {
+		return fmt.Errorf("refusing to write %s: it is not owned by blocklist %q of namespace %q", c.ItemID, o.blocklist, p.Namespace)
+	}
+	t := opts.Kibanas[o.kibana]
+	entry := state.JournalEntry{
+		ItemID:        c.ItemID,
+		ID:            c.ID,
+		ExpectVersion: c.ExpectVersion,
+		PlanDigest:    p.Digest,
+		Time:          opts.Now().UTC(),
+		Item:          &state.Item{Blocklist: o.blocklist, OS: c.OS, HashType: c.HashType},
+	}
+	if c.After != nil {
+		entry.Item.Item = *c.After
+	} else {
+		entry.Item.Item = provider.Item{ID: c.ID, ItemID: c.ItemID, Version: c.ExpectVersion}
+	}
+	switch c.Action {
+	case plan.Create:
+		entry.Op = state.OpCreate
+	case plan.Update:
+		entry.Op = state.OpUpdate
+	case plan.Delete:
+		entry.Op = state.OpDelete
+	default:
+		return fmt.Errorf("item %s: unknown action %s", c.ItemID, c.Action)
+	}
+	seq, err := opts.State.JournalBegin(entry)
+	if err != nil {
+		return fmt.Errorf("journal %s before writing it: %w", c.ItemID, err)
+	}
+	opts.Hook.PreApply(o.blocklist, c)
+	var result provider.Item
+	switch c.Action {
+	case plan.Create:
+		result, err = t.Create(ctx, *c.After)
+	case plan.Update:
+		result, err = t.Update(ctx, *c.After)
+	case plan.Delete:
+		err = t.Delete(ctx, c.ID, c.ExpectVersion)
+		result = entry.Item.Item
+	}
+	if err != nil {
+		err = fmt.Errorf("%s %s: %w", c.Action, c.ItemID, err)
+		if definitelyNotWritten(err) {
+			if cerr := opts.State.JournalClear(seq); cerr != nil {
+				err = errors.Join(err, fmt.Errorf("journal: %w", cerr))
+			}
+		}
+		opts.Hook.PostApply(o.blocklist, c, err)
+		return err
+	}
+	if err := opts.State.JournalDone(seq, result); err != nil {
+		err = fmt.Errorf("%s %s succeeded in Kibana but could not be recorded (the next run reconciles it): %w", c.Action, c.ItemID, err)
+		opts.Hook.PostApply(o.blocklist, c, err)
+		return err
+	}
+	opts.Hook.PostApply(o.blocklist, c, nil)
+	return nil
+}
+
+// definitelyNotWritten reports whether Kibana certainly refused the write
+// (so its journal entry can go); other failures stay pending for Reconcile.
+func definitelyNotWritten(err error) bool {
+	return errors.Is(err, provider.ErrConflict) || errors.Is(err, provider.ErrForbidden) ||
+		errors.Is(err, provider.ErrUnauthorized) || errors.Is(err, provider.ErrReadOnly) ||
+		errors.Is(err, provider.ErrNotFound)
+}
+
+// finish records the outcome: provenance of fully applied blocklists, the
+// applied digest (complete runs only), the audit history; done journal
+// entries are cleared.
+func finish(opts Options, res *Result, complete bool, failed ...map[string]bool) (*Result, error) {
+	p := opts.Plan
+	var bad map[string]bool
+	if len(failed) > 0 {
+		bad = failed[0]
+	}
+	switch {
+	case complete:
+		res.Outcome = state.OutcomeSuccess
+	case res.Interrupted:
+		res.Outcome = state.OutcomeInterrupted
+	case res.Writes > 0:
+		res.Outcome = state.OutcomePartial
+	default:
+		res.Outcome = state.OutcomeError
+	}
+	commit := state.Commit{ClearDone: true, Provenance: map[string]state.Provenance{}}
+	for _, bp := range p.Blocklists {
+		if bad[bp.Name] || (!complete && bad == nil) {
+			continue
+		}
+		if p.Mode == plan.ModeDestroy || bp.Orphan {
+			commit.Provenance[bp.Name] = nil
+			continue
+		}
+		commit.Provenance[bp.Name] = state.Provenance(p.Provenance.ForSources(bp.Sources))
+	}
+	if complete {
+		commit.AppliedDigest = p.Digest
+	}
+	var msgs []string
+	for _, e := range res.Errors {
+		msgs = append(msgs, e.Error())
+	}
+	if res.Interrupted {
+		msgs = append(msgs, "interrupted")
+	}
+	command := opts.Command
+	if command == "" {
+		command = "apply"
+	}
+	commit.History = &state.HistoryEntry{
+		Time:       opts.Now().UTC(),
+		Who:        opts.Who,
+		Command:    command,
+		PlanDigest: p.Digest,
+		Counts: state.Counts{ItemsAdded: res.Added, ItemsChanged: res.Changed, ItemsDestroyed: res.Destroyed,
+			HashesAdded: res.HashesAdded, HashesRemoved: res.HashesRemoved},
+		Outcome: res.Outcome,
+		Message: strings.Join(msgs, "; "),
+	}
+	if _, err := opts.State.Commit(commit); err != nil {
+		return res, fmt.Errorf("record the apply in the state file: %w", err)
+	}
+	return res, nil
+}

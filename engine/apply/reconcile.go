@@ -1,0 +1,95 @@
+package apply
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/lumuctl/lumuctl/engine/provider"
+	"github.com/lumuctl/lumuctl/engine/state"
+)
+
+// Reconciled reports what Reconcile decided for one journal entry.
+type Reconciled struct {
+	Entry state.JournalEntry
+	// Landed is true when the write reached Kibana (the state now records
+	// the live item), false when it did not (the entry was dropped).
+	Landed bool
+	// Note explains entries that could not be checked.
+	Note string
+}
+
+// Reconcile settles journal entries a previous run left unfinished (it
+// crashed or was killed between sending a write and recording it). For each
+// entry it reads the item from Kibana: if the write landed, the state
+// records the live item; if not, the entry is dropped. The next plan then
+// starts from an accurate state. targetFor returns the Target of a
+// blocklist (nil if the blocklist is no longer configured: such entries are
+// dropped with a note, since planning reads Kibana anyway).
+func Reconcile(ctx context.Context, w state.Writer, pending []state.JournalEntry, targetFor func(blocklist string) provider.Target) ([]Reconciled, error) {
+	var out []Reconciled
+	for _, e := range pending {
+		r := Reconciled{Entry: e}
+		var t provider.Target
+		if e.Item != nil {
+			t = targetFor(e.Item.Blocklist)
+		}
+		if t == nil {
+			r.Note = "its blocklist is no longer configured; the entry is dropped"
+			if err := w.JournalClear(e.Seq); err != nil {
+				return out, err
+			}
+			out = append(out, r)
+			continue
+		}
+		landed, live, err := check(ctx, t, e)
+		if err != nil {
+			return out, fmt.Errorf("reconcile journal entry %d (%s %s): %w", e.Seq, e.Op, e.ItemID, err)
+		}
+		r.Landed = landed
+		if landed {
+			err = w.JournalDone(e.Seq, live)
+		} else {
+			err = w.JournalClear(e.Seq)
+		}
+		if err != nil {
+			return out, err
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// check decides whether the write of e reached Kibana.
+func check(ctx context.Context, t provider.Target, e state.JournalEntry) (bool, provider.Item, error) {
+	switch e.Op {
+	case state.OpCreate:
+		it, err := t.GetByItemID(ctx, e.ItemID)
+		if errors.Is(err, provider.ErrNotFound) {
+			return false, provider.Item{}, nil
+		}
+		return err == nil, it, err
+	case state.OpUpdate:
+		it, err := t.Get(ctx, e.ID)
+		if errors.Is(err, provider.ErrNotFound) {
+			return false, provider.Item{}, nil
+		}
+		if err != nil {
+			return false, provider.Item{}, err
+		}
+		// Unchanged _version: the update never landed. Changed: it did
+		// (or someone else changed the item; the next plan sees that).
+		return it.Version != e.ExpectVersion, it, nil
+	case state.OpDelete:
+		it, err := t.Get(ctx, e.ID)
+		if errors.Is(err, provider.ErrNotFound) {
+			return true, provider.Item{ID: e.ID, ItemID: e.ItemID}, nil
+		}
+		if err != nil {
+			return false, provider.Item{}, err
+		}
+		_ = it
+		return false, provider.Item{}, nil
+	}
+	return false, provider.Item{}, fmt.Errorf("unknown journal operation %q", e.Op)
+}

@@ -1,0 +1,84 @@
+package apply
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/lumuctl/lumuctl/engine/plan"
+	"github.com/lumuctl/lumuctl/engine/state"
+)
+
+// StaleError explains why a saved plan was refused (exit code 4).
+type StaleError struct {
+	Reasons []string
+}
+
+func (e *StaleError) Error() string {
+	return "the saved plan cannot be applied:\n  - " + strings.Join(e.Reasons, "\n  - ") +
+		"\nNothing was changed. Run lumuctl plan again and review the new plan."
+}
+
+// VerifyInput is the world a saved plan is checked against.
+type VerifyInput struct {
+	// ConfigDigest is the digest of the configuration evaluated now.
+	ConfigDigest string
+	// Namespace is the configuration's namespace now.
+	Namespace string
+	// State is the committed state now (after journal reconciliation).
+	State *state.State
+	// LiveDigests maps each kibana of the plan to plan.LiveDigest of its
+	// owned items read now.
+	LiveDigests map[string]string
+	Now         time.Time
+	// MaxAge is --plan-max-age (0: no limit).
+	MaxAge time.Duration
+}
+
+// Verify checks every binding of a saved plan and returns a *StaleError
+// listing each one that no longer holds.
+func Verify(p *plan.Plan, in VerifyInput) error {
+	var reasons []string
+	if _, ok := in.State.Applied[p.Digest]; ok {
+		reasons = append(reasons, fmt.Sprintf("this plan (digest %s) was already applied", short(p.Digest)))
+	}
+	if in.MaxAge > 0 {
+		if age := in.Now.Sub(p.CreatedAt); age > in.MaxAge {
+			reasons = append(reasons, fmt.Sprintf("the plan was made %s ago, more than --plan-max-age %s", age.Round(time.Second), in.MaxAge))
+		}
+	}
+	if p.CreatedAt.After(in.Now.Add(5 * time.Minute)) {
+		reasons = append(reasons, "the plan's creation time is in the future")
+	}
+	if p.Namespace != in.Namespace {
+		reasons = append(reasons, fmt.Sprintf("the plan is for namespace %q, the configuration's is %q", p.Namespace, in.Namespace))
+	}
+	if p.Bindings.ConfigDigest != in.ConfigDigest {
+		reasons = append(reasons, "the configuration changed since the plan was made (or the plan belongs to another configuration)")
+	}
+	if p.Bindings.StateLineage != in.State.Lineage {
+		reasons = append(reasons, fmt.Sprintf("the plan was made against state lineage %q, the state file has %q", p.Bindings.StateLineage, in.State.Lineage))
+	} else if p.Bindings.StateSerial != in.State.Serial {
+		reasons = append(reasons, fmt.Sprintf("the state changed since the plan was made (serial %d, now %d): another apply ran", p.Bindings.StateSerial, in.State.Serial))
+	}
+	for _, k := range p.Kibanas {
+		now, ok := in.LiveDigests[k.Name]
+		switch {
+		case !ok:
+			reasons = append(reasons, fmt.Sprintf("kibana %q of the plan was not read", k.Name))
+		case now != k.LiveDigest:
+			reasons = append(reasons, fmt.Sprintf("the owned items in kibana %q changed since the plan was made (an item was created, changed or deleted)", k.Name))
+		}
+	}
+	if len(reasons) > 0 {
+		return &StaleError{Reasons: reasons}
+	}
+	return nil
+}
+
+func short(d string) string {
+	if len(d) > 12 {
+		return d[:12]
+	}
+	return d
+}
