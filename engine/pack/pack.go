@@ -308,7 +308,7 @@ func pack(in Input) (*Result, error) {
 			if err != nil {
 				return nil, fmt.Errorf("new item %d: %w", seq, err)
 			}
-			res.Items = append(res.Items, Item{ID: id, Seq: seq, Action: Create, Values: vals, Added: vals})
+			res.Items = append(res.Items, Item{ID: id, Seq: seq, Action: Create, Values: vals, Added: slices.Clone(vals)})
 			used[seq] = true
 		}
 		slices.SortFunc(res.Items, func(a, b Item) int { return cmp.Compare(a.Seq, b.Seq) })
