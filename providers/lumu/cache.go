@@ -80,8 +80,15 @@ func openCache(path string, timeout time.Duration) (*cache, *provider.Warning) {
 			Detail:  fmt.Sprintf("The cache file %s is held by another lumuctl process. This run reads every incident context from Lumu and does not update the cache.", path),
 		}
 	}
+	if err != nil && !corrupt(err) {
+		return nil, &provider.Warning{
+			Summary: "Lumu cache unavailable",
+			Detail:  fmt.Sprintf("The cache file %s could not be opened (%v). This run reads every incident context from Lumu.", path, err),
+		}
+	}
 	if err != nil {
-		// Unreadable: move it aside and start a new one.
+		// Not a bbolt file (or a damaged one): move it aside and start a
+		// new one.
 		aside := fmt.Sprintf("%s.corrupt-%d", path, time.Now().Unix())
 		if rerr := os.Rename(path, aside); rerr == nil {
 			if db2, err2 := bolt.Open(path, 0o600, &bolt.Options{Timeout: timeout}); err2 == nil {
@@ -98,6 +105,12 @@ func openCache(path string, timeout time.Duration) (*cache, *provider.Warning) {
 	}
 	_ = os.Chmod(path, 0o600)
 	return &cache{db: db, path: path}, nil
+}
+
+// corrupt reports whether err says the file is not a usable bbolt file
+// (as opposed to, say, a permission problem, where moving it would be wrong).
+func corrupt(err error) bool {
+	return errors.Is(err, berrors.ErrInvalid) || errors.Is(err, berrors.ErrChecksum) || errors.Is(err, berrors.ErrVersionMismatch)
 }
 
 func (c *cache) close() error {
