@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -293,14 +294,15 @@ func encodeProvenance(p state.Provenance) (*encodedProvenance, error) {
 			if r.ID == "" {
 				return nil, fmt.Errorf("hash %s: incident without id", h)
 			}
-			data, err := json.Marshal(r)
-			if err != nil {
-				return nil, err
-			}
-			i, ok := index[string(data)]
+			key := refKey(r)
+			i, ok := index[key]
 			if !ok {
+				data, err := json.Marshal(r)
+				if err != nil {
+					return nil, err
+				}
 				i = uint32(len(ep.incidents))
-				index[string(data)] = i
+				index[key] = i
 				ep.incidents = append(ep.incidents, data)
 			}
 			idx = append(idx, i)
@@ -313,6 +315,14 @@ func encodeProvenance(p state.Provenance) (*encodedProvenance, error) {
 		ep.values = append(ep.values, r.v)
 	}
 	return ep, nil
+}
+
+// refKey identifies an IncidentRef by every field it encodes, without the
+// cost of JSON-encoding each of the (often repeated) refs.
+func refKey(r provider.IncidentRef) string {
+	return strings.Join([]string{r.ID, r.Company, r.Filter, r.AdversaryID,
+		strings.Join(r.AdversaryTypes, "\x01"), r.Description,
+		r.LastContact.Format(time.RFC3339Nano), r.Status}, "\x00")
 }
 
 func (ep *encodedProvenance) write(parent *bolt.Bucket, blocklist string) error {
