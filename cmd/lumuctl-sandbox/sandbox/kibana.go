@@ -1,18 +1,12 @@
 package sandbox
 
 import (
-	"net/http"
 	"time"
+
+	"github.com/lumuctl/lumuctl/cmd/lumuctl-sandbox/kibanasim"
 )
 
-// KibanaStandIn is what the sandbox needs from the Kibana stand-in: the
-// Kibana API as an http.Handler. When it also has a Control() http.Handler
-// method, that handler is mounted under /kibana/ on the control server.
-type KibanaStandIn interface {
-	http.Handler
-}
-
-// kibanaOptions mirrors kibanasim.Options.
+// kibanaOptions is what the sandbox hands the Kibana stand-in.
 type kibanaOptions struct {
 	APIKey      string
 	PolicyIDs   []string
@@ -23,13 +17,9 @@ type kibanaOptions struct {
 }
 
 // newKibana builds the Kibana stand-in.
-//
-// TODO(sandbox): kibanasim does not compile yet in the shared tree; until it
-// does, the Kibana URL answers 503 with Kibana's Boom envelope.
-func newKibana(o kibanaOptions) KibanaStandIn {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusServiceUnavailable)
-		_, _ = w.Write([]byte(`{"statusCode":503,"error":"Service Unavailable","message":"Kibana stand-in not wired yet"}` + "\n"))
+func newKibana(o kibanaOptions) *kibanasim.Server {
+	return kibanasim.New(kibanasim.Options{
+		APIKey: o.APIKey, PolicyIDs: o.PolicyIDs, Space91: o.Space91,
+		SeedUnowned: o.SeedUnowned, Seed: o.Seed, Now: o.Now,
 	})
 }

@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/lumuctl/lumuctl/cmd/lumuctl-sandbox/kibanasim"
 	"github.com/lumuctl/lumuctl/cmd/lumuctl-sandbox/lumusim"
 )
 
@@ -72,7 +73,7 @@ type Info struct {
 // that drive them directly.
 type Sandbox struct {
 	Lumu   *lumusim.Server
-	Kibana KibanaStandIn
+	Kibana *kibanasim.Server
 
 	info    Info
 	servers []*http.Server
@@ -82,9 +83,6 @@ type Sandbox struct {
 	closeErr  error
 	stop      func() bool // unregisters the context watcher
 }
-
-// controller is implemented by stand-ins that have a control API.
-type controller interface{ Control() http.Handler }
 
 // Start generates the scenario, starts the three loopback servers and
 // returns once they accept connections. When ctx is done the sandbox closes
@@ -142,9 +140,7 @@ func Start(ctx context.Context, opts Options) (*Sandbox, error) {
 	}
 	control := http.NewServeMux()
 	control.Handle("/lumu/", sb.Lumu.Control())
-	if c, ok := any(sb.Kibana).(controller); ok {
-		control.Handle("/kibana/", c.Control())
-	}
+	control.Handle("/kibana/", sb.Kibana.Control())
 	control.HandleFunc("GET /info", func(w http.ResponseWriter, r *http.Request) {
 		// Everything but the keys, for demos that lost the JSON line.
 		i := sb.Info()
