@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
@@ -70,7 +71,7 @@ func runFmt(g *globals, flags fmtFlags, paths []string) error {
 	switch {
 	case len(paths) == 0:
 		paths = []string{"."}
-	case len(paths) > 1 && contains(paths, "-"):
+	case len(paths) > 1 && slices.Contains(paths, "-"):
 		return withCode(ExitError, errors.New(`fmt: "-" (standard input) cannot be combined with other paths`))
 	}
 	if paths[0] == "-" {
@@ -247,15 +248,6 @@ func (f *formatter) finish() error {
 func isFmtFile(name string) bool {
 	for _, s := range fmtSuffixes {
 		if strings.HasSuffix(name, s) && len(name) > len(s) {
-			return true
-		}
-	}
-	return false
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
 			return true
 		}
 	}
