@@ -438,3 +438,57 @@ func TestFetchFailures(t *testing.T) {
 		})
 	}
 }
+
+func TestLimiterSharedPerKey(t *testing.T) {
+	s := testSource(t, httptest.NewServer(http.NotFoundHandler()), newFakeClock(), "")
+	a := s.limiter(testKey, 50)
+	if b := s.limiter(testKey, 600); b != a {
+		t.Error("two fetches with the same key got different limiters")
+	}
+	if c := s.limiter("other-key", 50); c == a {
+		t.Error("two keys share a limiter")
+	}
+	if a.Limit() != 50.0/60 || a.Burst() != 1 {
+		t.Errorf("50/min: limit %v burst %d, want %v and 1", a.Limit(), a.Burst(), 50.0/60)
+	}
+	if d := s.limiter("default-key", 0); d.Limit() != DefaultRequestsPerMinute/60.0 {
+		t.Errorf("default limit %v", d.Limit())
+	}
+	for id := range s.limiters {
+		if strings.Contains(id, testKey) || len(id) != 64 {
+			t.Errorf("limiter id %q is not a key digest", id)
+		}
+	}
+}
+
+// TestFetchSharesBudget runs two filters of one company, one after the
+// other, against a 60/min budget (burst 1): the second fetch's first
+// request waits for the budget the first fetch spent. With one limiter per
+// fetch it would not, and there would be 3 waits instead of 4.
+func TestFetchSharesBudget(t *testing.T) {
+	f := newFakeLumu(t)
+	f.addIncident(inc(1, testNow.Add(-time.Hour), "open", "C2C"))
+	f.setContext(uid(1), provider.SHA256, files(true, h64(1)))
+	f.setContext(uid(1), provider.SHA1, files(true, h40(1)))
+	srv := f.start()
+	clk := newFakeClock()
+	s := testSource(t, srv, clk, "")
+	a := testRequest(srv)
+	a.Company.RequestsPerMinute = 60
+	a.Filter.HashTypes = []provider.HashType{provider.SHA256, provider.SHA1}
+	b := a
+	b.Filter.Name = "other"
+	b.Filter.HashTypes = []provider.HashType{provider.SHA1}
+	for _, req := range []provider.FetchRequest{a, b} {
+		if r := s.Fetch(context.Background(), req); r.Err != nil {
+			t.Fatal(r.Err)
+		}
+	}
+	if n := len(f.Requests()); n != 5 {
+		t.Fatalf("%d requests, want 5", n)
+	}
+	want := []time.Duration{time.Second, time.Second, time.Second, time.Second}
+	if diff := cmp.Diff(want, clk.Sleeps()); diff != "" {
+		t.Errorf("sleeps mismatch (-want +got):\n%s", diff)
+	}
+}
