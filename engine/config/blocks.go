@@ -173,6 +173,9 @@ func (l *loader) decodeCompanies() {
 // credential decodes defender_key or api_key: a Secret, with a warning when
 // written as a literal.
 func (l *loader) credential(a *hclsyntax.Attribute, w where) Secret {
+	if len(a.Expr.Variables()) == 0 {
+		l.literalCreds = append(l.literalCreds, a.SrcRange)
+	}
 	v, _, ok := l.value(a, cty.String, w)
 	if !ok {
 		return unknownSecret()

@@ -158,6 +158,9 @@ type loader struct {
 	cfg     *Config
 	// blocks by type, in file then source order.
 	blocks map[string][]*hclsyntax.Block
+	// literalCreds are the ranges of credential attributes written without
+	// a variable; snippets of these lines are never shown.
+	literalCreds []hcl.Range
 }
 
 // load decodes already read files; LoadDir and the fuzz test call it.
@@ -195,6 +198,8 @@ func (p *Parser) load(dir string, cfgSrcs, varSrcs []source, opts LoadOptions) (
 	l.decodeKibanas()
 	l.decodeFilters()
 	l.decodeBlocklists()
+	l.hideCredentialSnippets()
+	sortDiagnostics(l.diags)
 	return l.cfg, l.diags
 }
 
@@ -266,4 +271,20 @@ func (l *loader) unique(typ string) []*hclsyntax.Block {
 
 func blockName(b *hclsyntax.Block) string {
 	return fmt.Sprintf("%s %q", b.Type, b.Labels[0])
+}
+
+// sortDiagnostics orders diagnostics for reading: those without a source
+// range (command line, environment) first, then by file and position.
+func sortDiagnostics(diags hcl.Diagnostics) {
+	sort.SliceStable(diags, func(i, j int) bool {
+		a, b := diags[i].Subject, diags[j].Subject
+		switch {
+		case a == nil || b == nil:
+			return a == nil && b != nil
+		case a.Filename != b.Filename:
+			return a.Filename < b.Filename
+		default:
+			return a.Start.Byte < b.Start.Byte
+		}
+	})
 }
