@@ -316,6 +316,7 @@ type APIError struct {
 	sentinel   error
 }
 
+// Error returns the message (endpoint and status, never the key).
 func (e *APIError) Error() string { return e.msg }
 
 // Unwrap returns provider.ErrUnauthorized for 401, provider.ErrForbidden
