@@ -256,6 +256,9 @@ func (s *Server) ContactIncident(id string) error {
 	inc := co.byID[id]
 	inc.Contacts++
 	inc.LastContact = s.now()
+	if inc.LabelDistribution == nil {
+		inc.LabelDistribution = map[string]int{}
+	}
 	inc.LabelDistribution["0"]++
 	sortIncidents(co.incidents)
 	return nil
