@@ -105,22 +105,26 @@ func Apply(ctx context.Context, opts Options) (*Result, error) {
 		}
 	}
 
-	// Creates and updates first, deletes last: hashes moving between items
-	// are never unblocked in between.
-	var first, last []op
+	// Writes that add hashes first, then updates that only drop values,
+	// deletes last: a hash moving between items is never unblocked in
+	// between.
+	var adds, drops, deletes []op
 	for _, bp := range p.Blocklists {
 		for _, c := range bp.Changes {
 			o := op{blocklist: bp.Name, kibana: bp.Kibana, change: c}
-			if c.Action == plan.Delete {
-				last = append(last, o)
-			} else {
-				first = append(first, o)
+			switch {
+			case c.Action == plan.Delete:
+				deletes = append(deletes, o)
+			case c.Action == plan.Create || len(c.Added)+len(c.MovedIn) > 0:
+				adds = append(adds, o)
+			default:
+				drops = append(drops, o)
 			}
 		}
 	}
 	failed := map[string]bool{} // blocklists with a failed or skipped write
 	var mu sync.Mutex
-	for _, batch := range [][]op{first, last} {
+	for _, batch := range [][]op{adds, drops, deletes} {
 		skip := func(o op) {
 			mu.Lock()
 			failed[o.blocklist] = true

@@ -149,8 +149,19 @@ func planGroup(in *planInput, k groupKey, items []liveItem, bp *BlocklistPlan) e
 	bp.HashesAdded += len(res.Blocked)
 	bp.HashesRemoved += len(res.Unblocked)
 	bp.HashesAfter += len(desired)
+	newly := make(map[string]bool, len(res.Blocked))
+	for _, h := range res.Blocked {
+		newly[h] = true
+	}
 	for _, it := range res.Items {
-		c := ItemChange{ItemID: it.ID, OS: k.os, HashType: k.ht, Added: it.Added, Removed: it.Removed}
+		c := ItemChange{ItemID: it.ID, OS: k.os, HashType: k.ht, Removed: it.Removed}
+		for _, h := range it.Added {
+			if newly[h] {
+				c.Added = append(c.Added, h)
+			} else {
+				c.MovedIn = append(c.MovedIn, h)
+			}
+		}
 		li, isLive := byID[it.ID]
 		switch it.Action {
 		case pack.Keep:

@@ -116,6 +116,9 @@ type ItemChange struct {
 	// from the blocklist+OS (sorted); moves between items are not listed.
 	Added   []string `json:"added,omitempty"`
 	Removed []string `json:"removed,omitempty"`
+	// MovedIn are hashes this item takes over from another item of the
+	// same blocklist and OS (they stay blocked throughout).
+	MovedIn []string `json:"moved_in,omitempty"`
 	// Reasons explain a rewrite that is not about hashes (drift restore).
 	Reasons []string `json:"reasons,omitempty"`
 }
