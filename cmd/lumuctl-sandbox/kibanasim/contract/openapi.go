@@ -1,0 +1,331 @@
+//go:build kinopenapi
+
+package contract
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers"
+)
+
+// EnvDir names the environment variable that overrides where the schemas
+// are looked for.
+const EnvDir = "LUMUCTL_KIBANA_OPENAPI_DIR"
+
+// relDir is the schema directory below a directory holding "shared".
+var relDir = filepath.Join("shared", "reference", "kibana-openapi")
+
+const apiDir = "x-pack/solutions/security/packages/kbn-securitysolution-exceptions-common/api"
+
+// OperationFiles are the operation schema files Load reads, relative to the
+// schema directory. Each holds one path and one operation.
+var OperationFiles = []string{
+	apiDir + "/create_exception_list/create_exception_list.schema.yaml",
+	apiDir + "/create_exception_list_item/create_exception_list_item.schema.yaml",
+	apiDir + "/read_exception_list_item/read_exception_list_item.schema.yaml",
+	apiDir + "/update_exception_list_item/update_exception_list_item.schema.yaml",
+	apiDir + "/delete_exception_list_item/delete_exception_list_item.schema.yaml",
+	apiDir + "/find_exception_list_items/find_exception_list_items.schema.yaml",
+}
+
+// Uncovered are the routes the stand-in serves that the saved schemas do
+// not describe; the Checker skips them explicitly (see Skipped).
+var Uncovered = []string{
+	"GET /api/exception_lists",          // ReadExceptionList: schema file not in the reference copy
+	"GET /api/exception_lists/summary",  // ReadExceptionListSummary: not copied
+	"GET /api/fleet/package_policies",   // Fleet: not part of the exceptions schemas
+	"GET /api/fleet/package_policies/*", // Fleet
+}
+
+// Violation is one mismatch between observed traffic and the schema.
+type Violation struct {
+	Method    string `json:"method"`
+	Path      string `json:"path"`
+	Operation string `json:"operation,omitempty"`
+	Phase     string `json:"phase"` // "request", "response" or "route"
+	Status    int    `json:"status,omitempty"`
+	Message   string `json:"message"`
+}
+
+func (v Violation) String() string {
+	return fmt.Sprintf("%s %s (%s) %s %d: %s", v.Method, v.Path, v.Operation, v.Phase, v.Status, v.Message)
+}
+
+type operation struct {
+	doc    *openapi3.T
+	path   string
+	method string
+	op     *openapi3.Operation
+	item   *openapi3.PathItem
+}
+
+// Checker validates traffic against the loaded schemas. It is safe for
+// concurrent use.
+type Checker struct {
+	dir string
+	ops map[string]*operation // "METHOD /path"
+
+	mu         sync.Mutex
+	violations []Violation
+	checked    map[string]int
+	skipped    map[string]int
+}
+
+// Dir locates the schema directory: $LUMUCTL_KIBANA_OPENAPI_DIR, else the
+// first shared/reference/kibana-openapi found walking up from the working
+// directory (the repository is checked out next to a copy of shared/).
+func Dir() (string, error) {
+	if d := os.Getenv(EnvDir); d != "" {
+		if st, err := os.Stat(d); err != nil || !st.IsDir() {
+			return "", fmt.Errorf("contract: %s=%q is not a directory", EnvDir, d)
+		}
+		return d, nil
+	}
+	wd, err := os.Getwd()
+	if err != nil {
+		return "", fmt.Errorf("contract: %w", err)
+	}
+	for d := wd; ; d = filepath.Dir(d) {
+		cand := filepath.Join(d, relDir)
+		if st, err := os.Stat(cand); err == nil && st.IsDir() {
+			return cand, nil
+		}
+		if filepath.Dir(d) == d {
+			break
+		}
+	}
+	return "", fmt.Errorf("contract: no %s above %s; set %s", relDir, wd, EnvDir)
+}
+
+// Load reads the schemas from Dir.
+func Load() (*Checker, error) {
+	dir, err := Dir()
+	if err != nil {
+		return nil, err
+	}
+	return LoadDir(dir)
+}
+
+// LoadDir reads the operation schemas from dir. A file that fails to load is
+// an error naming the file.
+func LoadDir(dir string) (*Checker, error) {
+	c := &Checker{dir: dir, ops: map[string]*operation{}, checked: map[string]int{}, skipped: map[string]int{}}
+	for _, rel := range OperationFiles {
+		loader := openapi3.NewLoader()
+		loader.IsExternalRefsAllowed = true
+		doc, err := loader.LoadFromFile(filepath.Join(dir, filepath.FromSlash(rel)))
+		if err != nil {
+			return nil, fmt.Errorf("contract: loading %s: %w", rel, err)
+		}
+		if err := doc.Validate(context.Background(), openapi3.DisableExamplesValidation()); err != nil {
+			return nil, fmt.Errorf("contract: %s is not a valid OpenAPI document: %w", rel, err)
+		}
+		for path, item := range doc.Paths.Map() {
+			for method, op := range item.Operations() {
+				relaxRequestOneOf(op)
+				c.ops[method+" "+path] = &operation{doc: doc, path: path, method: method, op: op, item: item}
+			}
+		}
+	}
+	return c, nil
+}
+
+// relaxRequestOneOf turns the top-level oneOf of a request body into anyOf.
+// Kibana validates these bodies with a zod union, which takes the first
+// variant that parses; a blocklist body matches both the generic variant
+// and its Blocklist<OS> variant, so "exactly one" would reject every valid
+// request.
+func relaxRequestOneOf(op *openapi3.Operation) {
+	if op.RequestBody == nil || op.RequestBody.Value == nil {
+		return
+	}
+	for _, mt := range op.RequestBody.Value.Content {
+		if mt.Schema == nil || mt.Schema.Value == nil || len(mt.Schema.Value.OneOf) == 0 {
+			continue
+		}
+		s := *mt.Schema.Value
+		s.AnyOf, s.OneOf = s.OneOf, nil
+		mt.Schema = &openapi3.SchemaRef{Value: &s}
+	}
+}
+
+// Operations lists the covered routes ("METHOD /path"), sorted.
+func (c *Checker) Operations() []string {
+	out := make([]string, 0, len(c.ops))
+	for k := range c.ops {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
+}
+
+var spacePrefix = regexp.MustCompile(`^/s/[a-z0-9_-]+(/.*)$`)
+
+func (c *Checker) route(method, path string) *operation {
+	if m := spacePrefix.FindStringSubmatch(path); m != nil {
+		path = m[1]
+	}
+	return c.ops[method+" "+strings.TrimSuffix(path, "/")]
+}
+
+// teeWriter passes the response through and keeps a copy.
+type teeWriter struct {
+	http.ResponseWriter
+	status int
+	body   bytes.Buffer
+}
+
+func (w *teeWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *teeWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = 200
+	}
+	w.body.Write(b)
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *teeWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// Middleware wraps next so that every request and response is validated.
+// Requests to routes the schemas do not cover are passed through and
+// counted as skipped. The request body next sees is the one the client
+// sent (defaults from the schema are not applied).
+func (c *Checker) Middleware(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		key := r.Method + " " + r.URL.Path
+		op := c.route(r.Method, r.URL.Path)
+		if op == nil {
+			c.count(c.skipped, key)
+			next.ServeHTTP(w, r)
+			return
+		}
+		c.count(c.checked, op.method+" "+op.path)
+		var body []byte
+		if r.Body != nil {
+			var err error
+			if body, err = io.ReadAll(r.Body); err != nil {
+				c.record(Violation{Method: r.Method, Path: r.URL.Path, Operation: op.op.OperationID, Phase: "request", Message: "reading body: " + err.Error()})
+			}
+			r.Body = io.NopCloser(bytes.NewReader(body))
+		}
+		vr := r.Clone(r.Context())
+		vr.URL.Path = op.path
+		vr.Body = io.NopCloser(bytes.NewReader(body))
+		input := &openapi3filter.RequestValidationInput{
+			Request: vr,
+			Route:   &routers.Route{Spec: op.doc, Path: op.path, PathItem: op.item, Method: op.method, Operation: op.op},
+			Options: &openapi3filter.Options{
+				MultiError:          true,
+				SkipSettingDefaults: true,
+				AuthenticationFunc:  openapi3filter.NoopAuthenticationFunc,
+			},
+		}
+		if err := openapi3filter.ValidateRequest(r.Context(), input); err != nil {
+			c.recordErr(r, op, "request", 0, err)
+		}
+		tw := &teeWriter{ResponseWriter: w}
+		next.ServeHTTP(tw, r)
+		if tw.status == 0 {
+			return // connection hijacked or nothing written
+		}
+		out := &openapi3filter.ResponseValidationInput{
+			RequestValidationInput: input,
+			Status:                 tw.status,
+			Header:                 tw.Header(),
+			Options:                &openapi3filter.Options{MultiError: true, IncludeResponseStatus: true},
+		}
+		out.SetBodyBytes(tw.body.Bytes())
+		if err := openapi3filter.ValidateResponse(r.Context(), out); err != nil {
+			c.recordErr(r, op, "response", tw.status, err)
+		}
+	})
+}
+
+func (c *Checker) count(m map[string]int, key string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	m[key]++
+}
+
+func (c *Checker) recordErr(r *http.Request, op *operation, phase string, status int, err error) {
+	var me openapi3.MultiError
+	errs := []error{err}
+	if errors.As(err, &me) {
+		errs = me
+	}
+	for _, e := range errs {
+		c.record(Violation{Method: r.Method, Path: r.URL.Path, Operation: op.op.OperationID, Phase: phase, Status: status, Message: oneLine(e.Error())})
+	}
+}
+
+func oneLine(s string) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if len(s) > 600 {
+		s = s[:600] + "…"
+	}
+	return s
+}
+
+func (c *Checker) record(v Violation) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.violations = append(c.violations, v)
+}
+
+// Violations returns a copy of the violations recorded so far.
+func (c *Checker) Violations() []Violation {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.violations)
+}
+
+// Reset forgets recorded violations and counts.
+func (c *Checker) Reset() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.violations = nil
+	c.checked = map[string]int{}
+	c.skipped = map[string]int{}
+}
+
+// Checked returns how many requests were validated, by covered operation.
+func (c *Checker) Checked() map[string]int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make(map[string]int, len(c.checked))
+	for k, v := range c.checked {
+		out[k] = v
+	}
+	return out
+}
+
+// Skipped returns how many requests went to routes the schemas do not
+// cover, by "METHOD path".
+func (c *Checker) Skipped() map[string]int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make(map[string]int, len(c.skipped))
+	for k, v := range c.skipped {
+		out[k] = v
+	}
+	return out
+}
