@@ -1,3 +1,0 @@
-package cli
-
-// Temporary stubs, replaced by their own files.
