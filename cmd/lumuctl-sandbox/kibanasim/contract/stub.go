@@ -36,3 +36,6 @@ func (c *Checker) Middleware(next http.Handler) http.Handler { return next }
 
 // Violations is always empty in this build.
 func (c *Checker) Violations() []Violation { return nil }
+
+// Gaps is always empty in this build.
+func (c *Checker) Gaps() []Violation { return nil }
