@@ -1,5 +1,3 @@
-//go:build kinopenapi
-
 package kibanasim
 
 import (

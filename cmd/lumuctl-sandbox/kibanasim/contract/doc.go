@@ -13,11 +13,6 @@
 // Fleet's /api/fleet/package_policies and /api/exception_lists/summary; those
 // are skipped explicitly and counted (see Checker.Skipped).
 //
-// Build tag: the kin-openapi code (openapi.go) needs -tags kinopenapi
-// because the repository's go.mod does not yet list the modules kin-openapi
-// itself requires; without the tag, stub.go provides the same types and a
-// Load that returns ErrNotBuilt. Once go.mod lists them, drop the tags.
-//
 // Start with Load, then wrap a handler with Checker.Middleware and read
 // Checker.Violations after the run.
 package contract
