@@ -1,9 +1,149 @@
 package main
 
-import "github.com/rogpeppe/go-internal/testscript"
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
 
-// scriptCmds are custom testscript commands (used without exec), such as
-// starting the in-process sandbox. Later issues add to this map.
+	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/lumuctl/lumuctl/cmd/lumuctl-sandbox/sandbox"
+)
+
+// scriptCmds are custom testscript commands, used without exec:
+//
+//	sandbox [-seed N] [-scenario NAME] [-kibana91] [-unowned N]
+//	    starts the in-process sandbox for this script (stopped when the
+//	    script ends) and sets LUMUCTL_VAR_{lumu_url,lumu_key,kibana_url,
+//	    kibana_key,company_uuid,policy_id} plus the same as LUMU_URL, ...,
+//	    CONTROL_URL, POLICY_ID_1..3.
+//	ctl METHOD PATH [JSON]
+//	    calls the sandbox control API and prints the response body.
+//	counter lumu|kibana NAME
+//	    prints "NAME=N" for one request counter; "writes" is Kibana's item
+//	    writes.
 func scriptCmds() map[string]func(ts *testscript.TestScript, neg bool, args []string) {
-	return map[string]func(ts *testscript.TestScript, neg bool, args []string){}
+	return map[string]func(ts *testscript.TestScript, neg bool, args []string){
+		"sandbox": cmdSandbox,
+		"ctl":     cmdCtl,
+		"counter": cmdCounter,
+	}
+}
+
+// scriptSandboxes maps a script's work directory to its sandbox.
+var scriptSandboxes = map[string]*sandbox.Sandbox{}
+
+func cmdSandbox(ts *testscript.TestScript, neg bool, args []string) {
+	if neg {
+		ts.Fatalf("unsupported: ! sandbox")
+	}
+	opts := sandbox.Options{Scenario: "small", Seed: 1, KibanaSeedUnowned: 5}
+	for i := 0; i < len(args); i++ {
+		next := func() string {
+			i++
+			if i >= len(args) {
+				ts.Fatalf("sandbox: %s needs a value", args[i-1])
+			}
+			return args[i]
+		}
+		switch args[i] {
+		case "-seed":
+			n, err := strconv.ParseInt(next(), 10, 64)
+			ts.Check(err)
+			opts.Seed = n
+		case "-scenario":
+			opts.Scenario = next()
+		case "-kibana91":
+			opts.Kibana91 = true
+		case "-unowned":
+			n, err := strconv.Atoi(next())
+			ts.Check(err)
+			opts.KibanaSeedUnowned = n
+		default:
+			ts.Fatalf("sandbox: unknown option %q", args[i])
+		}
+	}
+	sb, err := sandbox.Start(context.Background(), opts)
+	ts.Check(err)
+	ts.Defer(func() { sb.Close() })
+	scriptSandboxes[ts.Getenv("WORK")] = sb
+	info := sb.Info()
+	set := map[string]string{
+		"lumu_url":     info.LumuURL,
+		"lumu_key":     info.LumuKey,
+		"kibana_url":   info.KibanaURL,
+		"kibana_key":   info.KibanaAPIKey,
+		"company_uuid": info.CompanyUUID,
+		"policy_id":    info.PolicyIDs[0],
+	}
+	for k, v := range set {
+		ts.Setenv("LUMUCTL_VAR_"+k, v)
+		ts.Setenv(strings.ToUpper(k), v)
+	}
+	ts.Setenv("CONTROL_URL", info.ControlURL)
+	for i, id := range info.PolicyIDs {
+		ts.Setenv(fmt.Sprintf("POLICY_ID_%d", i+1), id)
+	}
+}
+
+func cmdCtl(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) < 2 || len(args) > 3 {
+		ts.Fatalf("usage: ctl METHOD PATH [JSON]")
+	}
+	var body io.Reader
+	if len(args) == 3 {
+		body = strings.NewReader(args[2])
+	}
+	req, err := http.NewRequest(args[0], ts.Getenv("CONTROL_URL")+args[1], body)
+	ts.Check(err)
+	req.Header.Set("Content-Type", "application/json")
+	client := &http.Client{Timeout: 30 * time.Second}
+	resp, err := client.Do(req)
+	ts.Check(err)
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	ts.Check(err)
+	ts.Stdout().Write(data)
+	failed := resp.StatusCode >= 300
+	if failed != neg {
+		ts.Fatalf("ctl %s %s: status %d: %s", args[0], args[1], resp.StatusCode, data)
+	}
+}
+
+func cmdCounter(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 2 {
+		ts.Fatalf("usage: counter lumu|kibana NAME")
+	}
+	sb := scriptSandboxes[ts.Getenv("WORK")]
+	if sb == nil {
+		ts.Fatalf("counter: no sandbox started in this script")
+	}
+	var n int64
+	switch args[0] {
+	case "kibana":
+		c := sb.Kibana.Counters()
+		if args[1] == "writes" {
+			n = int64(c.Writes())
+		} else {
+			n = int64(c[args[1]])
+		}
+	case "lumu":
+		b, err := json.Marshal(sb.Lumu.Counters())
+		ts.Check(err)
+		var m map[string]int64
+		ts.Check(json.Unmarshal(b, &m))
+		v, ok := m[args[1]]
+		if !ok {
+			ts.Fatalf("counter: lumu has no counter %q", args[1])
+		}
+		n = v
+	default:
+		ts.Fatalf("counter: unknown system %q", args[0])
+	}
+	fmt.Fprintf(ts.Stdout(), "%s=%d\n", args[1], n)
 }

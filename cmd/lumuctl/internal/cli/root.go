@@ -10,8 +10,11 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/lumuctl/lumuctl/engine/provider"
 )
 
 // Streams are the process streams a command writes to; tests inject buffers.
@@ -39,6 +42,18 @@ type globals struct {
 	logger *slog.Logger
 	// closers are closed when the run ends (the log file).
 	closers []io.Closer
+	// factories build the providers; tests may replace them.
+	factories provider.Factories
+	// clock is the run's time source; tests may replace it.
+	clock func() time.Time
+}
+
+// now returns the current time from the run's clock.
+func (g *globals) now() time.Time {
+	if g.clock != nil {
+		return g.clock()
+	}
+	return time.Now()
 }
 
 // Main runs lumuctl with os.Args and returns the process exit code.
@@ -68,7 +83,7 @@ func Run(ctx context.Context, args []string, streams Streams) int {
 		}
 	}()
 
-	g := &globals{streams: streams, getenv: os.Getenv, logger: discardLogger}
+	g := &globals{streams: streams, getenv: os.Getenv, logger: discardLogger, factories: defaultFactories()}
 	root := NewRootCommand(g)
 	if args == nil {
 		args = []string{} // nil makes cobra read os.Args
@@ -132,6 +147,13 @@ and a local state file.`,
 		newValidateCommand(g),
 		newFmtCommand(g),
 		newInitCommand(g),
+		newPlanCommand(g),
+		newApplyCommand(g),
+		newDestroyCommand(g),
+		newShowCommand(g),
+		newStateCommand(g),
+		newWhyCommand(g),
+		newHistoryCommand(g),
 		newVersionCommand(g),
 	)
 	// Add cobra's completion command now rather than at Execute, so the

@@ -1,0 +1,373 @@
+package cli
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/lumuctl/lumuctl/cmd/lumuctl/internal/views"
+	"github.com/lumuctl/lumuctl/engine/apply"
+	"github.com/lumuctl/lumuctl/engine/plan"
+	"github.com/lumuctl/lumuctl/engine/provider"
+	"github.com/lumuctl/lumuctl/engine/state"
+)
+
+type applyFlags struct {
+	runFlags
+	autoApprove bool
+	input       bool
+	planMaxAge  time.Duration
+	parallelism int
+	lockTimeout time.Duration
+}
+
+func (f *applyFlags) register(cmd *cobra.Command) {
+	f.runFlags.register(cmd.Flags())
+	fs := cmd.Flags()
+	fs.BoolVar(&f.autoApprove, "auto-approve", false, "apply without asking for confirmation")
+	fs.BoolVar(&f.input, "input", true, "ask for confirmation on the terminal (--input=false never asks)")
+	fs.DurationVar(&f.planMaxAge, "plan-max-age", 24*time.Hour, "refuse a saved plan older than this")
+	fs.IntVar(&f.parallelism, "parallelism", 4, "concurrent Kibana writes")
+	fs.DurationVar(&f.lockTimeout, "lock-timeout", 0, "how long to wait for the state lock")
+	cmd.MarkFlagsMutuallyExclusive("json", "json-into")
+}
+
+func newApplyCommand(g *globals) *cobra.Command {
+	var f applyFlags
+	cmd := &cobra.Command{
+		Use:   "apply [PLANFILE] [flags]",
+		Short: "Apply a plan to Kibana",
+		Long: `Without PLANFILE, apply plans, shows the plan and asks for "yes" (or runs with
+--auto-approve). With PLANFILE, it applies exactly that saved plan after
+checking that nothing it was made against has changed.
+
+Every write is recorded in the state file's journal before it is sent, so an
+interrupted apply can be re-run safely.
+
+Exit status: 0 success, 1 error (nothing changed), 3 partial (some changes made
+and recorded; re-running converges), 4 saved plan refused, 5 state locked,
+6 safety guard tripped, 130 interrupted.`,
+		Example: `  lumuctl apply
+  lumuctl apply --auto-approve
+  lumuctl apply lumuctl.plan`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			planFile := ""
+			if len(args) == 1 {
+				planFile = args[0]
+			}
+			return runApply(cmd.Context(), g, f, plan.ModeNormal, planFile)
+		},
+	}
+	f.register(cmd)
+	return cmd
+}
+
+func newDestroyCommand(g *globals) *cobra.Command {
+	var f applyFlags
+	cmd := &cobra.Command{
+		Use:   "destroy [flags]",
+		Short: "Remove every item lumuctl owns in the selected blocklists",
+		Long: `destroy plans and applies the removal of every owned item of the selected
+blocklists (all, or those named with --target). Items lumuctl does not own are
+never touched. It asks for "yes" like apply. The mass-delete and empty-source
+guards do not apply; prevent_destroy does.`,
+		Example: `  lumuctl destroy --target blocklist.lumu`,
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runApply(cmd.Context(), g, f, plan.ModeDestroy, "")
+		},
+	}
+	f.register(cmd)
+	return cmd
+}
+
+func runApply(ctx context.Context, g *globals, f applyFlags, mode plan.Mode, planFile string) error {
+	out, err := g.newRunOutput(f.runFlags)
+	if err != nil {
+		return err
+	}
+	defer out.close()
+	if f.parallelism < 1 {
+		return out.fail(fmt.Errorf("--parallelism must be at least 1"))
+	}
+	command := "apply"
+	if mode == plan.ModeDestroy {
+		command = "destroy"
+	}
+	if planFile != "" && (len(f.targets) > 0 || f.allowMassDelete) {
+		return out.fail(fmt.Errorf("--target and --allow-mass-delete belong to the plan; a saved plan is applied as it is"))
+	}
+	// Decode the plan file first: a bad file is refused before anything else.
+	var saved *plan.Plan
+	if planFile != "" {
+		fh, err := os.Open(planFile)
+		if err != nil {
+			return out.fail(err)
+		}
+		saved, err = plan.Decode(fh)
+		fh.Close()
+		if err != nil {
+			if plan.IsDecodeError(err) {
+				return out.fail(withCode(ExitPlanRefused, fmt.Errorf("%s: %w", planFile, err)))
+			}
+			return out.fail(err)
+		}
+	}
+
+	ws, diags := g.loadWorkspace(f.vars.list)
+	out.files = ws.files()
+	if diags.HasErrors() {
+		out.diagnostics(diags)
+		return silentExit(ExitError)
+	}
+	lockCtx := ctx
+	writer, err := ws.store.Lock(lockCtx, state.LockOptions{Command: command, Timeout: f.lockTimeout})
+	if err != nil {
+		return out.fail(stateError(err))
+	}
+	defer writer.Unlock()
+	if err := writer.Backup(); err != nil {
+		return out.fail(err)
+	}
+	writable, d := ws.targets(g.factories, false)
+	diags = append(diags, d...)
+	if d.HasErrors() {
+		out.diagnostics(diags)
+		return silentExit(ExitError)
+	}
+	// Settle writes an earlier run sent but did not record.
+	pending, err := ws.store.PendingJournal()
+	if err != nil {
+		return out.fail(err)
+	}
+	if len(pending) > 0 {
+		done, err := apply.Reconcile(ctx, writer, pending, func(bl string) provider.Target {
+			if b, ok := ws.cfg.Blocklists[bl]; ok {
+				return writable[b.Kibana.Name]
+			}
+			return nil
+		})
+		if err != nil {
+			return out.fail(err)
+		}
+		landed := 0
+		for _, r := range done {
+			if r.Landed {
+				landed++
+			}
+		}
+		out.note(fmt.Sprintf("Reconciled %d unfinished write(s) of an earlier run with Kibana (%d had landed).", len(done), landed))
+	}
+
+	var p *plan.Plan
+	if saved != nil {
+		out.diagnostics(diags)
+		if err := verifySaved(ctx, g, ws, writable, saved, f.planMaxAge); err != nil {
+			return out.fail(err)
+		}
+		p = saved
+		out.renderPlan(p)
+	} else {
+		run, err := makePlan(ctx, g, f.runFlags, mode, func(*workspace) (*state.State, error) { return ws.store.Snapshot() })
+		if err != nil {
+			return out.fail(err)
+		}
+		run.diags = append(diags, run.diags...)
+		if code, stop := out.reportPlan(run); stop {
+			return silentExit(code)
+		}
+		p = run.plan
+		if err := out.writeMarkdown(p, f.markdown, ""); err != nil {
+			return out.fail(err)
+		}
+	}
+	if !p.HasChanges() {
+		return nil
+	}
+	if saved == nil && !f.autoApprove {
+		if err := confirm(g, f.input, command); err != nil {
+			return out.fail(err)
+		}
+	}
+
+	hook := newApplyHook(g, out, p)
+	res, err := apply.Apply(ctx, apply.Options{
+		Plan:        p,
+		Kibanas:     writable,
+		State:       writer,
+		Parallelism: f.parallelism,
+		Hook:        hook,
+		Command:     command,
+		Who:         state.CurrentUser(),
+		Now:         g.now,
+	})
+	hook.finish()
+	if err != nil {
+		return out.fail(err)
+	}
+	return out.applyResult(res, p, command)
+}
+
+// verifySaved re-reads the owned items and checks every binding of a saved
+// plan (exit 4 when one fails).
+func verifySaved(ctx context.Context, g *globals, ws *workspace, targets map[string]provider.Target, p *plan.Plan, maxAge time.Duration) error {
+	st, err := ws.store.Snapshot()
+	if err != nil {
+		return stateError(err)
+	}
+	live := map[string]string{}
+	prefix := plan.OwnedPrefix(ws.cfg.Settings.Namespace)
+	for _, k := range p.Kibanas {
+		t, ok := targets[k.Name]
+		if !ok {
+			continue
+		}
+		exists, err := t.ContainerExists(ctx)
+		if err != nil {
+			return fmt.Errorf("kibana %q: %w", k.Name, err)
+		}
+		var items []provider.Item
+		if exists {
+			resp, err := t.List(ctx, provider.ListRequest{Prefix: prefix})
+			if err != nil {
+				return fmt.Errorf("kibana %q: %w", k.Name, err)
+			}
+			items = resp.Owned
+		}
+		live[k.Name] = plan.LiveDigest(exists, items, ws.cfg.Settings.Namespace)
+	}
+	err = apply.Verify(p, apply.VerifyInput{
+		ConfigDigest: ws.cfg.Digest(),
+		Namespace:    ws.cfg.Settings.Namespace,
+		State:        st,
+		LiveDigests:  live,
+		Now:          g.now(),
+		MaxAge:       maxAge,
+	})
+	var se *apply.StaleError
+	if errors.As(err, &se) {
+		return withCode(ExitPlanRefused, err)
+	}
+	return err
+}
+
+// confirm asks for "yes" on the terminal.
+func confirm(g *globals, input bool, command string) error {
+	if !input {
+		return fmt.Errorf("%s needs confirmation, and --input=false forbids asking: use --auto-approve or apply a saved plan", command)
+	}
+	f, ok := g.streams.In.(*os.File)
+	if !ok || !isTerminal(f) {
+		return fmt.Errorf("%s needs confirmation, but standard input is not a terminal: use --auto-approve or apply a saved plan", command)
+	}
+	fmt.Fprintf(g.streams.Out, "\nDo you want to perform these actions? Only 'yes' will be accepted.\n  Enter a value: ")
+	line, _ := bufio.NewReader(g.streams.In).ReadString('\n')
+	if strings.TrimSpace(line) != "yes" {
+		return fmt.Errorf("%s cancelled; nothing was changed", command)
+	}
+	return nil
+}
+
+// applyResult prints the final line and maps the outcome to an exit code.
+func (o *runOutput) applyResult(res *apply.Result, p *plan.Plan, command string) error {
+	if o.events != nil {
+		o.events.ApplyComplete(res, p.Digest, command == "destroy")
+	}
+	verb := "Apply"
+	if command == "destroy" {
+		verb = "Destroy"
+	}
+	switch res.Outcome {
+	case state.OutcomeSuccess:
+		if o.human {
+			fmt.Fprintf(o.g.streams.Out, "\n%s complete! Items: %d added, %d changed, %d destroyed. Hashes blocked: %d.\n",
+				verb, res.Added, res.Changed, res.Destroyed, res.Blocked)
+		}
+		return nil
+	case state.OutcomeInterrupted:
+		msg := fmt.Sprintf("%s interrupted: %d item write(s) were made and recorded, nothing more was started. Run it again to converge.", verb, res.Writes)
+		if res.Writes > 0 {
+			return o.fail(withCode(ExitPartial, errors.New(msg)))
+		}
+		return o.fail(withCode(ExitInterrupted, errors.New(msg)))
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s failed after %d successful item write(s) (%d added, %d changed, %d destroyed):", verb, res.Writes, res.Added, res.Changed, res.Destroyed)
+	for _, e := range res.Errors {
+		fmt.Fprintf(&b, "\n  - %s", e)
+	}
+	if res.Writes > 0 {
+		b.WriteString("\nThe changes made are recorded in the state; running apply again converges.")
+		return o.fail(withCode(ExitPartial, errors.New(b.String())))
+	}
+	b.WriteString("\nNothing was changed in Kibana.")
+	return o.fail(withCode(ExitError, errors.New(b.String())))
+}
+
+// applyHook reports progress: a bar on a terminal, a line every 10 s
+// otherwise, and apply_progress events in JSON.
+type applyHook struct {
+	g     *globals
+	out   *runOutput
+	total int
+	term  bool
+
+	mu   sync.Mutex
+	done int
+	last time.Time
+}
+
+func newApplyHook(g *globals, out *runOutput, p *plan.Plan) *applyHook {
+	h := &applyHook{g: g, out: out, total: views.CountWrites(p), term: out.human && isTerminal(g.streams.Err), last: g.now()}
+	if out.events != nil {
+		out.events.ApplyStart(h.total)
+	}
+	return h
+}
+
+// PreApply implements apply.Hook.
+func (h *applyHook) PreApply(blocklist string, c plan.ItemChange) {
+	h.g.logger.Debug("writing", "blocklist", blocklist, "action", c.Action.String(), "item_id", c.ItemID)
+}
+
+// PostApply implements apply.Hook.
+func (h *applyHook) PostApply(blocklist string, c plan.ItemChange, err error) {
+	if h.out.events != nil {
+		h.out.events.PostApply(blocklist, c, err)
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.done++
+	if !h.out.human {
+		return
+	}
+	if err != nil {
+		fmt.Fprintf(h.g.streams.Err, "\r\x1b[KError: %s\n", err)
+	}
+	if h.term {
+		const width = 30
+		filled := width * h.done / max(h.total, 1)
+		fmt.Fprintf(h.g.streams.Err, "\r\x1b[K[%s%s] %d/%d items", strings.Repeat("=", filled), strings.Repeat(" ", width-filled), h.done, h.total)
+		return
+	}
+	if now := h.g.now(); now.Sub(h.last) >= 10*time.Second {
+		h.last = now
+		fmt.Fprintf(h.g.streams.Err, "Still applying: %d/%d item writes done.\n", h.done, h.total)
+	}
+}
+
+func (h *applyHook) finish() {
+	if h.term {
+		fmt.Fprint(h.g.streams.Err, "\r\x1b[K")
+	}
+}
+
+var _ apply.Hook = (*applyHook)(nil)

@@ -1,0 +1,172 @@
+package cli
+
+import (
+	"fmt"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/hcl/v2"
+
+	"github.com/lumuctl/lumuctl/cmd/lumuctl/internal/views"
+	"github.com/lumuctl/lumuctl/engine/plan"
+	"github.com/lumuctl/lumuctl/engine/provider"
+)
+
+// runOutput is where plan, apply and destroy report: human text on the
+// terminal, and/or JSON-lines events (--json on stdout, --json-into FILE).
+// It is built before anything else runs, so that even flag errors come out
+// in the format the user asked for.
+type runOutput struct {
+	g       *globals
+	human   bool          // text on stdout/stderr
+	events  *views.Events // nil without --json / --json-into
+	file    *os.File      // --json-into
+	color   bool
+	verbose bool
+	files   map[string]*hcl.File
+}
+
+func (g *globals) newRunOutput(f runFlags) (*runOutput, error) {
+	o := &runOutput{g: g, human: !f.jsonOut, verbose: g.verbose > 0}
+	o.color = o.human && g.color(g.streams.Out)
+	switch {
+	case f.jsonOut:
+		o.events = views.NewEvents(g.streams.Out, versionString(), g.now)
+	case f.jsonInto != "":
+		file, err := os.OpenFile(f.jsonInto, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+		if err != nil {
+			return nil, fmt.Errorf("--json-into: %w", err)
+		}
+		o.file = file
+		o.events = views.NewEvents(file, versionString(), g.now)
+	}
+	return o, nil
+}
+
+func (o *runOutput) close() {
+	if o.file != nil {
+		o.file.Close()
+	}
+}
+
+// fail reports err in the requested format and returns the error to hand
+// back to cobra (printed once).
+func (o *runOutput) fail(err error) error {
+	if o.events != nil {
+		o.events.Diagnostics(hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Error", Detail: err.Error()}}, nil)
+		if !o.human {
+			return &exitError{code: exitCodeOf(err), err: err, printed: true}
+		}
+	}
+	return err
+}
+
+// diagnostics renders diags in every requested format.
+func (o *runOutput) diagnostics(diags hcl.Diagnostics) {
+	if len(diags) == 0 {
+		return
+	}
+	if o.events != nil {
+		o.events.Diagnostics(diags, o.files)
+	}
+	if o.human {
+		_ = views.WriteDiagnostics(o.g.streams.Out, o.g.streams.Err, o.files, diags, o.color && o.g.color(o.g.streams.Err))
+	}
+}
+
+// note prints an informational line for people (JSON consumers get the
+// facts from the typed events).
+func (o *runOutput) note(msg string) {
+	if o.human {
+		fmt.Fprintln(o.g.streams.Out, msg)
+	}
+}
+
+// renderPlan shows p in every requested format.
+func (o *runOutput) renderPlan(p *plan.Plan) {
+	if o.events != nil {
+		o.events.Plan(p)
+	}
+	if o.human {
+		_ = views.WritePlanHuman(o.g.streams.Out, p, views.PlanHumanOptions{Color: o.color, Verbose: o.verbose})
+	}
+}
+
+// reportPlan shows a planRun's plan and diagnostics and says whether the
+// command must stop, with which exit code.
+func (o *runOutput) reportPlan(run *planRun) (code int, stop bool) {
+	if run.ws != nil {
+		o.files = run.ws.files()
+	}
+	// Warnings first, so the plan's summary stays the last lines; errors
+	// (a tripped guard) after the plan they refer to.
+	if run.diags.HasErrors() {
+		if run.plan != nil {
+			o.renderPlan(run.plan)
+		}
+		o.diagnostics(run.diags)
+	} else {
+		o.diagnostics(run.diags)
+		o.renderPlan(run.plan)
+	}
+	switch {
+	case plan.IsGuardTrip(run.diags):
+		return ExitGuard, true
+	case run.diags.HasErrors() || run.plan == nil:
+		return ExitError, true
+	}
+	return ExitOK, false
+}
+
+// writeMarkdown writes the PR-comment rendering when --markdown was given.
+func (o *runOutput) writeMarkdown(p *plan.Plan, path, planFile string) error {
+	if path == "" {
+		return nil
+	}
+	md := views.RenderMarkdown(p, views.MarkdownOptions{PlanFile: planFile})
+	if err := writePrivateFile(path, []byte(md)); err != nil {
+		return err
+	}
+	if o.human {
+		fmt.Fprintf(o.g.streams.Err, "Wrote the markdown rendering of the plan to %s.\n", path)
+	}
+	return nil
+}
+
+// progress returns the ProgressFunc for source fetches: a status line on a
+// terminal, a log line every 10 s otherwise (and every event at debug).
+func (g *globals) progress() provider.ProgressFunc {
+	var (
+		mu   sync.Mutex
+		last time.Time
+	)
+	term := isTerminal(g.streams.Err)
+	return func(ev provider.ProgressEvent) {
+		var msg string
+		switch ev.Kind {
+		case provider.ProgressIncidentsListed:
+			msg = fmt.Sprintf("%s: %d incidents listed", ev.Source, ev.Done)
+		case provider.ProgressContexts:
+			msg = fmt.Sprintf("%s: incident contexts %d/%d", ev.Source, ev.Done, ev.Total)
+		case provider.ProgressRateLimited:
+			msg = fmt.Sprintf("%s: waiting %s for the Lumu rate limit", ev.Source, ev.Wait.Round(time.Millisecond))
+		case provider.ProgressRetrying:
+			msg = fmt.Sprintf("%s: retrying in %s (%s)", ev.Source, ev.Wait.Round(time.Millisecond), ev.Detail)
+		default:
+			return
+		}
+		g.logger.Debug("progress", "event", msg)
+		mu.Lock()
+		defer mu.Unlock()
+		now := g.now()
+		if term {
+			fmt.Fprintf(g.streams.Err, "\r\x1b[K%s", msg)
+			return
+		}
+		if now.Sub(last) >= 10*time.Second {
+			last = now
+			g.logger.Info(msg)
+		}
+	}
+}

@@ -1,0 +1,188 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/lumuctl/lumuctl/engine/plan"
+	"github.com/lumuctl/lumuctl/engine/provider"
+	"github.com/lumuctl/lumuctl/engine/state"
+)
+
+// runFlags are the flags shared by plan, apply and destroy (SPEC section 4).
+type runFlags struct {
+	vars            varArgs
+	targets         []string
+	jsonOut         bool
+	jsonInto        string
+	markdown        string
+	allowMassDelete bool
+	verbose         bool
+}
+
+func (f *runFlags) register(fs *pflag.FlagSet) {
+	f.vars.register(fs)
+	fs.StringArrayVar(&f.targets, "target", nil, "only plan `blocklist.NAME` (repeatable)")
+	fs.BoolVar(&f.jsonOut, "json", false, "print JSON-lines events on stdout instead of text")
+	fs.StringVar(&f.jsonInto, "json-into", "", "also write JSON-lines events to `FILE`")
+	fs.StringVar(&f.markdown, "markdown", "", "write a pull-request comment rendering of the plan to `FILE`")
+	fs.BoolVar(&f.allowMassDelete, "allow-mass-delete", false, "override the mass-delete guard for this run")
+}
+
+// blocklistTargets turns --target blocklist.NAME values into names.
+func (f *runFlags) blocklistTargets() ([]string, error) {
+	var out []string
+	for _, t := range f.targets {
+		name, ok := strings.CutPrefix(t, "blocklist.")
+		if !ok || name == "" || strings.ContainsAny(name, ". ") {
+			return nil, fmt.Errorf("invalid --target %q: want blocklist.NAME", t)
+		}
+		out = append(out, name)
+	}
+	return out, nil
+}
+
+type planFlags struct {
+	runFlags
+	out              string
+	detailedExitcode bool
+	destroy          bool
+	lockTimeout      time.Duration
+}
+
+func newPlanCommand(g *globals) *cobra.Command {
+	var f planFlags
+	cmd := &cobra.Command{
+		Use:   "plan [flags]",
+		Short: "Show what apply would change in Kibana, and why",
+		Long: `Read Lumu Defender and Kibana and show which file hashes apply would block
+or unblock, in which blocklist items, and which incidents are behind each one.
+
+plan never writes to Kibana (its Kibana client refuses any non-GET request)
+and never changes the state file. Save the plan with --out and apply exactly
+that plan later with "lumuctl apply PLANFILE".
+
+Exit status: 0 success (with --detailed-exitcode: no changes), 1 error,
+2 changes present (--detailed-exitcode), 6 a safety guard tripped.`,
+		Example: `  lumuctl plan
+  lumuctl plan --out lumuctl.plan --markdown plan.md --detailed-exitcode
+  lumuctl plan --target blocklist.lumu --var-file prod.lumuvars`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runPlan(cmd.Context(), g, f)
+		},
+	}
+	f.register(cmd.Flags())
+	cmd.Flags().StringVar(&f.out, "out", "", "save the plan to `FILE` (mode 0600) for apply")
+	cmd.Flags().BoolVar(&f.detailedExitcode, "detailed-exitcode", false, "exit 2 when the plan has changes, 0 when it has none")
+	cmd.Flags().BoolVar(&f.destroy, "destroy", false, "plan the removal of every owned item of the selected blocklists")
+	cmd.Flags().DurationVar(&f.lockTimeout, "lock-timeout", 0, "accepted for symmetry with apply; plan never waits for the state lock")
+	cmd.MarkFlagsMutuallyExclusive("json", "json-into")
+	return cmd
+}
+
+// planRun is what a plan-making command computed.
+type planRun struct {
+	ws      *workspace
+	plan    *plan.Plan
+	diags   hcl.Diagnostics
+	targets map[string]provider.Target
+}
+
+// makePlan loads the workspace, reads the state snapshot (never waiting for
+// the lock) and plans. The returned diagnostics have not been shown yet.
+func makePlan(ctx context.Context, g *globals, f runFlags, mode plan.Mode, snap func(*workspace) (*state.State, error)) (*planRun, error) {
+	run := &planRun{}
+	names, err := f.blocklistTargets()
+	if err != nil {
+		return nil, withCode(ExitError, err)
+	}
+	ws, diags := g.loadWorkspace(f.vars.list)
+	run.ws, run.diags = ws, diags
+	if diags.HasErrors() {
+		return run, nil
+	}
+	if len(names) > 0 {
+		run.diags = append(run.diags, &hcl.Diagnostic{Severity: hcl.DiagWarning, Summary: "Resource targeting is in effect",
+			Detail: "Only the blocklists named with --target are planned. The rest of the configuration may not match Kibana; plan without --target before relying on it."})
+	}
+	st, err := snap(ws)
+	if err != nil {
+		return nil, stateError(err)
+	}
+	if n := len(st.Pending()); n > 0 {
+		run.diags = append(run.diags, &hcl.Diagnostic{Severity: hcl.DiagWarning, Summary: "Unfinished writes from an interrupted apply",
+			Detail: fmt.Sprintf("The state journal has %d write(s) that an earlier apply sent but did not record. The next apply reconciles them with Kibana before it plans; this plan reads Kibana directly.", n)})
+	}
+	src, d := ws.source(g.factories)
+	run.diags = append(run.diags, d...)
+	if d.HasErrors() {
+		return run, nil
+	}
+	defer src.Close()
+	readOnly, d := ws.targets(g.factories, true)
+	run.diags = append(run.diags, d...)
+	if d.HasErrors() {
+		return run, nil
+	}
+	run.targets = readOnly
+	p, d := plan.Make(ctx, plan.Options{
+		Config:          ws.cfg,
+		Prior:           ws.prior(st),
+		Source:          src,
+		Kibanas:         readOnly,
+		Now:             g.now(),
+		Mode:            mode,
+		Targets:         names,
+		AllowMassDelete: f.allowMassDelete,
+		ToolVersion:     versionString(),
+		Progress:        g.progress(),
+	})
+	run.plan = p
+	run.diags = append(run.diags, d...)
+	return run, nil
+}
+
+func runPlan(ctx context.Context, g *globals, f planFlags) error {
+	out, err := g.newRunOutput(f.runFlags)
+	if err != nil {
+		return err
+	}
+	defer out.close()
+	mode := plan.ModeNormal
+	if f.destroy {
+		mode = plan.ModeDestroy
+	}
+	run, err := makePlan(ctx, g, f.runFlags, mode, func(ws *workspace) (*state.State, error) { return ws.store.Snapshot() })
+	if err != nil {
+		return out.fail(err)
+	}
+	if code, done := out.reportPlan(run); done {
+		return silentExit(code)
+	}
+	p := run.plan
+	if f.out != "" {
+		var buf bytes.Buffer
+		if err := plan.Encode(&buf, p); err != nil {
+			return out.fail(err)
+		}
+		if err := writePrivateFile(f.out, buf.Bytes()); err != nil {
+			return out.fail(err)
+		}
+		out.note(fmt.Sprintf("Saved the plan to %s. Apply exactly this plan with: lumuctl apply %s", f.out, f.out))
+	}
+	if err := out.writeMarkdown(p, f.markdown, f.out); err != nil {
+		return out.fail(err)
+	}
+	if f.detailedExitcode && p.HasChanges() {
+		return silentExit(ExitChanges)
+	}
+	return nil
+}

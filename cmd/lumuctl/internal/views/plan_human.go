@@ -1,0 +1,273 @@
+package views
+
+import (
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+
+	"github.com/lumuctl/lumuctl/engine/plan"
+	"github.com/lumuctl/lumuctl/engine/provider"
+)
+
+// PlanHumanOptions tune the human plan rendering.
+type PlanHumanOptions struct {
+	Color bool
+	// Verbose prints full hashes and every hash line.
+	Verbose bool
+	// MaxHashLines caps the +/- lines printed per item (default 10); the
+	// rest are counted. The plan file and JSON keep everything.
+	MaxHashLines int
+}
+
+const (
+	ansiReset  = "\x1b[0m"
+	ansiBold   = "\x1b[1m"
+	ansiGreen  = "\x1b[32m"
+	ansiYellow = "\x1b[33m"
+	ansiRed    = "\x1b[31m"
+)
+
+type planPrinter struct {
+	w    io.Writer
+	opts PlanHumanOptions
+	p    *plan.Plan
+	err  error
+}
+
+func (pp *planPrinter) printf(format string, args ...any) {
+	if pp.err == nil {
+		_, pp.err = fmt.Fprintf(pp.w, format, args...)
+	}
+}
+
+func (pp *planPrinter) paint(code, s string) string {
+	if !pp.opts.Color {
+		return s
+	}
+	return code + s + ansiReset
+}
+
+func (pp *planPrinter) symbol(a plan.Action) string {
+	switch a {
+	case plan.Create:
+		return pp.paint(ansiGreen, "+")
+	case plan.Update:
+		return pp.paint(ansiYellow, "~")
+	case plan.Delete:
+		return pp.paint(ansiRed, "-")
+	}
+	return " "
+}
+
+// WritePlanHuman renders p for people: drift first, then the changes per
+// blocklist and OS with hash-level lines and provenance, then the summary.
+func WritePlanHuman(w io.Writer, p *plan.Plan, opts PlanHumanOptions) error {
+	if opts.MaxHashLines <= 0 {
+		opts.MaxHashLines = 10
+	}
+	pp := &planPrinter{w: w, opts: opts, p: p}
+	for _, n := range p.Warnings {
+		pp.printf("%s %s\n", pp.paint(ansiYellow, "Warning:"), n.Summary)
+		if n.Detail != "" {
+			pp.printf("  %s\n", n.Detail)
+		}
+		pp.printf("\n")
+	}
+	if !p.HasChanges() {
+		pp.printf("%s\n", pp.paint(ansiGreen, "No changes. The blocklists match the configuration."))
+		pp.printf("%s\n", hashSummary(p.Summary))
+		return pp.err
+	}
+	pp.drift()
+	if p.Mode == plan.ModeDestroy {
+		pp.printf("lumuctl will destroy every owned item of the selected blocklists:\n\n")
+	} else {
+		pp.printf("lumuctl will perform the following actions:\n\n")
+	}
+	for _, k := range p.Kibanas {
+		if k.CreateContainer {
+			pp.printf("  %s the endpoint_blocklists list in kibana %q will be created\n\n", pp.symbol(plan.Create), k.Name)
+		}
+	}
+	for _, bp := range p.Blocklists {
+		pp.blocklist(bp)
+	}
+	pp.printf("%s\n", pp.paint(ansiBold, PlanSummaryLine(p.Summary)))
+	pp.printf("%s\n", hashSummary(p.Summary))
+	return pp.err
+}
+
+// PlanSummaryLine is "Plan: X to add, Y to change, Z to destroy."
+func PlanSummaryLine(s plan.Summary) string {
+	return fmt.Sprintf("Plan: %d to add, %d to change, %d to destroy.", s.Add, s.Change, s.Destroy)
+}
+
+func hashSummary(s plan.Summary) string {
+	return fmt.Sprintf("Hashes: +%d -%d, %d blocked after apply.", s.HashesAdded, s.HashesRemoved, s.BlockedAfter)
+}
+
+func (pp *planPrinter) drift() {
+	var any bool
+	for _, bp := range pp.p.Blocklists {
+		if len(bp.Drift) > 0 {
+			any = true
+		}
+	}
+	if !any {
+		return
+	}
+	pp.printf("%s\n\n", pp.paint(ansiBold, "Changed outside lumuctl (this plan restores them):"))
+	for _, bp := range pp.p.Blocklists {
+		for _, d := range bp.Drift {
+			pp.printf("  %s %s (blocklist %s): %s\n", pp.symbol(plan.Update), d.ItemID, bp.Name, strings.Join(d.What, ", "))
+			pp.hashLines(d.Added, func(string) string { return "added outside lumuctl" }, "+")
+			pp.hashLines(d.Removed, func(string) string { return "removed outside lumuctl" }, "-")
+		}
+	}
+	pp.printf("\n")
+}
+
+func (pp *planPrinter) blocklist(bp plan.BlocklistPlan) {
+	scope := "policy:all"
+	if len(bp.PolicyIDs) > 0 {
+		scope = "policies " + strings.Join(bp.PolicyIDs, ", ")
+	}
+	title := fmt.Sprintf("blocklist %q (kibana %q, %s)", bp.Name, bp.Kibana, scope)
+	if bp.Orphan {
+		title = fmt.Sprintf("blocklist %q (kibana %q): no longer in the configuration, its items are destroyed", bp.Name, bp.Kibana)
+	}
+	pp.printf("%s\n", pp.paint(ansiBold, title))
+	if len(bp.Changes) == 0 {
+		pp.printf("  no changes\n")
+	}
+	lastGroup := ""
+	for _, c := range bp.Changes {
+		group := c.OS + " · " + string(c.HashType)
+		if c.OS == "" {
+			group = "items outside lumuctl's layout"
+		}
+		if group != lastGroup {
+			pp.printf("  %s\n", group)
+			lastGroup = group
+		}
+		pp.change(c)
+	}
+	if bp.Unchanged > 0 {
+		pp.printf("  %d %s unchanged.\n", bp.Unchanged, plural(bp.Unchanged, "item", "items"))
+	}
+	pp.printf("\n")
+}
+
+func (pp *planPrinter) change(c plan.ItemChange) {
+	var what string
+	switch c.Action {
+	case plan.Create:
+		n := 0
+		if c.After != nil {
+			n = len(itemValues(c.After))
+		}
+		what = fmt.Sprintf("will be created (%d %s)", n, plural(n, "hash", "hashes"))
+	case plan.Update:
+		what = fmt.Sprintf("will be updated in place (+%d -%d)", len(c.Added), len(c.Removed))
+	case plan.Delete:
+		what = fmt.Sprintf("will be destroyed (-%d)", len(c.Removed))
+	}
+	pp.printf("    %s %s %s\n", pp.symbol(c.Action), c.ItemID, what)
+	for _, r := range c.Reasons {
+		pp.printf("        (%s)\n", r)
+	}
+	if n := len(c.MovedIn); n > 0 {
+		pp.printf("        (takes over %d %s from another item)\n", n, plural(n, "hash", "hashes"))
+	}
+	pp.hashLines(c.Added, func(h string) string { return provenanceText(pp.p.Provenance.Lookup(h), "") }, "+")
+	pp.hashLines(c.Removed, func(h string) string {
+		return provenanceText(pp.p.PriorProvenance.Lookup(h), "no longer reported; was ")
+	}, "-")
+}
+
+func (pp *planPrinter) hashLines(hashes []string, why func(string) string, sign string) {
+	limit := len(hashes)
+	if !pp.opts.Verbose && limit > pp.opts.MaxHashLines {
+		limit = pp.opts.MaxHashLines
+	}
+	color := ansiGreen
+	if sign == "-" {
+		color = ansiRed
+	}
+	for _, h := range hashes[:limit] {
+		shown := h
+		if !pp.opts.Verbose {
+			shown = ShortHash(h)
+		}
+		pp.printf("        %s %s  %s\n", pp.paint(color, sign), shown, why(h))
+	}
+	if rest := len(hashes) - limit; rest > 0 {
+		pp.printf("        … %d more %s (the plan file and --json list every hash)\n", rest, plural(rest, "hash", "hashes"))
+	}
+}
+
+// ShortHash abbreviates a hash as 3f2a…c9e1.
+func ShortHash(h string) string {
+	if len(h) <= 12 {
+		return h
+	}
+	return h[:4] + "…" + h[len(h)-4:]
+}
+
+// provenanceText describes the incidents behind a hash:
+// "incident 7c40be00 (Malware, QakBot) +2 more".
+func provenanceText(refs []provider.IncidentRef, prefix string) string {
+	if len(refs) == 0 {
+		if prefix != "" {
+			return "no longer reported"
+		}
+		return ""
+	}
+	sorted := append([]provider.IncidentRef(nil), refs...)
+	sort.SliceStable(sorted, func(i, j int) bool { return sorted[i].LastContact.After(sorted[j].LastContact) })
+	r := sorted[0]
+	id := r.ID
+	if len(id) > 8 {
+		id = id[:8]
+	}
+	var detail []string
+	if len(r.AdversaryTypes) > 0 {
+		detail = append(detail, strings.Join(r.AdversaryTypes, "/"))
+	}
+	if d := strings.TrimSpace(r.Description); d != "" {
+		detail = append(detail, oneLine(d, 60))
+	}
+	s := prefix + "incident " + id
+	if len(detail) > 0 {
+		s += " (" + strings.Join(detail, ", ") + ")"
+	}
+	if len(sorted) > 1 {
+		s += fmt.Sprintf(" +%d more", len(sorted)-1)
+	}
+	return s
+}
+
+// oneLine strips control characters (values come from Lumu) and cuts s.
+func oneLine(s string, max int) string {
+	var b strings.Builder
+	for _, r := range s {
+		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
+			r = ' '
+		}
+		b.WriteRune(r)
+	}
+	out := b.String()
+	if rs := []rune(out); len(rs) > max {
+		out = string(rs[:max-1]) + "…"
+	}
+	return out
+}
+
+func itemValues(it *provider.Item) []string {
+	var out []string
+	for _, e := range it.Entries {
+		out = append(out, e.Value...)
+	}
+	return out
+}
