@@ -3,9 +3,11 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"os/exec"
 	"strconv"
 	"strings"
 	"time"
@@ -27,11 +29,35 @@ import (
 //	counter lumu|kibana NAME
 //	    prints "NAME=N" for one request counter; "writes" is Kibana's item
 //	    writes.
+//	exit CODE PROG [ARGS...]
+//	    runs PROG like exec and fails unless it exits with exactly CODE
+//	    (stdout and stderr are kept for the next assertions).
 func scriptCmds() map[string]func(ts *testscript.TestScript, neg bool, args []string) {
 	return map[string]func(ts *testscript.TestScript, neg bool, args []string){
 		"sandbox": cmdSandbox,
 		"ctl":     cmdCtl,
 		"counter": cmdCounter,
+		"exit":    cmdExit,
+	}
+}
+
+func cmdExit(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 2 {
+		ts.Fatalf("usage: exit CODE PROG [ARGS...]")
+	}
+	want, err := strconv.Atoi(args[0])
+	ts.Check(err)
+	got := 0
+	if err := ts.Exec(args[1], args[2:]...); err != nil {
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) {
+			ts.Fatalf("exit: %v", err)
+		}
+		got = ee.ExitCode()
+	}
+	if got != want {
+		ts.Logf("stdout:\n%s\nstderr:\n%s", ts.ReadFile("stdout"), ts.ReadFile("stderr"))
+		ts.Fatalf("%s exited %d, want %d", args[1], got, want)
 	}
 }
 

@@ -3,6 +3,7 @@ package main
 import (
 	"flag"
 	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
@@ -24,6 +25,16 @@ func TestScript(t *testing.T) {
 	testscript.Run(t, scriptParams(t))
 }
 
+// examplesDir is the repository's examples directory (scripts copy
+// examples/sandbox from there).
+var examplesDir = func() string {
+	dir, err := filepath.Abs(filepath.Join("..", "..", "examples"))
+	if err != nil {
+		panic(err)
+	}
+	return dir
+}()
+
 func scriptParams(t *testing.T) testscript.Params {
 	return testscript.Params{
 		Dir:                 "testdata/script",
@@ -32,6 +43,7 @@ func scriptParams(t *testing.T) testscript.Params {
 		RequireUniqueNames:  true,
 		Setup: func(env *testscript.Env) error {
 			env.Setenv("NO_COLOR", "1")
+			env.Setenv("EXAMPLES", examplesDir)
 			return nil
 		},
 		Cmds: scriptCmds(),
