@@ -12,6 +12,9 @@ import (
 
 	"github.com/lumuctl/lumuctl/cmd/lumuctl/internal/views"
 	"github.com/lumuctl/lumuctl/engine/config"
+	"github.com/lumuctl/lumuctl/engine/provider"
+	"github.com/lumuctl/lumuctl/engine/state/boltstore"
+	"github.com/lumuctl/lumuctl/providers/lumu"
 )
 
 // exampleFile is the file `init --example` writes.
@@ -90,13 +93,16 @@ func runInit(g *globals, flags initFlags, color bool) error {
 	return nil
 }
 
-// initStateFiles creates the bbolt state and cache files of cfg (mode
-// 0600) when they do not exist yet. Their directories exist when it is
-// called.
-//
-// TODO(integrator): wire the state store (engine/state) and the Lumu cache
-// here once they land; until then init only creates the directories.
+// initStateFiles creates the bbolt state file (with its lineage) and the
+// Lumu cache file of cfg, mode 0600, when they do not exist yet. An existing
+// state file is only checked (format version, integrity of the meta data).
 func initStateFiles(cfg *config.Config) error {
-	_ = cfg
-	return nil
+	if _, err := boltstore.New(cfg.StateFile(), boltstore.Options{}).Init(); err != nil {
+		return err
+	}
+	src, diags := lumu.NewSource(provider.SourceOptions{CachePath: cfg.CacheFile()})
+	if diags.HasErrors() {
+		return fmt.Errorf("create the cache %s: %s", cfg.CacheFile(), diags.Error())
+	}
+	return src.Close()
 }
