@@ -35,13 +35,8 @@ fmt-check: build ## fail if any Go file or example needs formatting
 
 check: fmt-check test ## fmt-check, vet and test
 
-demo: build ## validate and fmt --check every example directory
-	@for d in examples/*/; do \
-		echo "== $$d"; \
-		$(BIN)/lumuctl --chdir $$d validate || exit 1; \
-		$(BIN)/lumuctl fmt --check --diff $$d || exit 1; \
-	done
-	@echo "All examples are valid and formatted."
+demo: build
+	sh examples/sandbox/demo.sh
 
 clean: ## remove bin/
 	rm -rf $(BIN)

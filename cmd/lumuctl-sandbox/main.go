@@ -33,7 +33,14 @@ func main() {
 
 const usage = `Usage:
   lumuctl-sandbox serve [flags]   serve the Lumu and Kibana stand-ins on loopback
+  lumuctl-sandbox env INFO        print shell exports of LUMUCTL_VAR_* for examples/sandbox
+  lumuctl-sandbox ctl INFO METHOD PATH [JSON]
+                                  call the control API, print the answer
+  lumuctl-sandbox close-incidents INFO N [ADVERSARY_TYPE]
+                                  close the N most recent open incidents
   lumuctl-sandbox help            show this help
+
+INFO is a file holding serve's JSON line.
 
 serve prints one JSON line when ready:
   {"lumu_url","kibana_url","control_url","lumu_key","kibana_api_key","company_uuid","policy_ids"}
@@ -70,8 +77,20 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return 1
 		}
 		return 0
+	case "env", "ctl", "close-incidents":
+		cmd := map[string]func([]string, io.Writer) error{"env": cmdEnv, "ctl": cmdCtl, "close-incidents": cmdCloseIncidents}[args[0]]
+		err := cmd(args[1:], stdout)
+		switch {
+		case errors.Is(err, errUsage):
+			fmt.Fprint(stderr, usage)
+			return 2
+		case err != nil:
+			fmt.Fprintf(stderr, "lumuctl-sandbox %s: %v\n", args[0], err)
+			return 1
+		}
+		return 0
 	}
-	fmt.Fprintf(stderr, "lumuctl-sandbox: unknown command %q (want serve or help)\n", args[0])
+	fmt.Fprintf(stderr, "lumuctl-sandbox: unknown command %q (want serve, env, ctl, close-incidents or help)\n", args[0])
 	return 2
 }
 

@@ -324,13 +324,34 @@ func fetchSources(ctx context.Context, opts Options, selected []*config.Blocklis
 	return results, diags
 }
 
+// maxWarningDetails caps the details listed under one merged warning.
+const maxWarningDetails = 10
+
+// collectWarnings merges the sources' warnings: one Note per summary, its
+// details one per line (the first maxWarningDetails, then a count).
 func collectWarnings(results map[string]*fetched) []Note {
-	var out []Note
+	var order []string
+	details := map[string][]string{}
 	for _, name := range sortedKeys(results) {
-		r := results[name]
-		for _, w := range r.resp.Warnings {
-			out = append(out, Note{Summary: w.Summary, Detail: fmt.Sprintf("ioc_filter %q: %s", name, w.Detail)})
+		for _, w := range results[name].resp.Warnings {
+			if _, ok := details[w.Summary]; !ok {
+				order = append(order, w.Summary)
+			}
+			details[w.Summary] = append(details[w.Summary], fmt.Sprintf("ioc_filter %q: %s", name, w.Detail))
 		}
+	}
+	out := make([]Note, 0, len(order))
+	for _, summary := range order {
+		d := details[summary]
+		n := Note{Summary: summary}
+		if len(d) > 1 {
+			n.Summary = fmt.Sprintf("%s (%d times)", summary, len(d))
+		}
+		if len(d) > maxWarningDetails {
+			d = append(d[:maxWarningDetails:maxWarningDetails], fmt.Sprintf("... and %d more", len(d)-maxWarningDetails))
+		}
+		n.Detail = strings.Join(d, "\n")
+		out = append(out, n)
 	}
 	return out
 }

@@ -403,3 +403,19 @@ func TestPlanFileRoundTripAndTamper(t *testing.T) {
 		}
 	}
 }
+
+func TestWarningsMerged(t *testing.T) {
+	results := map[string]*fetched{"mal": {resp: provider.FetchResponse{}}}
+	for i := 0; i < 12; i++ {
+		results["mal"].resp.Warnings = append(results["mal"].resp.Warnings, provider.Warning{Summary: "Malformed hash", Detail: fmt.Sprintf("value %d", i)})
+	}
+	results["mal"].resp.Warnings = append(results["mal"].resp.Warnings, provider.Warning{Summary: "Cache in use", Detail: "x"})
+	got := collectWarnings(results)
+	if len(got) != 2 || got[0].Summary != "Malformed hash (12 times)" || got[1].Summary != "Cache in use" {
+		t.Fatalf("warnings = %+v", got)
+	}
+	lines := strings.Split(got[0].Detail, "\n")
+	if len(lines) != 11 || lines[10] != "... and 2 more" || lines[0] != `ioc_filter "mal": value 0` {
+		t.Fatalf("detail = %q", got[0].Detail)
+	}
+}

@@ -69,8 +69,10 @@ func WritePlanHuman(w io.Writer, p *plan.Plan, opts PlanHumanOptions) error {
 	pp := &planPrinter{w: w, opts: opts, p: p}
 	for _, n := range p.Warnings {
 		pp.printf("%s %s\n", pp.paint(ansiYellow, "Warning:"), n.Summary)
-		if n.Detail != "" {
-			pp.printf("  %s\n", n.Detail)
+		for _, line := range strings.Split(n.Detail, "\n") {
+			if line != "" {
+				pp.printf("  %s\n", line)
+			}
 		}
 		pp.printf("\n")
 	}
