@@ -38,6 +38,7 @@ func scriptCmds() map[string]func(ts *testscript.TestScript, neg bool, args []st
 		"ctl":     cmdCtl,
 		"counter": cmdCounter,
 		"exit":    cmdExit,
+		"e2e":     cmdE2E, // script_cmds_plans_test.go
 	}
 }
 
