@@ -38,7 +38,8 @@ func scriptCmds() map[string]func(ts *testscript.TestScript, neg bool, args []st
 		"ctl":     cmdCtl,
 		"counter": cmdCounter,
 		"exit":    cmdExit,
-		"e2e":     cmdE2E, // script_cmds_plans_test.go
+		"e2e":     cmdE2E,    // script_cmds_plans_test.go
+		"safety":  cmdSafety, // script_cmds_safety_test.go
 	}
 }
 
