@@ -65,6 +65,7 @@ func cmdE2E(ts *testscript.TestScript, neg bool, args []string) {
 	if len(args) == 0 || cmds[args[0]] == nil {
 		ts.Fatalf("usage: e2e jsonvar|jsonget|planwrites|sha256file|mode|subst|items|holding|kibana ARGS...")
 	}
+	ts.Stdout() // an empty output still replaces the previous command's
 	cmds[args[0]](ts, neg, args[1:])
 }
 
