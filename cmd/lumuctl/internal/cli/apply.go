@@ -102,6 +102,9 @@ func runApply(ctx context.Context, g *globals, f applyFlags, mode plan.Mode, pla
 	if mode == plan.ModeDestroy {
 		command = "destroy"
 	}
+	if f.jsonOut && planFile == "" && !f.autoApprove {
+		return out.fail(fmt.Errorf("%s --json cannot ask for confirmation: add --auto-approve, or apply a saved plan", command))
+	}
 	if planFile != "" && (len(f.targets) > 0 || f.allowMassDelete) {
 		return out.fail(fmt.Errorf("--target and --allow-mass-delete belong to the plan; a saved plan is applied as it is"))
 	}

@@ -145,6 +145,9 @@ func makePlan(ctx context.Context, g *globals, f runFlags, mode plan.Mode, snap 
 		ToolVersion:     versionString(),
 		Progress:        g.progress(),
 	})
+	if isTerminal(g.streams.Err) {
+		fmt.Fprint(g.streams.Err, "\r\x1b[K") // clear the progress line
+	}
 	run.plan = p
 	run.diags = append(run.diags, d...)
 	return run, nil
