@@ -184,6 +184,9 @@ func runApply(ctx context.Context, g *globals, f applyFlags, mode plan.Mode, pla
 			return out.fail(err)
 		}
 		run.diags = append(diags, run.diags...)
+		if ctx.Err() != nil {
+			return out.fail(withCode(ExitInterrupted, fmt.Errorf("%s interrupted while planning; nothing was written", command)))
+		}
 		if code, stop := out.reportPlan(run); stop {
 			return silentExit(code)
 		}

@@ -167,6 +167,9 @@ func runPlan(ctx context.Context, g *globals, f planFlags) error {
 	if err != nil {
 		return out.fail(err)
 	}
+	if ctx.Err() != nil {
+		return out.fail(withCode(ExitInterrupted, fmt.Errorf("plan interrupted; nothing was written")))
+	}
 	if code, done := out.reportPlan(run); done {
 		return silentExit(code)
 	}
