@@ -356,7 +356,10 @@ func (h *applyHook) PostApply(blocklist string, c plan.ItemChange, err error) {
 		return
 	}
 	if err != nil {
-		fmt.Fprintf(h.g.streams.Err, "\r\x1b[KError: %s\n", err)
+		if h.term {
+			fmt.Fprint(h.g.streams.Err, "\r\x1b[K") // clear the progress bar
+		}
+		fmt.Fprintf(h.g.streams.Err, "Error: %s\n", err)
 	}
 	if h.term {
 		const width = 30
