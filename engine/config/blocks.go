@@ -2,9 +2,11 @@ package config
 
 import (
 	"fmt"
+	"maps"
 	"math"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
@@ -330,7 +332,7 @@ func blockLabels(bs []*hclsyntax.Block) []string {
 	for _, b := range bs {
 		seen[b.Labels[0]] = true
 	}
-	return sortedKeys(seen)
+	return slices.Sorted(maps.Keys(seen))
 }
 
 func (l *loader) decodeFilters() {

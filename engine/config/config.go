@@ -1,8 +1,9 @@
 package config
 
 import (
+	"maps"
 	"path/filepath"
-	"sort"
+	"slices"
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
@@ -163,29 +164,20 @@ func (c *Config) CacheFile() string { return c.Path(c.Settings.CachePath) }
 // every blocklist: "lumuctl-<namespace>-".
 func (c *Config) ItemIDPrefix() string { return "lumuctl-" + c.Settings.Namespace + "-" }
 
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}
-
 // VariableNames returns the variable names in sorted order.
-func (c *Config) VariableNames() []string { return sortedKeys(c.Variables) }
+func (c *Config) VariableNames() []string { return slices.Sorted(maps.Keys(c.Variables)) }
 
 // CompanyNames returns the company labels in sorted order.
-func (c *Config) CompanyNames() []string { return sortedKeys(c.Companies) }
+func (c *Config) CompanyNames() []string { return slices.Sorted(maps.Keys(c.Companies)) }
 
 // FilterNames returns the ioc_filter labels in sorted order.
-func (c *Config) FilterNames() []string { return sortedKeys(c.Filters) }
+func (c *Config) FilterNames() []string { return slices.Sorted(maps.Keys(c.Filters)) }
 
 // KibanaNames returns the kibana labels in sorted order.
-func (c *Config) KibanaNames() []string { return sortedKeys(c.Kibanas) }
+func (c *Config) KibanaNames() []string { return slices.Sorted(maps.Keys(c.Kibanas)) }
 
 // BlocklistNames returns the blocklist labels in sorted order.
-func (c *Config) BlocklistNames() []string { return sortedKeys(c.Blocklists) }
+func (c *Config) BlocklistNames() []string { return slices.Sorted(maps.Keys(c.Blocklists)) }
 
 // SortedBlocklists returns the blocklists ordered by name.
 func (c *Config) SortedBlocklists() []*Blocklist {

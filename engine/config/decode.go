@@ -2,7 +2,9 @@ package config
 
 import (
 	"fmt"
+	"maps"
 	"math/big"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -178,7 +180,7 @@ func (l *loader) checkRefs(expr hcl.Expression) bool {
 		}
 		if _, declared := l.vars[name]; !declared {
 			l.errorf(rng.Ptr(), "Reference to undeclared variable",
-				"There is no variable named %q.%s Declare it with a variable %q block.", name, didYouMean(name, sortedKeys(l.vars)), name)
+				"There is no variable named %q.%s Declare it with a variable %q block.", name, didYouMean(name, slices.Sorted(maps.Keys(l.vars))), name)
 			ok = false
 		}
 	}

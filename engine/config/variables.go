@@ -1,6 +1,8 @@
 package config
 
 import (
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
@@ -90,7 +92,7 @@ func (l *loader) constant(attr *hclsyntax.Attribute, ty cty.Type, w where) (cty.
 // resolveVariables applies every value source in precedence order and
 // builds the evaluation context.
 func (l *loader) resolveVariables(varFiles []source) {
-	names := sortedKeys(l.vars)
+	names := slices.Sorted(maps.Keys(l.vars))
 	// Environment.
 	if l.opts.Getenv != nil {
 		for _, n := range names {
@@ -207,7 +209,7 @@ func (l *loader) varsFile(src source) {
 		v, declared := l.vars[a.Name]
 		if !declared {
 			l.warnf(a.NameRange.Ptr(), "Value for undeclared variable",
-				"The file %s sets %q, but no variable %q is declared.%s Declare it with a variable block, or remove the line.", src.name, a.Name, a.Name, didYouMean(a.Name, sortedKeys(l.vars)))
+				"The file %s sets %q, but no variable %q is declared.%s Declare it with a variable block, or remove the line.", src.name, a.Name, a.Name, didYouMean(a.Name, slices.Sorted(maps.Keys(l.vars))))
 			continue
 		}
 		if vars := a.Expr.Variables(); len(vars) > 0 {

@@ -2,6 +2,8 @@ package plan
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 
@@ -66,7 +68,7 @@ func planBlocklist(in planInput) (BlocklistPlan, error) {
 	}
 	// Items recorded in state but gone from Kibana: deleted outside lumuctl.
 	prefix := pack.BlocklistPrefix(in.ns, in.name)
-	for _, id := range sortedKeys(in.prior) {
+	for _, id := range slices.Sorted(maps.Keys(in.prior)) {
 		if strings.HasPrefix(id, prefix) && !liveByItemID[id] {
 			bp.Drift = append(bp.Drift, Drift{ItemID: id, What: []string{"deleted"}, Removed: itemValues(in.prior[id])})
 		}

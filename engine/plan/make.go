@@ -3,6 +3,8 @@ package plan
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -222,21 +224,12 @@ func selectBlocklists(cfg *config.Config, targets []string) ([]*config.Blocklist
 		}
 	}
 	var out []*config.Blocklist
-	for _, name := range sortedKeys(cfg.Blocklists) {
+	for _, name := range slices.Sorted(maps.Keys(cfg.Blocklists)) {
 		if len(want) == 0 || want[name] {
 			out = append(out, cfg.Blocklists[name])
 		}
 	}
 	return out, orphans, diags
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 // involvedKibanas lists the kibana names that hold selected blocklists, plus
@@ -258,7 +251,7 @@ func involvedKibanas(cfg *config.Config, selected []*config.Blocklist, targets [
 			set[name] = true
 		}
 	}
-	return sortedKeys(set)
+	return slices.Sorted(maps.Keys(set))
 }
 
 // fetchSources fetches every ioc_filter the selected blocklists use, each
@@ -281,7 +274,7 @@ func fetchSources(ctx context.Context, opts Options, selected []*config.Blocklis
 		sem     = make(chan struct{}, par)
 		results = map[string]*fetched{}
 	)
-	for _, name := range sortedKeys(filters) {
+	for _, name := range slices.Sorted(maps.Keys(filters)) {
 		f := filters[name]
 		wg.Add(1)
 		go func() {
@@ -308,7 +301,7 @@ func fetchSources(ctx context.Context, opts Options, selected []*config.Blocklis
 	}
 	wg.Wait()
 	var diags hcl.Diagnostics
-	for _, name := range sortedKeys(results) {
+	for _, name := range slices.Sorted(maps.Keys(results)) {
 		r := results[name]
 		if r.resp.Err != nil {
 			rng := r.filter.DeclRange
@@ -332,7 +325,7 @@ const maxWarningDetails = 10
 func collectWarnings(results map[string]*fetched) []Note {
 	var order []string
 	details := map[string][]string{}
-	for _, name := range sortedKeys(results) {
+	for _, name := range slices.Sorted(maps.Keys(results)) {
 		for _, w := range results[name].resp.Warnings {
 			if _, ok := details[w.Summary]; !ok {
 				order = append(order, w.Summary)
@@ -400,7 +393,7 @@ func checkPolicies(ctx context.Context, cfg *config.Config, selected []*config.B
 			byKibana[bl.Kibana.Name] = append(byKibana[bl.Kibana.Name], bl)
 		}
 	}
-	for _, kname := range sortedKeys(byKibana) {
+	for _, kname := range slices.Sorted(maps.Keys(byKibana)) {
 		var ids []string
 		seen := map[string]bool{}
 		for _, bl := range byKibana[kname] {

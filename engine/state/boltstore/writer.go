@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -197,7 +199,7 @@ func (w *writer) Commit(c state.Commit) (uint64, error) {
 			}
 		}
 		pb := tx.Bucket(bucketProvenance)
-		for _, bl := range sortedKeys(prov) {
+		for _, bl := range slices.Sorted(maps.Keys(prov)) {
 			if pb.Bucket([]byte(bl)) != nil {
 				if err := pb.DeleteBucket([]byte(bl)); err != nil {
 					return err
