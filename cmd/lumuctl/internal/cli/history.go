@@ -18,7 +18,7 @@ func newHistoryCommand(g *globals) *cobra.Command {
 		Example: "  lumuctl history --json | jq '.[] | select(.outcome != \"success\")'",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			store, _, err := g.stateStore()
+			store, err := g.stateStore()
 			if err != nil {
 				return err
 			}

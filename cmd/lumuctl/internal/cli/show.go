@@ -74,26 +74,36 @@ func showPlan(g *globals, f showFlags, path string) error {
 	return views.WritePlanHuman(g.streams.Out, p, views.PlanHumanOptions{Color: g.color(g.streams.Out), Verbose: g.verbose > 0})
 }
 
-// openStateReadOnly finds the state file of the configuration without
-// needing variable values, and returns a reader-only store.
-func (g *globals) stateStore() (*boltstore.Store, *config.Config, error) {
+// stateStore finds the state file of the configuration without needing
+// variable values (offline load) and returns its store.
+func (g *globals) stateStore() (*boltstore.Store, error) {
 	p := config.NewParser()
 	cfg, diags := p.LoadDir(".", config.LoadOptions{Getenv: g.env, Offline: true})
 	if diags.HasErrors() {
 		_ = views.WriteDiagnostics(g.streams.Out, g.streams.Err, p.Files(), diags, g.color(g.streams.Err))
-		return nil, nil, silentExit(ExitError)
+		return nil, silentExit(ExitError)
 	}
-	return boltstore.New(cfg.StateFile(), boltstore.Options{}), cfg, nil
+	return boltstore.New(cfg.StateFile(), boltstore.Options{}), nil
 }
 
-func showState(g *globals, asJSON bool) error {
-	store, _, err := g.stateStore()
+// stateSnapshot reads the last committed state (never waiting for the
+// write lock).
+func (g *globals) stateSnapshot() (*boltstore.Store, *state.State, error) {
+	store, err := g.stateStore()
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	st, err := store.Snapshot()
 	if err != nil {
-		return stateError(err)
+		return nil, nil, stateError(err)
+	}
+	return store, st, nil
+}
+
+func showState(g *globals, asJSON bool) error {
+	store, st, err := g.stateSnapshot()
+	if err != nil {
+		return err
 	}
 	if asJSON {
 		enc := json.NewEncoder(g.streams.Out)

@@ -29,13 +29,9 @@ func newStateListCommand(g *globals) *cobra.Command {
 		Example: "  lumuctl state list",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			store, _, err := g.stateStore()
+			_, st, err := g.stateSnapshot()
 			if err != nil {
 				return err
-			}
-			st, err := store.Snapshot()
-			if err != nil {
-				return stateError(err)
 			}
 			return writeStateList(g, st)
 		},
@@ -67,13 +63,9 @@ func newStateShowCommand(g *globals) *cobra.Command {
 		Example: "  lumuctl state show lumuctl-default-lumu-windows-sha256-0001",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			store, _, err := g.stateStore()
+			_, st, err := g.stateSnapshot()
 			if err != nil {
 				return err
-			}
-			st, err := store.Snapshot()
-			if err != nil {
-				return stateError(err)
 			}
 			ids, err := matchAddr(st, args[0])
 			if err != nil {
@@ -102,7 +94,7 @@ the configuration says. A backup of the state is written first.`,
 		Example: "  lumuctl state rm blocklist.old",
 		Args:    cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			store, _, err := g.stateStore()
+			store, err := g.stateStore()
 			if err != nil {
 				return err
 			}

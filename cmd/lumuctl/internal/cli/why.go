@@ -26,15 +26,11 @@ hold it. It reads only the state file.`,
 			if !isHexHash(hash) {
 				return fmt.Errorf("%q is not an md5, sha1 or sha256 hash (32, 40 or 64 hex digits)", args[0])
 			}
-			store, _, err := g.stateStore()
+			store, st, err := g.stateSnapshot()
 			if err != nil {
 				return err
 			}
 			prov, err := store.ProvenanceAll(hash)
-			if err != nil {
-				return stateError(err)
-			}
-			st, err := store.Snapshot()
 			if err != nil {
 				return stateError(err)
 			}
