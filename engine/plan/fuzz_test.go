@@ -1,0 +1,263 @@
+package plan
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/lumuctl/lumuctl/engine/config"
+	"github.com/lumuctl/lumuctl/engine/provider"
+	"github.com/lumuctl/lumuctl/engine/provider/providertest"
+)
+
+// FuzzDecode feeds arbitrary bytes to the plan-file decoder. Decode must
+// never panic, and either
+//   - refuse the input with a decode error (IsDecodeError), or
+//   - return a plan whose digest matches its content, whose every change
+//     carries the namespace's ownership prefix, and which re-encodes to a
+//     file that decodes again to the same digest.
+//
+// Seeds live in testdata/fuzz/FuzzDecode (real plans made by Make, then
+// truncated and tampered with); LUMUCTL_WRITE_SEEDS=1 go test -run
+// TestWriteDecodeSeeds regenerates them. Run with go test -fuzz FuzzDecode.
+func FuzzDecode(f *testing.F) {
+	for _, s := range decodeSeeds(f) {
+		f.Add(s.data)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		p, err := Decode(bytes.NewReader(data))
+		if err != nil {
+			if !IsDecodeError(err) {
+				t.Fatalf("Decode error is not a decode error: %T %v", err, err)
+			}
+			if p != nil {
+				t.Fatal("Decode returned a plan with an error")
+			}
+			return
+		}
+		checkDecoded(t, p)
+		var buf bytes.Buffer
+		if err := Encode(&buf, p); err != nil {
+			t.Fatalf("re-encode of a decoded plan: %v", err)
+		}
+		again, err := Decode(bytes.NewReader(buf.Bytes()))
+		if err != nil {
+			t.Fatalf("decode of re-encoded plan: %v\n%s", err, buf.Bytes())
+		}
+		if again.Digest != p.Digest {
+			t.Fatalf("round trip changed the digest: %s -> %s", p.Digest, again.Digest)
+		}
+		checkDecoded(t, again)
+	})
+}
+
+// checkDecoded asserts the invariants apply relies on for an accepted plan.
+func checkDecoded(t *testing.T, p *Plan) {
+	t.Helper()
+	if want, err := ComputeDigest(p); err != nil || want != p.Digest {
+		t.Fatalf("accepted plan digest %q, content digest %q (%v)", p.Digest, want, err)
+	}
+	prefix := OwnedPrefix(p.Namespace)
+	if p.Namespace == "" {
+		t.Fatal("accepted plan has an empty namespace")
+	}
+	for _, b := range p.Blocklists {
+		for _, c := range b.Changes {
+			if !strings.HasPrefix(c.ItemID, prefix) {
+				t.Fatalf("accepted change for %q lacks the prefix %q", c.ItemID, prefix)
+			}
+			if c.After != nil && c.After.ItemID != c.ItemID {
+				t.Fatalf("accepted change for %q writes item %q", c.ItemID, c.After.ItemID)
+			}
+		}
+	}
+}
+
+type seed struct {
+	name string
+	data []byte
+}
+
+// decodeSeeds builds real plan files with Make and derives broken ones.
+func decodeSeeds(tb testing.TB) []seed {
+	var out []seed
+	enc := func(p *Plan) []byte {
+		var buf bytes.Buffer
+		if err := Encode(&buf, p); err != nil {
+			tb.Fatal(err)
+		}
+		return buf.Bytes()
+	}
+	e := &env{cfg: loadConfigTB(tb, oneBlocklist), src: providertest.NewSource(), target: providertest.NewTarget()}
+	e.src.Set("mal", provider.SHA256, hashes("a", 30)...)
+	create := e.planTB(tb)
+	createFile := enc(create)
+	out = append(out, seed{"create", createFile})
+
+	e.applyTB(tb, create)
+	e.src.Set("mal", provider.SHA256, hashes("a", 25)...)
+	update := e.planTB(tb)
+	updateFile := enc(update)
+	out = append(out, seed{"update", updateFile})
+	e.src.Set("mal", provider.SHA256, hashes("b", 3)...)
+	out = append(out, seed{"mixed", enc(e.planTB(tb, func(o *Options) { o.AllowMassDelete = true }))})
+	out = append(out, seed{"destroy", enc(e.planTB(tb, func(o *Options) { o.Mode = ModeDestroy; o.AllowMassDelete = true }))})
+	e.src.Set("mal", provider.SHA256, hashes("a", 30)...)
+	out = append(out, seed{"no_changes", enc(e.planTB(tb))})
+
+	// Broken copies of real files.
+	out = append(out,
+		seed{"truncated_half", createFile[:len(createFile)/2]},
+		seed{"truncated_last_byte", createFile[:len(createFile)-2]},
+		seed{"tampered_tag", bytes.Replace(createFile, []byte(`"policy:all"`), []byte(`"policy:xyz"`), 1)},
+		seed{"tampered_digest", bytes.Replace(updateFile, []byte(`"plan_digest":"`), []byte(`"plan_digest":"0`), 1)},
+		seed{"future_version", bytes.Replace(createFile, []byte(`"format_version":1`), []byte(`"format_version":2`), 1)},
+		seed{"version_zero", bytes.Replace(createFile, []byte(`"format_version":1`), []byte(`"format_version":0`), 1)},
+		seed{"trailing_data", append(append([]byte{}, createFile...), []byte(`{"format_version":1}`)...)},
+		seed{"unknown_field", bytes.Replace(createFile, []byte(`"mode":`), []byte(`"mood":1,"mode":`), 1)},
+		seed{"empty", nil},
+		seed{"not_json", []byte("not json")},
+		seed{"version_only", []byte(`{"format_version":1}`)},
+		seed{"deep_nesting", []byte(`{"format_version":1,"blocklists":` + strings.Repeat("[", 20000) + `}`)},
+	)
+
+	// Resealed (the digest matches) but breaking what apply relies on.
+	mut := func(name string, change func(p *Plan)) {
+		p, err := Decode(bytes.NewReader(updateFile))
+		if err != nil {
+			tb.Fatal(err)
+		}
+		change(p)
+		if err := Seal(p); err != nil {
+			tb.Fatal(err)
+		}
+		out = append(out, seed{name, enc(p)})
+	}
+	mut("foreign_item", func(p *Plan) { p.Blocklists[0].Changes[0].ItemID = "someone-else-1" })
+	mut("other_namespace", func(p *Plan) { p.Namespace = "other" })
+	mut("bad_namespace", func(p *Plan) { p.Namespace = "Bad-NS" })
+	mut("unknown_mode", func(p *Plan) { p.Mode = "yolo" })
+	mut("unknown_kibana", func(p *Plan) { p.Blocklists[0].Kibana = "nowhere" })
+	mut("update_without_version", func(p *Plan) {
+		for i := range p.Blocklists[0].Changes {
+			p.Blocklists[0].Changes[i].ExpectVersion = ""
+		}
+	})
+	mut("upper_hex_value", func(p *Plan) {
+		for _, c := range p.Blocklists[0].Changes {
+			if c.After != nil {
+				c.After.Entries[0].Value[0] = strings.ToUpper(c.After.Entries[0].Value[0])
+				return
+			}
+		}
+	})
+	mut("provenance_out_of_range", func(p *Plan) {
+		p.Provenance.Hashes = map[string][]int{"x": {len(p.Provenance.Incidents) + 5}}
+	})
+	mut("control_chars", func(p *Plan) {
+		p.ToolVersion = "\x1b[31mred\x1b[0m\r\n"
+		p.Warnings = append(p.Warnings, Note{Summary: "\x07bell", Detail: "\u009b2J\u202e"})
+	})
+	return out
+}
+
+// loadConfigTB is loadConfig for any testing.TB (a fuzz target builds its
+// seeds with a *testing.F).
+func loadConfigTB(tb testing.TB, blocks string) *config.Config {
+	tb.Helper()
+	dir := tb.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "main.lumu.hcl"), []byte(baseConfig+blocks), 0o600); err != nil {
+		tb.Fatal(err)
+	}
+	cfg, diags := config.NewParser().LoadDir(dir, config.LoadOptions{Getenv: func(string) string { return "" }})
+	if diags.HasErrors() {
+		tb.Fatalf("config: %s", diags.Error())
+	}
+	return cfg
+}
+
+func (e *env) planTB(tb testing.TB, mut ...func(*Options)) *Plan {
+	tb.Helper()
+	opts := Options{Config: e.cfg, Prior: e.prior, Source: e.src,
+		Kibanas: map[string]provider.Target{"prod": e.target}, Now: testNow, ToolVersion: "test"}
+	for _, m := range mut {
+		m(&opts)
+	}
+	p, diags := Make(context.Background(), opts)
+	if diags.HasErrors() {
+		tb.Fatalf("plan: %s", diags.Error())
+	}
+	return p
+}
+
+// applyTB is applyDirect for any testing.TB.
+func (e *env) applyTB(tb testing.TB, p *Plan) {
+	tb.Helper()
+	ctx := context.Background()
+	if e.prior.Items == nil {
+		e.prior.Items = map[string]provider.Item{}
+	}
+	for _, bp := range p.Blocklists {
+		for _, c := range bp.Changes {
+			var err error
+			switch c.Action {
+			case Create, Update:
+				var it provider.Item
+				if c.Action == Create {
+					it, err = e.target.Create(ctx, *c.After)
+				} else {
+					it, err = e.target.Update(ctx, *c.After)
+				}
+				e.prior.Items[it.ItemID] = it
+			case Delete:
+				err = e.target.Delete(ctx, c.ID, c.ExpectVersion)
+				delete(e.prior.Items, c.ItemID)
+			}
+			if err != nil {
+				tb.Fatal(err)
+			}
+		}
+	}
+}
+
+// TestWriteDecodeSeeds regenerates testdata/fuzz/FuzzDecode when
+// LUMUCTL_WRITE_SEEDS=1.
+func TestWriteDecodeSeeds(t *testing.T) {
+	if os.Getenv("LUMUCTL_WRITE_SEEDS") != "1" {
+		t.Skip("set LUMUCTL_WRITE_SEEDS=1 to regenerate the seed corpus")
+	}
+	dir := filepath.Join("testdata", "fuzz", "FuzzDecode")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range decodeSeeds(t) {
+		body := fmt.Sprintf("go test fuzz v1\n[]byte(%q)\n", s.data)
+		if err := os.WriteFile(filepath.Join(dir, "seed_"+s.name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestDecodeSeedVerdicts pins which seeds Decode accepts: the real plans,
+// and nothing that was truncated or tampered with.
+func TestDecodeSeedVerdicts(t *testing.T) {
+	accept := map[string]bool{"create": true, "update": true, "mixed": true, "destroy": true, "no_changes": true, "control_chars": true}
+	for _, s := range decodeSeeds(t) {
+		t.Run(s.name, func(t *testing.T) {
+			_, err := Decode(bytes.NewReader(s.data))
+			if accept[s.name] {
+				if err != nil {
+					t.Fatalf("real plan refused: %v", err)
+				}
+				return
+			}
+			if err == nil || !IsDecodeError(err) {
+				t.Fatalf("Decode = %v, want a decode error", err)
+			}
+		})
+	}
+}
