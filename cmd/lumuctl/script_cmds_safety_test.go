@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"sort"
 	"strconv"
@@ -28,7 +29,11 @@ import (
 //	    first), and prints "closed=K" (or "muted=K").
 //	holdlock STATEFILE [COMMAND]
 //	    takes the state write lock in the test process, as COMMAND (default
-//	    "apply"), until the script ends; prints the holder record.
+//	    "apply"), until the script ends or unlock; prints the holder record
+//	    and sets HOLDER_PID, and HOLDER_WHO and HOLDER_STARTED (RFC 3339) as
+//	    regexps.
+//	unlock STATEFILE
+//	    releases the lock holdlock took.
 //	waitwrites N
 //	    waits (up to 30 s) until Kibana has seen at least N item writes.
 //	nodupes PREFIX
@@ -45,6 +50,7 @@ func cmdSafety(ts *testscript.TestScript, neg bool, args []string) {
 	cmds := map[string]func(ts *testscript.TestScript, args []string){
 		"incidents":  cmdIncidents,
 		"holdlock":   cmdHoldLock,
+		"unlock":     cmdUnlock,
 		"waitwrites": cmdWaitWrites,
 		"nodupes":    cmdNoDupes,
 		"nosecret":   cmdNoSecret,
@@ -54,7 +60,7 @@ func cmdSafety(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Fatalf("unsupported: ! safety")
 	}
 	if len(args) == 0 || cmds[args[0]] == nil {
-		ts.Fatalf("usage: safety incidents|holdlock|waitwrites|nodupes|nosecret|perm ARGS...")
+		ts.Fatalf("usage: safety incidents|holdlock|unlock|waitwrites|nodupes|nosecret|perm ARGS...")
 	}
 	cmds[args[0]](ts, args[1:])
 }
@@ -101,6 +107,10 @@ func cmdIncidents(ts *testscript.TestScript, args []string) {
 	fmt.Fprintf(ts.Stdout(), "%s=%d\n", verb, done)
 }
 
+// heldLocks maps a script's work directory and state file to the write
+// lock its holdlock took.
+var heldLocks = map[string]state.Writer{}
+
 func cmdHoldLock(ts *testscript.TestScript, args []string) {
 	if len(args) < 1 || len(args) > 2 {
 		ts.Fatalf("usage: safety holdlock STATEFILE [COMMAND]")
@@ -109,12 +119,39 @@ func cmdHoldLock(ts *testscript.TestScript, args []string) {
 	if len(args) == 2 {
 		command = args[1]
 	}
-	store := boltstore.New(ts.MkAbs(args[0]), boltstore.Options{})
+	path := ts.MkAbs(args[0])
+	if heldLocks[path] != nil {
+		ts.Fatalf("holdlock: %s is already held by this script", args[0])
+	}
+	store := boltstore.New(path, boltstore.Options{})
 	w, err := store.Lock(context.Background(), state.LockOptions{Command: command})
 	ts.Check(err)
-	ts.Defer(func() { w.Unlock() })
+	heldLocks[path] = w
+	ts.Defer(func() {
+		if heldLocks[path] == w {
+			delete(heldLocks, path)
+			w.Unlock()
+		}
+	})
 	info := w.Info()
-	fmt.Fprintf(ts.Stdout(), "pid=%d who=%s command=%s started=%s\n", info.PID, info.Who, info.Command, info.Started.Format(time.RFC3339))
+	started := info.Started.Format(time.RFC3339)
+	ts.Setenv("HOLDER_PID", strconv.Itoa(info.PID))
+	ts.Setenv("HOLDER_WHO", regexp.QuoteMeta(info.Who))
+	ts.Setenv("HOLDER_STARTED", regexp.QuoteMeta(started))
+	fmt.Fprintf(ts.Stdout(), "pid=%d who=%s command=%s started=%s\n", info.PID, info.Who, info.Command, started)
+}
+
+func cmdUnlock(ts *testscript.TestScript, args []string) {
+	if len(args) != 1 {
+		ts.Fatalf("usage: safety unlock STATEFILE")
+	}
+	path := ts.MkAbs(args[0])
+	w := heldLocks[path]
+	if w == nil {
+		ts.Fatalf("unlock: %s is not held by this script", args[0])
+	}
+	delete(heldLocks, path)
+	ts.Check(w.Unlock())
 }
 
 func cmdWaitWrites(ts *testscript.TestScript, args []string) {
