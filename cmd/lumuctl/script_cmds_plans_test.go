@@ -21,14 +21,14 @@ import (
 // e2e_unmanaged, e2e_plan_readonly, e2e_saved_plan and e2e_policies scripts,
 // as "e2e NAME ARGS...":
 //
-//	jsonvar NAME PATH
-//	    sets env NAME to the value at PATH in the last command's stdout
-//	    (a JSON document).
+//	jsonvar NAME FILE PATH
+//	    sets env NAME to the value at PATH (see jsonget) in the JSON
+//	    document FILE.
 //	jsonget FILE PATH
-//	    prints the value at PATH in the JSON document FILE. PATH is
-//	    dot-separated object keys and array indexes; a final "#" prints the
-//	    length of the array or object instead. Strings print raw, other
-//	    values as JSON.
+//	    prints the value at PATH in the JSON document FILE ("stdout" is the
+//	    last command's output). PATH is dot-separated object keys and array
+//	    indexes; "@len" takes the length of an array or object ("#" would
+//	    start a testscript comment). Strings print raw, other values as JSON.
 //	planwrites FILE
 //	    prints "writes=N": the Kibana writes the plan in FILE (a `show
 //	    PLAN --json` document) makes: its item changes plus containers.
@@ -83,7 +83,7 @@ func e2eJSONPath(v any, path string) (any, error) {
 	for _, p := range strings.Split(path, ".") {
 		switch x := v.(type) {
 		case map[string]any:
-			if p == "#" {
+			if p == "@len" {
 				v = float64(len(x))
 				continue
 			}
@@ -93,7 +93,7 @@ func e2eJSONPath(v any, path string) (any, error) {
 			}
 			v = next
 		case []any:
-			if p == "#" {
+			if p == "@len" {
 				v = float64(len(x))
 				continue
 			}
@@ -127,10 +127,10 @@ func e2eReadJSON(ts *testscript.TestScript, file string) any {
 
 func e2eJSONVar(ts *testscript.TestScript, neg bool, args []string) {
 	e2eNoNeg(ts, neg, "jsonvar")
-	if len(args) != 2 {
-		ts.Fatalf("usage: jsonvar NAME PATH")
+	if len(args) != 3 {
+		ts.Fatalf("usage: jsonvar NAME FILE PATH")
 	}
-	v, err := e2eJSONPath(e2eReadJSON(ts, "stdout"), args[1])
+	v, err := e2eJSONPath(e2eReadJSON(ts, args[1]), args[2])
 	if err != nil {
 		ts.Fatalf("jsonvar: %v", err)
 	}
