@@ -59,33 +59,39 @@ type envelope struct {
 }
 
 // decodeMessage extracts the message of an error body, or a short excerpt
-// of a body that is not a Kibana envelope.
+// of a body that is not a Kibana envelope. Control characters are replaced
+// by spaces whatever the body: the message reaches a terminal.
 func decodeMessage(body []byte) string {
 	var env envelope
 	if err := json.Unmarshal(body, &env); err == nil && len(env.Message) > 0 {
 		var s string
 		if json.Unmarshal(env.Message, &s) == nil {
-			return s
+			return stripControl(s)
 		}
 		var ss []string
 		if json.Unmarshal(env.Message, &ss) == nil {
-			return strings.Join(ss, "; ")
+			return stripControl(strings.Join(ss, "; "))
 		}
-		return string(env.Message)
+		return stripControl(string(env.Message))
 	} else if err == nil && env.Error != "" {
-		return env.Error
+		return stripControl(env.Error)
 	}
-	s := strings.TrimSpace(string(body))
-	s = strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f {
-			return ' '
-		}
-		return r
-	}, s)
+	s := stripControl(strings.TrimSpace(string(body)))
 	if len(s) > 200 {
 		s = s[:200] + "..."
 	}
 	return s
+}
+
+// stripControl replaces C0 and C1 control characters and DEL with spaces
+// (ESC and U+009B start terminal escape sequences).
+func stripControl(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
+			return ' '
+		}
+		return r
+	}, s)
 }
 
 // reqInfo describes the request an error answered, for choosing a hint.
