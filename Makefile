@@ -8,7 +8,7 @@ LDFLAGS := -X github.com/lumuctl/lumuctl/cmd/lumuctl/internal/cli.version=$(VERS
            -X github.com/lumuctl/lumuctl/cmd/lumuctl/internal/cli.commit=$(COMMIT)
 GOFILES  = $$(git ls-files --cached --others --exclude-standard '*.go')
 
-.PHONY: all help build test vet fmt fmt-check check demo clean
+.PHONY: all help build test vet fmt fmt-check check demo clean soak
 
 all: build
 
@@ -34,6 +34,9 @@ fmt-check: build ## fail if any Go file or example needs formatting
 	$(BIN)/lumuctl fmt --check --diff --recursive examples
 
 check: fmt-check test ## fmt-check, vet and test
+
+soak: ## crash-consistency loop: 200 rounds of SIGKILLed applies (LUMUCTL_CRASH_ROUNDS, LUMUCTL_CRASH_SEED)
+	LUMUCTL_CRASH_ROUNDS=$${LUMUCTL_CRASH_ROUNDS:-200} $(GO) test -count=1 -timeout 60m -run '^TestCrashConsistency$$' -v ./cmd/lumuctl
 
 demo: build
 	sh examples/sandbox/demo.sh
