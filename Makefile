@@ -8,7 +8,7 @@ LDFLAGS := -X github.com/lumuctl/lumuctl/cmd/lumuctl/internal/cli.version=$(VERS
            -X github.com/lumuctl/lumuctl/cmd/lumuctl/internal/cli.commit=$(COMMIT)
 GOFILES  = $$(git ls-files --cached --others --exclude-standard '*.go')
 
-.PHONY: all help build test vet fmt fmt-check check demo clean soak
+.PHONY: all help build test vet fmt fmt-check check demo clean bench soak
 
 all: build
 
@@ -40,6 +40,14 @@ soak: ## crash-consistency loop: 200 rounds of SIGKILLed applies (LUMUCTL_CRASH_
 
 demo: build
 	sh examples/sandbox/demo.sh
+
+BENCH_FLAGS ?=
+BENCH_PKGS  := ./engine/pack ./engine/plan ./engine/state/boltstore ./providers/lumu
+
+bench: ## benchmarks of SPEC section 8: table and bench/results.json, then the Go micro-benchmarks (bench/micro.txt)
+	$(GO) run ./cmd/lumuctl-bench -out bench/results.json $(BENCH_FLAGS)
+	@echo; echo "Go micro-benchmarks ($(BENCH_PKGS))"; echo
+	@$(GO) test -run '^$$' -bench . -benchmem $(BENCH_PKGS) >bench/micro.txt 2>&1; s=$$?; cat bench/micro.txt; exit $$s
 
 clean: ## remove bin/
 	rm -rf $(BIN)

@@ -1,0 +1,36 @@
+// Command lumuctl-bench runs the benchmarks of SPEC section 8 (issue 6,
+// point 5) side by side in one run, prints a table and writes every figure
+// to a JSON file (bench/results.json by default). `make bench` runs it.
+//
+// It owns the benchmark driver only: it builds the real lumuctl binary into
+// a temporary directory (`go build`), starts the sandbox in-process (package
+// sandbox), shapes the Lumu side through lumusim's Go API (closing, adding
+// and touching incidents), runs `lumuctl init|plan|apply` as subprocesses
+// and reads the counters of both stand-ins. It does not own lumuctl, the
+// stand-ins or the Go micro-benchmarks (those live in *_bench_test.go files
+// next to the code they measure).
+//
+// The four measurements:
+//
+//  1. writes: Kibana item writes (counted at the stand-in) for an initial sync
+//     of -hashes sha256 hashes on one OS, then for 1% and 10% churn, next to
+//     the packing's lower bound (pack.LowerBound on the items Kibana held
+//     before the change and the desired set after it) and to the
+//     one-item-per-hash layout of a generic Terraform exception-item
+//     resource (initial: one create per hash; churn: one delete per removed
+//     and one create per added hash).
+//  2. lumu: Lumu calls (list pages, contexts) of cold, warm and K-changed
+//     plans on the large scenario, next to the minimum of SPEC section 8
+//     computed from the scenario (only_active skips the remaining hash
+//     types of an inactive incident).
+//  3. plan: wall time and peak RSS (rusage Maxrss of the subprocess) of the
+//     same cold and warm plans, against the 5 s / 300 MB targets.
+//  4. apply: wall time of `apply PLANFILE` for the initial sync with the
+//     Kibana stand-in sleeping -latency per POST items, at each
+//     -parallelism, next to the time the one-item-per-hash layout would
+//     take (its writes × latency / parallelism).
+//
+// Start at main.go (flags and the order of the runs); world.go builds the
+// sandboxes, lumuctl.go runs the binary, figures.go holds the pure
+// computations (tested) and report.go the table and JSON.
+package main
