@@ -215,7 +215,7 @@ func e2eSubst(ts *testscript.TestScript, neg bool, args []string) {
 }
 
 func e2eSandbox(ts *testscript.TestScript) *sandbox.Sandbox {
-	sb := scriptSandboxes[ts.Getenv("WORK")]
+	sb := scriptSandboxFor(ts)
 	if sb == nil {
 		ts.Fatalf("no sandbox started in this script")
 	}

@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
@@ -63,8 +64,19 @@ func cmdExit(ts *testscript.TestScript, neg bool, args []string) {
 	}
 }
 
-// scriptSandboxes maps a script's work directory to its sandbox.
-var scriptSandboxes = map[string]*sandbox.Sandbox{}
+// scriptSandboxes maps a script's work directory to its sandbox. Scripts
+// run in parallel: hold scriptSandboxesMu, or use scriptSandboxFor.
+var (
+	scriptSandboxesMu sync.Mutex
+	scriptSandboxes   = map[string]*sandbox.Sandbox{}
+)
+
+// scriptSandboxFor returns the sandbox started by ts's script, or nil.
+func scriptSandboxFor(ts *testscript.TestScript) *sandbox.Sandbox {
+	scriptSandboxesMu.Lock()
+	defer scriptSandboxesMu.Unlock()
+	return scriptSandboxes[ts.Getenv("WORK")]
+}
 
 func cmdSandbox(ts *testscript.TestScript, neg bool, args []string) {
 	if neg {
@@ -99,7 +111,9 @@ func cmdSandbox(ts *testscript.TestScript, neg bool, args []string) {
 	sb, err := sandbox.Start(context.Background(), opts)
 	ts.Check(err)
 	ts.Defer(func() { sb.Close() })
+	scriptSandboxesMu.Lock()
 	scriptSandboxes[ts.Getenv("WORK")] = sb
+	scriptSandboxesMu.Unlock()
 	info := sb.Info()
 	set := map[string]string{
 		"lumu_url":     info.LumuURL,
@@ -147,7 +161,7 @@ func cmdCounter(ts *testscript.TestScript, neg bool, args []string) {
 	if len(args) != 2 {
 		ts.Fatalf("usage: counter lumu|kibana NAME")
 	}
-	sb := scriptSandboxes[ts.Getenv("WORK")]
+	sb := scriptSandboxFor(ts)
 	if sb == nil {
 		ts.Fatalf("counter: no sandbox started in this script")
 	}
