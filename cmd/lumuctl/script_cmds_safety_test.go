@@ -36,6 +36,10 @@ import (
 //	    releases the lock holdlock took.
 //	waitwrites N
 //	    waits (up to 30 s) until Kibana has seen at least N item writes.
+//	waitlog KIND N
+//	    waits (up to 30 s) until Kibana's request log holds N finished
+//	    requests of KIND (such as "POST items"), then prints their statuses
+//	    in order ("KIND: 200 200").
 //	nodupes PREFIX
 //	    fails when a hash appears twice across the Kibana items whose
 //	    item_id starts with PREFIX and that share an OS; prints, per OS,
@@ -52,6 +56,7 @@ func cmdSafety(ts *testscript.TestScript, neg bool, args []string) {
 		"holdlock":   cmdHoldLock,
 		"unlock":     cmdUnlock,
 		"waitwrites": cmdWaitWrites,
+		"waitlog":    cmdWaitLog,
 		"nodupes":    cmdNoDupes,
 		"nosecret":   cmdNoSecret,
 		"perm":       cmdPerm,
@@ -60,7 +65,7 @@ func cmdSafety(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Fatalf("unsupported: ! safety")
 	}
 	if len(args) == 0 || cmds[args[0]] == nil {
-		ts.Fatalf("usage: safety incidents|holdlock|unlock|waitwrites|nodupes|nosecret|perm ARGS...")
+		ts.Fatalf("usage: safety incidents|holdlock|unlock|waitwrites|waitlog|nodupes|nosecret|perm ARGS...")
 	}
 	cmds[args[0]](ts, args[1:])
 }
@@ -170,6 +175,32 @@ func cmdWaitWrites(ts *testscript.TestScript, args []string) {
 		}
 		if time.Now().After(deadline) {
 			ts.Fatalf("waitwrites: %d writes after 30s, want at least %d", got, want)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func cmdWaitLog(ts *testscript.TestScript, args []string) {
+	if len(args) != 2 {
+		ts.Fatalf("usage: safety waitlog KIND N")
+	}
+	want, err := strconv.Atoi(args[1])
+	ts.Check(err)
+	sb := safetySandbox(ts)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		var statuses []string
+		for _, e := range sb.Kibana.Log() {
+			if e.Kind == args[0] {
+				statuses = append(statuses, strconv.Itoa(e.Status))
+			}
+		}
+		if len(statuses) >= want {
+			fmt.Fprintf(ts.Stdout(), "%s: %s\n", args[0], strings.Join(statuses, " "))
+			return
+		}
+		if time.Now().After(deadline) {
+			ts.Fatalf("waitlog: %d finished %q requests after 30s, want %d", len(statuses), args[0], want)
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
