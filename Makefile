@@ -8,7 +8,7 @@ LDFLAGS := -X github.com/lumuctl/lumuctl/cmd/lumuctl/internal/cli.version=$(VERS
            -X github.com/lumuctl/lumuctl/cmd/lumuctl/internal/cli.commit=$(COMMIT)
 GOFILES  = $$(git ls-files --cached --others --exclude-standard '*.go')
 
-.PHONY: all help build test vet fmt fmt-check check demo clean bench soak
+.PHONY: all help build test vet fmt fmt-check check demo clean bench soak fuzz
 
 all: build
 
@@ -37,6 +37,28 @@ check: fmt-check test ## fmt-check, vet and test
 
 soak: ## crash-consistency loop: 200 rounds of SIGKILLed applies (LUMUCTL_CRASH_ROUNDS, LUMUCTL_CRASH_SEED)
 	LUMUCTL_CRASH_ROUNDS=$${LUMUCTL_CRASH_ROUNDS:-200} $(GO) test -count=1 -timeout 60m -run '^TestCrashConsistency$$' -v ./cmd/lumuctl
+
+# Each fuzz target runs for FUZZTIME; `make test` runs their seed corpora
+# (testdata/fuzz/FuzzX) as ordinary tests. A crash is written to
+# testdata/fuzz/FuzzX/ in its package: commit it with the fix.
+FUZZTIME ?= 20s
+FUZZ_TARGETS := \
+	FuzzLoad:./engine/config \
+	FuzzVarsFile:./engine/config \
+	FuzzDecode:./engine/plan \
+	FuzzDecodeRecord:./engine/state/boltstore \
+	FuzzDecodeIncidents:./providers/lumu \
+	FuzzDecodeContext:./providers/lumu \
+	FuzzDecodeFind:./providers/kibana \
+	FuzzDecodeItem:./providers/kibana \
+	FuzzDecodeError:./providers/kibana
+
+fuzz: ## run every fuzz target for FUZZTIME (default 20s) each
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		name=$${t%%:*}; pkg=$${t#*:}; \
+		echo "== $$name ($$pkg, $(FUZZTIME))"; \
+		$(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) $$pkg; \
+	done
 
 demo: build
 	sh examples/sandbox/demo.sh
