@@ -1,9 +1,35 @@
-// Package views renders command results for people and for machines. It
-// owns the rendering of hcl.Diagnostics (human text with source snippets,
-// and the JSON diagnostic shape) and the validate view; plan and apply views
-// reuse the same diagnostic renderers.
+// Package views renders command results for people and for machines. Every
+// view writes only to the writers it is given, and renders data that holds no
+// credentials (the plan model and diagnostics never carry a key; credential
+// lines of the configuration are never quoted in snippets).
 //
-// It does not decide exit codes or run anything: commands in package cli
-// build a view (NewValidate) from the requested format and hand it results.
-// Views write only to the writers they are given.
+// The views:
+//
+//   - Diagnostics (diagnostics.go): hcl.Diagnostics as human text with source
+//     snippets (WriteDiagnostics: warnings to stdout, errors to stderr) and as
+//     the JSON diagnostic shape (NewJSONDiagnostic, JSONDiagnostic) shared by
+//     `validate --json` and the diagnostic events.
+//   - Validate (validate.go): the `validate` result, human (ValidateHuman) or
+//     one JSON document (ValidateJSON, ValidateDocument); NewValidate picks
+//     one from the requested format.
+//   - Human plan (plan_human.go): WritePlanHuman renders a plan.Plan the
+//     Terraform way (drift section first, +/~/- per item grouped by
+//     blocklist, OS and hash type, hash lines with provenance cut at
+//     PlanHumanOptions.MaxHashLines, the "Plan:" and "Hashes:" summary lines
+//     from PlanSummaryLine); used by plan, apply, destroy and show.
+//   - JSON events (json_events.go): Events writes the versioned JSON-lines
+//     stream of plan and apply (--json, --json-into); the format and every
+//     message type are documented on JSONUIVersion. Events implements
+//     apply.Hook, so it receives apply progress directly.
+//   - Markdown (markdown.go): RenderMarkdown renders a plan for a
+//     pull-request comment, starting with the marker line
+//     MarkdownMarkerPrefix + digest and always shorter than
+//     MarkdownMaxChars.
+//
+// It does not decide exit codes, read files other than through the
+// hcl.File map it is handed, or run anything: commands in package cli build
+// the model (plan.Make, plan.Decode, config diagnostics) and choose the
+// views from the flags. User documentation of these formats is in
+// docs/commands.md (human plan) and docs/plan-json.md (JSON events, plan
+// file, markdown).
 package views
