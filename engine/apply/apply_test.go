@@ -284,11 +284,11 @@ func TestVerify(t *testing.T) {
 	h.src.Set("mal", provider.SHA256, hashes("a", 10)...)
 	p := h.plan(t, false)
 	_, st := h.prior(t)
-	live := func() map[string]string {
+	live := func() map[string]plan.LiveSet {
 		resp, _ := h.target.List(context.Background(), provider.ListRequest{Prefix: "lumuctl-default-"})
-		return map[string]string{"prod": plan.LiveDigest(true, resp.Owned, "default")}
+		return map[string]plan.LiveSet{"prod": plan.NewLiveSet(true, resp.Owned, "default")}
 	}
-	good := VerifyInput{ConfigDigest: h.cfg.Digest(), Namespace: "default", State: st, LiveDigests: live(), Now: now, MaxAge: 24 * time.Hour}
+	good := VerifyInput{ConfigDigest: h.cfg.Digest(), Namespace: "default", State: st, Live: live(), Now: now, MaxAge: 24 * time.Hour}
 	if err := Verify(p, good); err != nil {
 		t.Fatalf("fresh plan refused: %v", err)
 	}
@@ -298,7 +298,7 @@ func TestVerify(t *testing.T) {
 		"namespace":    func(in *VerifyInput) { in.Namespace = "other" },
 		"serial":       func(in *VerifyInput) { s := *st; s.Serial++; in.State = &s },
 		"lineage":      func(in *VerifyInput) { s := *st; s.Lineage = "x"; in.State = &s },
-		"live":         func(in *VerifyInput) { in.LiveDigests = map[string]string{"prod": "changed"} },
+		"live":         func(in *VerifyInput) { in.Live = map[string]plan.LiveSet{"prod": {ContainerExists: false}} },
 		"already done": func(in *VerifyInput) { s := *st; s.Applied = map[string]time.Time{p.Digest: now}; in.State = &s },
 	}
 	for name, mut := range cases {
@@ -313,5 +313,21 @@ func TestVerify(t *testing.T) {
 	}
 	if err := Verify(p, good); err != nil || strings.Contains(fmt.Sprint(p), "secret") {
 		t.Fatal("unexpected")
+	}
+
+	// A refusal names the items that changed.
+	h.apply(t, context.Background(), p)
+	p2 := h.plan(t, false)
+	_, st2 := h.prior(t)
+	it := h.target.All()[0]
+	it.Name = "edited"
+	h.target.Put(it)
+	h.target.Put(provider.Item{ItemID: "lumuctl-default-lumu-windows-sha256-0099"})
+	in := VerifyInput{ConfigDigest: h.cfg.Digest(), Namespace: "default", State: st2, Live: live(), Now: now}
+	var se *StaleError
+	if err := Verify(p2, in); !errors.As(err, &se) || len(se.Reasons) != 2 ||
+		!strings.Contains(se.Reasons[0], `kibana "prod" changed since the plan was made: 1 owned item(s) changed: `+it.ItemID) ||
+		!strings.Contains(se.Reasons[1], `kibana "prod" changed since the plan was made: 1 owned item(s) created: lumuctl-default-lumu-windows-sha256-0099`) {
+		t.Fatalf("Verify = %v", err)
 	}
 }

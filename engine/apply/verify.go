@@ -27,10 +27,9 @@ type VerifyInput struct {
 	Namespace string
 	// State is the committed state now (after journal reconciliation).
 	State *state.State
-	// LiveDigests maps each kibana of the plan to plan.LiveDigest of its
-	// owned items read now.
-	LiveDigests map[string]string
-	Now         time.Time
+	// Live maps each kibana of the plan to its owned items read now.
+	Live map[string]plan.LiveSet
+	Now  time.Time
 	// MaxAge is --plan-max-age (0: no limit).
 	MaxAge time.Duration
 }
@@ -62,12 +61,19 @@ func Verify(p *plan.Plan, in VerifyInput) error {
 		reasons = append(reasons, fmt.Sprintf("the state changed since the plan was made (serial %d, now %d): another apply ran", p.Bindings.StateSerial, in.State.Serial))
 	}
 	for _, k := range p.Kibanas {
-		now, ok := in.LiveDigests[k.Name]
+		now, ok := in.Live[k.Name]
 		switch {
 		case !ok:
 			reasons = append(reasons, fmt.Sprintf("kibana %q of the plan was not read", k.Name))
-		case now != k.LiveDigest:
-			reasons = append(reasons, fmt.Sprintf("the owned items in kibana %q changed since the plan was made (an item was created, changed or deleted)", k.Name))
+		case now.Digest() != k.LiveDigest:
+			then := plan.LiveSet{ContainerExists: !k.CreateContainer, Items: k.LiveItems}
+			changes := then.Changes(now, 10)
+			if len(changes) == 0 {
+				changes = []string{"the owned items differ"}
+			}
+			for _, c := range changes {
+				reasons = append(reasons, fmt.Sprintf("kibana %q changed since the plan was made: %s", k.Name, c))
+			}
 		}
 	}
 	if len(reasons) > 0 {

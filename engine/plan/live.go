@@ -113,27 +113,94 @@ func readKibana(ctx context.Context, cfg *config.Config, name string, t provider
 		lk.byBlocklist[bl] = append(lk.byBlocklist[bl], liveItem{item: it, os: os, hashType: ht, seq: seq, parsed: parsed})
 		lk.plan.OwnedItems++
 	}
-	lk.plan.LiveDigest = LiveDigest(exists, owned, ns)
+	ls := NewLiveSet(exists, owned, ns)
+	lk.plan.LiveDigest, lk.plan.LiveItems = ls.Digest(), ls.Items
 	return lk, nil
 }
 
-// LiveDigest summarises the owned items of one Kibana (item_id, id,
-// _version, sorted) and whether the container exists. apply PLANFILE
-// recomputes it and refuses the plan when it differs.
-func LiveDigest(containerExists bool, items []provider.Item, ns string) string {
-	lines := make([]string, 0, len(items))
+// LiveItem identifies one owned item as read from Kibana.
+type LiveItem struct {
+	ItemID  string `json:"item_id"`
+	ID      string `json:"id"`
+	Version string `json:"_version"`
+}
+
+// LiveSet is what a plan binds to in one Kibana: whether the container list
+// exists and the owned items with their _version.
+type LiveSet struct {
+	ContainerExists bool
+	Items           []LiveItem // sorted by item_id
+}
+
+// NewLiveSet keeps the items carrying the namespace prefix, sorted.
+func NewLiveSet(containerExists bool, items []provider.Item, ns string) LiveSet {
+	ls := LiveSet{ContainerExists: containerExists}
 	for _, it := range items {
-		if !strings.HasPrefix(it.ItemID, OwnedPrefix(ns)) {
-			continue
+		if strings.HasPrefix(it.ItemID, OwnedPrefix(ns)) {
+			ls.Items = append(ls.Items, LiveItem{ItemID: it.ItemID, ID: it.ID, Version: it.Version})
 		}
-		lines = append(lines, it.ItemID+"\x00"+it.ID+"\x00"+it.Version)
 	}
-	sort.Strings(lines)
+	sort.Slice(ls.Items, func(i, j int) bool { return ls.Items[i].ItemID < ls.Items[j].ItemID })
+	return ls
+}
+
+// Digest summarises the set; apply PLANFILE recomputes it and refuses the
+// plan when it differs.
+func (ls LiveSet) Digest() string {
 	h := sha256.New()
-	fmt.Fprintf(h, "container=%t\n", containerExists)
-	for _, l := range lines {
-		h.Write([]byte(l))
-		h.Write([]byte{'\n'})
+	fmt.Fprintf(h, "container=%t\n", ls.ContainerExists)
+	for _, it := range ls.Items {
+		fmt.Fprintf(h, "%s\x00%s\x00%s\n", it.ItemID, it.ID, it.Version)
 	}
 	return hex.EncodeToString(h.Sum(nil))
+}
+
+// Changes describes how now differs from the set the plan was made
+// against, one line per difference (at most max item lines per kind).
+func (ls LiveSet) Changes(now LiveSet, max int) []string {
+	var out []string
+	if ls.ContainerExists != now.ContainerExists {
+		if now.ContainerExists {
+			out = append(out, "the endpoint_blocklists list was created")
+		} else {
+			out = append(out, "the endpoint_blocklists list was deleted")
+		}
+	}
+	before := map[string]LiveItem{}
+	for _, it := range ls.Items {
+		before[it.ItemID] = it
+	}
+	var added, removed, changed []string
+	for _, it := range now.Items {
+		old, ok := before[it.ItemID]
+		switch {
+		case !ok:
+			added = append(added, it.ItemID)
+		case old.ID != it.ID || old.Version != it.Version:
+			changed = append(changed, it.ItemID)
+		}
+		delete(before, it.ItemID)
+	}
+	for id := range before {
+		removed = append(removed, id)
+	}
+	sort.Strings(removed)
+	list := func(verb string, ids []string) {
+		if len(ids) == 0 {
+			return
+		}
+		shown := ids
+		if len(shown) > max {
+			shown = shown[:max]
+		}
+		line := fmt.Sprintf("%d owned item(s) %s: %s", len(ids), verb, strings.Join(shown, ", "))
+		if len(ids) > max {
+			line += fmt.Sprintf(", and %d more", len(ids)-max)
+		}
+		out = append(out, line)
+	}
+	list("changed", changed)
+	list("created", added)
+	list("deleted", removed)
+	return out
 }

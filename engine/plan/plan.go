@@ -68,9 +68,11 @@ type KibanaPlan struct {
 	Name string `json:"name"`
 	// CreateContainer is true when the endpoint_blocklists list is missing.
 	CreateContainer bool `json:"create_container"`
-	// LiveDigest is the digest of the owned items read at plan time
-	// (item_id, id, _version), see LiveDigest.
-	LiveDigest string `json:"live_digest"`
+	// LiveDigest is LiveSet.Digest of the owned items read at plan time;
+	// LiveItems are those items (item_id, id, _version), so that a refusal
+	// can say which ones changed.
+	LiveDigest string     `json:"live_digest"`
+	LiveItems  []LiveItem `json:"live_items,omitempty"`
 	// OwnedItems is the number of items carrying the namespace prefix.
 	OwnedItems int `json:"owned_items"`
 	// Unmanaged counts items of the list without our prefix, when known.

@@ -229,7 +229,7 @@ func verifySaved(ctx context.Context, g *globals, ws *workspace, targets map[str
 	if err != nil {
 		return stateError(err)
 	}
-	live := map[string]string{}
+	live := map[string]plan.LiveSet{}
 	prefix := plan.OwnedPrefix(ws.cfg.Settings.Namespace)
 	for _, k := range p.Kibanas {
 		t, ok := targets[k.Name]
@@ -248,13 +248,13 @@ func verifySaved(ctx context.Context, g *globals, ws *workspace, targets map[str
 			}
 			items = resp.Owned
 		}
-		live[k.Name] = plan.LiveDigest(exists, items, ws.cfg.Settings.Namespace)
+		live[k.Name] = plan.NewLiveSet(exists, items, ws.cfg.Settings.Namespace)
 	}
 	err = apply.Verify(p, apply.VerifyInput{
 		ConfigDigest: ws.cfg.Digest(),
 		Namespace:    ws.cfg.Settings.Namespace,
 		State:        st,
-		LiveDigests:  live,
+		Live:         live,
 		Now:          g.now(),
 		MaxAge:       maxAge,
 	})

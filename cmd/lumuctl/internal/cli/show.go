@@ -56,10 +56,8 @@ func showPlan(g *globals, f showFlags, path string) error {
 	defer fh.Close()
 	p, err := plan.Decode(fh)
 	if err != nil {
-		if plan.IsDecodeError(err) {
-			return withCode(ExitPlanRefused, fmt.Errorf("%s: %w", path, err))
-		}
-		return err
+		// Exit 1: only apply "refuses" a plan (exit 4).
+		return fmt.Errorf("%s: %w", path, err)
 	}
 	switch {
 	case f.json:
