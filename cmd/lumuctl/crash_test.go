@@ -208,22 +208,13 @@ func blocked(items []kibanasim.Item, maxValues int) (map[osHash]int, error) {
 // md5 related files trimmed, lowercased, of the right length and hex, minus
 // the empty-file hashes; the same set on windows and linux.
 func desiredHashes(sb *sandbox.Sandbox) map[osHash]int {
-	types := []string{"C2C", "Malware", "Mining"}
-	lengths := map[lumusim.HashType]int{lumusim.SHA256: 64, lumusim.MD5: 32}
 	never := map[string]bool{
 		"d41d8cd98f00b204e9800998ecf8427e":                                 true,
 		"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855": true,
 	}
-	from := time.Now().Add(-30 * 24 * time.Hour)
 	out := map[osHash]int{}
-	for _, inc := range sb.Lumu.Incidents(lumusim.StatusOpen) {
-		if inc.LastContact.Before(from) || !inc.CurrentlyActive {
-			continue
-		}
-		if !slices.ContainsFunc(inc.AdversaryTypes, func(a string) bool { return slices.Contains(types, a) }) {
-			continue
-		}
-		for ht, n := range lengths {
+	for _, inc := range selected(sb) {
+		for ht, n := range hashLengths {
 			for _, v := range inc.Files(ht) {
 				v = strings.ToLower(strings.TrimSpace(v))
 				if len(v) != n || strings.Trim(v, "0123456789abcdef") != "" || never[v] {
@@ -238,10 +229,31 @@ func desiredHashes(sb *sandbox.Sandbox) map[osHash]int {
 	return out
 }
 
+var hashLengths = map[lumusim.HashType]int{lumusim.SHA256: 64, lumusim.MD5: 32}
+
+// selected returns the incidents the example's ioc_filter keeps: open,
+// lastContact in the last 30 days, one of its adversary types, currently
+// active.
+func selected(sb *sandbox.Sandbox) []*lumusim.Incident {
+	types := []string{"C2C", "Malware", "Mining"}
+	from := time.Now().Add(-30 * 24 * time.Hour)
+	var out []*lumusim.Incident
+	for _, inc := range sb.Lumu.Incidents(lumusim.StatusOpen) {
+		if inc.LastContact.Before(from) || !inc.CurrentlyActive {
+			continue
+		}
+		if !slices.ContainsFunc(inc.AdversaryTypes, func(a string) bool { return slices.Contains(types, a) }) {
+			continue
+		}
+		out = append(out, inc)
+	}
+	return out
+}
+
 // planSummary runs `plan --json` and returns the change_summary totals.
 func (e *e2e) planSummary() (add, change, remove int) {
 	e.t.Helper()
-	stdout, _ := e.mustRun(0, "plan", "--json")
+	stdout, _ := e.mustRun(0, "plan", "--json", "--allow-mass-delete")
 	found := false
 	sc := bufio.NewScanner(strings.NewReader(stdout))
 	sc.Buffer(nil, 64<<20)
