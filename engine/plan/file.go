@@ -91,7 +91,7 @@ func Decode(r io.Reader) (*Plan, error) {
 		FormatVersion *int `json:"format_version"`
 	}
 	if err := json.Unmarshal(data, &head); err != nil {
-		return nil, &decodeError{"not a lumuctl plan file: " + err.Error()}
+		return nil, &decodeError{"malformed plan file (truncated, or not a lumuctl plan file): " + err.Error()}
 	}
 	switch {
 	case head.FormatVersion == nil:
