@@ -35,6 +35,7 @@ type options struct {
 	latency     time.Duration
 	parallelism []int
 	skip        map[string]bool
+	keep        bool
 }
 
 func main() {
@@ -49,6 +50,7 @@ func main() {
 	flag.DurationVar(&o.latency, "latency", time.Second, "Kibana stand-in latency per POST items for measurement 4")
 	flag.StringVar(&par, "parallelism", "1,4,8", "comma-separated --parallelism values for measurement 4")
 	flag.StringVar(&skip, "skip", "", "comma-separated measurements to skip: writes, large, apply")
+	flag.BoolVar(&o.keep, "keep", false, "keep the temporary directory (workspaces, state, cache, plan outputs) and print its path")
 	flag.Usage = func() {
 		fmt.Fprintf(flag.CommandLine.Output(), "usage: go run ./cmd/lumuctl-bench [flags]   (from the module root)\n\n")
 		flag.PrintDefaults()
@@ -111,7 +113,11 @@ func run(ctx context.Context, o options) (*results, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer os.RemoveAll(tmp)
+	if o.keep {
+		logf("keeping %s", tmp)
+	} else {
+		defer os.RemoveAll(tmp)
+	}
 	logf("building lumuctl")
 	bin, err := buildLumuctl(ctx, tmp)
 	if err != nil {
