@@ -71,7 +71,7 @@ func cmdSafety(ts *testscript.TestScript, neg bool, args []string) {
 }
 
 func safetySandbox(ts *testscript.TestScript) *sandbox.Sandbox {
-	sb := scriptSandboxes[ts.Getenv("WORK")]
+	sb := scriptSandboxFor(ts)
 	if sb == nil {
 		ts.Fatalf("no sandbox started in this script")
 	}

@@ -69,8 +69,12 @@ func readKibana(ctx context.Context, cfg *config.Config, name string, t provider
 	k := cfg.Kibanas[name]
 	rng := k.DeclRange
 	errDiag := func(summary string, err error) hcl.Diagnostics {
-		return hcl.Diagnostics{{Severity: hcl.DiagError, Summary: summary,
-			Detail: fmt.Sprintf("kibana %q: %s", name, err), Subject: &rng}}
+		// The range points at the kibana block; Target errors name it too.
+		detail := err.Error()
+		if !strings.Contains(detail, fmt.Sprintf("kibana %q", name)) {
+			detail = fmt.Sprintf("kibana %q: %s", name, detail)
+		}
+		return hcl.Diagnostics{{Severity: hcl.DiagError, Summary: summary, Detail: detail, Subject: &rng}}
 	}
 	if t == nil {
 		return nil, errDiag("No client for Kibana", fmt.Errorf("internal error: no target configured"))
@@ -97,7 +101,7 @@ func readKibana(ctx context.Context, cfg *config.Config, name string, t provider
 	if !exists {
 		lk.plan.CreateContainer = true
 	} else {
-		resp, err := t.List(ctx, provider.ListRequest{Prefix: OwnedPrefix(ns)})
+		resp, err := t.List(ctx, provider.ListRequest{Prefix: OwnedPrefix(ns), CountUnmanaged: true})
 		if err != nil {
 			return nil, errDiag("Cannot list Kibana blocklist items", err)
 		}

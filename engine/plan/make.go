@@ -305,12 +305,15 @@ func fetchSources(ctx context.Context, opts Options, selected []*config.Blocklis
 		r := results[name]
 		if r.resp.Err != nil {
 			rng := r.filter.DeclRange
+			detail := r.resp.Err.Error()
+			if !strings.Contains(detail, fmt.Sprintf("ioc_filter %q", r.filter.Name)) {
+				detail = fmt.Sprintf("ioc_filter %q (company %q): %s", r.filter.Name, r.filter.Company.Name, detail)
+			}
 			diags = append(diags, &hcl.Diagnostic{
 				Severity: hcl.DiagError,
 				Summary:  "Cannot read incidents from Lumu",
-				Detail: fmt.Sprintf("ioc_filter %q (company %q): %s\n\nNothing was changed: a source that cannot be read never removes hashes. Fix the problem and plan again.",
-					r.filter.Name, r.filter.Company.Name, r.resp.Err),
-				Subject: &rng,
+				Detail:   detail + "\n\nNothing was changed: a source that cannot be read never removes hashes. Fix the problem and plan again.",
+				Subject:  &rng,
 			})
 		}
 	}
@@ -409,8 +412,11 @@ func checkPolicies(ctx context.Context, cfg *config.Config, selected []*config.B
 		k := cfg.Kibanas[kname]
 		if err != nil {
 			rng := k.DeclRange
-			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Cannot check Fleet policies",
-				Detail: fmt.Sprintf("kibana %q: %s", kname, err), Subject: &rng})
+			detail := err.Error()
+			if !strings.Contains(detail, fmt.Sprintf("kibana %q", kname)) {
+				detail = fmt.Sprintf("kibana %q: %s", kname, detail)
+			}
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Cannot check Fleet policies", Detail: detail, Subject: &rng})
 			continue
 		}
 		if res.Warning != "" {

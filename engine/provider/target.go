@@ -36,13 +36,17 @@ type Entry struct {
 // starts with Prefix. Implementations must re-check the prefix client-side.
 type ListRequest struct {
 	Prefix string
+	// CountUnmanaged asks for ListResponse.Unmanaged to count every item
+	// of the list without Prefix (it may cost one more request).
+	CountUnmanaged bool
 }
 
 // ListResponse holds the owned items and a count of the other items seen.
 type ListResponse struct {
 	Owned []Item
-	// Unmanaged counts items in the container that lack Prefix (only
-	// when the implementation sees them; a prefix-filtered find may not).
+	// Unmanaged counts items in the container that lack Prefix: all of
+	// them with CountUnmanaged, otherwise only those the implementation
+	// happened to see.
 	Unmanaged int
 }
 

@@ -53,7 +53,40 @@ func (c *Client) List(ctx context.Context, req provider.ListRequest) (provider.L
 		return provider.ListResponse{}, err
 	}
 	slices.SortFunc(st.owned, func(a, b provider.Item) int { return strings.Compare(a.ItemID, b.ItemID) })
-	return provider.ListResponse{Owned: st.owned, Unmanaged: st.unmanaged}, nil
+	resp := provider.ListResponse{Owned: st.owned, Unmanaged: st.unmanaged}
+	if req.CountUnmanaged {
+		// The prefix filter hides most foreign items; one more request (a
+		// single-item page without filter) gives the list's total.
+		total, err := c.countAll(ctx)
+		if err != nil {
+			return provider.ListResponse{}, err
+		}
+		resp.Unmanaged = max(total-len(st.owned), st.unmanaged)
+	}
+	return resp, nil
+}
+
+// countAll returns how many items the blocklist list holds.
+func (c *Client) countAll(ctx context.Context) (int, error) {
+	ri := reqInfo{method: http.MethodGet, path: findPath}
+	q := listQuery()
+	q.Set("page", "1")
+	q.Set("per_page", "1")
+	res, err := c.do(ctx, call{method: ri.method, path: ri.path, query: q, limit: maxPageBody, info: ri})
+	if err != nil {
+		return 0, err
+	}
+	if !res.ok() {
+		return 0, c.newAPIError(ri, res.status, res.body, res.attempts)
+	}
+	var fp findPage
+	if err := json.Unmarshal(res.body, &fp); err != nil {
+		return 0, fmt.Errorf("kibana %q: _find (count): decode: %w", c.name, err)
+	}
+	if fp.Total == nil || *fp.Total < 0 {
+		return 0, fmt.Errorf("kibana %q: _find (count): answer has no valid total", c.name)
+	}
+	return *fp.Total, nil
 }
 
 // listPrefix lists the items whose item_id starts with sub and returns how

@@ -1,6 +1,7 @@
 package kibana
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -371,5 +372,41 @@ func TestSimCheckPolicies(t *testing.T) {
 	pc, err = c.CheckPolicies(ctx, []string{"pol-b"})
 	if err != nil || pc.Warning == "" || len(pc.Missing) != 0 {
 		t.Errorf("without Fleet read: %+v, %v", pc, err)
+	}
+}
+
+// TestSimCountUnmanaged: with CountUnmanaged the client counts every item
+// without the prefix, including those the prefix filter never returns, at
+// the cost of exactly one more _find.
+func TestSimCountUnmanaged(t *testing.T) {
+	env := newSim(t, kibanasim.Options{SeedUnowned: 7, Seed: 3})
+	c := env.client(t, nil)
+	ctx := context.Background()
+	if err := c.EnsureContainer(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for i := 1; i <= 3; i++ {
+		if _, err := c.Create(ctx, sampleItem(fmt.Sprintf("lumuctl-default-lumu-windows-sha256-%04d", i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	env.sim.ResetCounters()
+	plain, err := c.List(ctx, provider.ListRequest{Prefix: "lumuctl-default-"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	finds := env.sim.Counters()[kibanasim.KindFind]
+	counted, err := c.List(ctx, provider.ListRequest{Prefix: "lumuctl-default-", CountUnmanaged: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(plain.Owned) != 3 || len(counted.Owned) != 3 {
+		t.Fatalf("owned = %d / %d, want 3", len(plain.Owned), len(counted.Owned))
+	}
+	if counted.Unmanaged != 7 {
+		t.Fatalf("Unmanaged = %d, want the 7 seeded items", counted.Unmanaged)
+	}
+	if extra := env.sim.Counters()[kibanasim.KindFind] - 2*finds; extra != 1 {
+		t.Fatalf("CountUnmanaged cost %d extra _find requests, want 1", extra)
 	}
 }

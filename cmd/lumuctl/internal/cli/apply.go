@@ -28,12 +28,16 @@ type applyFlags struct {
 	lockTimeout time.Duration
 }
 
-func (f *applyFlags) register(cmd *cobra.Command) {
-	f.runFlags.register(cmd.Flags())
+// register adds apply's flags; destroy takes no plan file and has no
+// mass-delete guard, so it lacks --plan-max-age and --allow-mass-delete.
+func (f *applyFlags) register(cmd *cobra.Command, destroy bool) {
+	f.runFlags.register(cmd.Flags(), !destroy)
 	fs := cmd.Flags()
 	fs.BoolVar(&f.autoApprove, "auto-approve", false, "apply without asking for confirmation")
 	fs.BoolVar(&f.input, "input", true, "ask for confirmation on the terminal (--input=false never asks)")
-	fs.DurationVar(&f.planMaxAge, "plan-max-age", 24*time.Hour, "refuse a saved plan older than this")
+	if !destroy {
+		fs.DurationVar(&f.planMaxAge, "plan-max-age", 24*time.Hour, "refuse a saved plan older than this")
+	}
 	fs.IntVar(&f.parallelism, "parallelism", 4, "concurrent Kibana writes")
 	fs.DurationVar(&f.lockTimeout, "lock-timeout", 0, "how long to wait for the state lock")
 	cmd.MarkFlagsMutuallyExclusive("json", "json-into")
@@ -66,7 +70,7 @@ and recorded; re-running converges), 4 saved plan refused, 5 state locked,
 			return runApply(cmd.Context(), g, f, plan.ModeNormal, planFile)
 		},
 	}
-	f.register(cmd)
+	f.register(cmd, false)
 	return cmd
 }
 
@@ -85,7 +89,7 @@ guards do not apply; prevent_destroy does.`,
 			return runApply(cmd.Context(), g, f, plan.ModeDestroy, "")
 		},
 	}
-	f.register(cmd)
+	f.register(cmd, true)
 	return cmd
 }
 
@@ -197,6 +201,9 @@ func runApply(ctx context.Context, g *globals, f applyFlags, mode plan.Mode, pla
 	}
 	if !p.HasChanges() {
 		return nil
+	}
+	if p.Mode == plan.ModeDestroy {
+		command = "destroy" // a saved destroy plan (plan --destroy --out)
 	}
 	if saved == nil && !f.autoApprove {
 		if err := confirm(g, f.input, command); err != nil {
@@ -352,14 +359,9 @@ func (h *applyHook) PostApply(blocklist string, c plan.ItemChange, err error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.done++
+	// Failed writes are listed once, in the final summary (applyResult).
 	if !h.out.human {
 		return
-	}
-	if err != nil {
-		if h.term {
-			fmt.Fprint(h.g.streams.Err, "\r\x1b[K") // clear the progress bar
-		}
-		fmt.Fprintf(h.g.streams.Err, "Error: %s\n", err)
 	}
 	if h.term {
 		const width = 30

@@ -27,13 +27,17 @@ type runFlags struct {
 	verbose         bool
 }
 
-func (f *runFlags) register(fs *pflag.FlagSet) {
+// register adds the shared flags; --allow-mass-delete only where the
+// mass-delete guard applies (not destroy).
+func (f *runFlags) register(fs *pflag.FlagSet, massDeleteGuard bool) {
 	f.vars.register(fs)
 	fs.StringArrayVar(&f.targets, "target", nil, "only plan `blocklist.NAME` (repeatable)")
 	fs.BoolVar(&f.jsonOut, "json", false, "print JSON-lines events on stdout instead of text")
 	fs.StringVar(&f.jsonInto, "json-into", "", "also write JSON-lines events to `FILE`")
 	fs.StringVar(&f.markdown, "markdown", "", "write a pull-request comment rendering of the plan to `FILE`")
-	fs.BoolVar(&f.allowMassDelete, "allow-mass-delete", false, "override the mass-delete guard for this run")
+	if massDeleteGuard {
+		fs.BoolVar(&f.allowMassDelete, "allow-mass-delete", false, "override the mass-delete guard for this run")
+	}
 }
 
 // blocklistTargets turns --target blocklist.NAME values into names.
@@ -79,7 +83,7 @@ Exit status: 0 success (with --detailed-exitcode: no changes), 1 error,
 			return runPlan(cmd.Context(), g, f)
 		},
 	}
-	f.register(cmd.Flags())
+	f.register(cmd.Flags(), true)
 	cmd.Flags().StringVar(&f.out, "out", "", "save the plan to `FILE` (mode 0600) for apply")
 	cmd.Flags().BoolVar(&f.detailedExitcode, "detailed-exitcode", false, "exit 2 when the plan has changes, 0 when it has none")
 	cmd.Flags().BoolVar(&f.destroy, "destroy", false, "plan the removal of every owned item of the selected blocklists")
