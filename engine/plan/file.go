@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/lumuctl/lumuctl/engine/pack"
@@ -23,15 +25,53 @@ const MaxFileSize = 512 << 20
 
 // ComputeDigest returns the plan digest: sha256 over the canonical encoding
 // of p with its Digest field empty. It does not modify p.
+//
+// The canonical encoding is a sequence of JSON values, each newline
+// terminated: the plan without its blocklists and provenance; then per
+// blocklist, the blocklist without its changes followed by each change;
+// then per provenance table (current, prior) its incident table followed by
+// each hash and its index list in hash order. Every field is covered, and
+// no buffer ever holds the whole plan (a 200,000-hash plan encodes to
+// ~100 MB).
 func ComputeDigest(p *Plan) (string, error) {
-	cp := *p
-	cp.Digest = ""
-	b, err := json.Marshal(&cp)
-	if err != nil {
+	h := sha256.New()
+	enc := json.NewEncoder(h)
+	enc.SetEscapeHTML(false)
+	head := *p
+	head.Digest = ""
+	head.Blocklists = nil
+	head.Provenance = Provenance{}
+	head.PriorProvenance = Provenance{}
+	if err := enc.Encode(&head); err != nil {
 		return "", fmt.Errorf("encode plan: %w", err)
 	}
-	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:]), nil
+	for i := range p.Blocklists {
+		bp := p.Blocklists[i]
+		changes := bp.Changes
+		bp.Changes = nil
+		if err := enc.Encode(&bp); err != nil {
+			return "", fmt.Errorf("encode plan: %w", err)
+		}
+		for j := range changes {
+			if err := enc.Encode(&changes[j]); err != nil {
+				return "", fmt.Errorf("encode plan: %w", err)
+			}
+		}
+	}
+	for _, prov := range []*Provenance{&p.Provenance, &p.PriorProvenance} {
+		if err := enc.Encode(prov.Incidents); err != nil {
+			return "", fmt.Errorf("encode plan: %w", err)
+		}
+		for _, hash := range slices.Sorted(maps.Keys(prov.Hashes)) {
+			if err := enc.Encode(hash); err != nil {
+				return "", fmt.Errorf("encode plan: %w", err)
+			}
+			if err := enc.Encode(prov.Hashes[hash]); err != nil {
+				return "", fmt.Errorf("encode plan: %w", err)
+			}
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // Seal sets p.Digest. Call it once the plan is complete.
