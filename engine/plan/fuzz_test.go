@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -257,6 +258,31 @@ func TestDecodeSeedVerdicts(t *testing.T) {
 			}
 			if err == nil || !IsDecodeError(err) {
 				t.Fatalf("Decode = %v, want a decode error", err)
+			}
+		})
+	}
+}
+
+// TestCheckedInPlanSeedsDecode keeps the checked-in corpus useful: its real
+// plans must still decode, or the fuzzer starts from refusals only.
+func TestCheckedInPlanSeedsDecode(t *testing.T) {
+	for _, name := range []string{"create", "update", "mixed", "destroy", "no_changes"} {
+		t.Run(name, func(t *testing.T) {
+			raw, err := os.ReadFile(filepath.Join("testdata", "fuzz", "FuzzDecode", "seed_"+name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			lit, ok := strings.CutPrefix(string(raw), "go test fuzz v1\n[]byte(")
+			lit, ok2 := strings.CutSuffix(lit, ")\n")
+			if !ok || !ok2 {
+				t.Fatalf("not a corpus file: %.80q", raw)
+			}
+			data, err := strconv.Unquote(lit)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := Decode(strings.NewReader(data)); err != nil {
+				t.Fatalf("checked-in plan no longer decodes (%v): regenerate with LUMUCTL_WRITE_SEEDS=1 go test -run TestWriteDecodeSeeds", err)
 			}
 		})
 	}
