@@ -333,15 +333,15 @@ func collectWarnings(results map[string]*fetched) []Note {
 			if _, ok := details[w.Summary]; !ok {
 				order = append(order, w.Summary)
 			}
-			details[w.Summary] = append(details[w.Summary], fmt.Sprintf("ioc_filter %q: %s", name, w.Detail))
+			details[w.Summary] = append(details[w.Summary], strings.ToValidUTF8(fmt.Sprintf("ioc_filter %q: %s", name, w.Detail), "\uFFFD"))
 		}
 	}
 	out := make([]Note, 0, len(order))
 	for _, summary := range order {
 		d := details[summary]
-		n := Note{Summary: summary}
+		n := Note{Summary: strings.ToValidUTF8(summary, "\uFFFD")}
 		if len(d) > 1 {
-			n.Summary = fmt.Sprintf("%s (%d times)", summary, len(d))
+			n.Summary = fmt.Sprintf("%s (%d times)", n.Summary, len(d))
 		}
 		if len(d) > maxWarningDetails {
 			d = append(d[:maxWarningDetails:maxWarningDetails], fmt.Sprintf("... and %d more", len(d)-maxWarningDetails))
@@ -464,6 +464,7 @@ func (b *provenanceBuilder) add(h string, refs []provider.IncidentRef) {
 		b.hashes[h] = set
 	}
 	for _, r := range refs {
+		r = validRef(r)
 		k := refKey(r)
 		i, ok := b.index[k]
 		if !ok {
@@ -473,6 +474,24 @@ func (b *provenanceBuilder) add(h string, refs []provider.IncidentRef) {
 		}
 		set[i] = struct{}{}
 	}
+}
+
+// validRef makes the text fields of r valid UTF-8: the plan digest is
+// computed over JSON, which would rewrite invalid bytes, and a plan must
+// verify after a round trip through its file.
+func validRef(r provider.IncidentRef) provider.IncidentRef {
+	r.ID = strings.ToValidUTF8(r.ID, "\uFFFD")
+	r.Company = strings.ToValidUTF8(r.Company, "\uFFFD")
+	r.Filter = strings.ToValidUTF8(r.Filter, "\uFFFD")
+	r.AdversaryID = strings.ToValidUTF8(r.AdversaryID, "\uFFFD")
+	r.Description = strings.ToValidUTF8(r.Description, "\uFFFD")
+	r.Status = strings.ToValidUTF8(r.Status, "\uFFFD")
+	types := make([]string, len(r.AdversaryTypes))
+	for i, t := range r.AdversaryTypes {
+		types[i] = strings.ToValidUTF8(t, "\uFFFD")
+	}
+	r.AdversaryTypes = types
+	return r
 }
 
 // build returns a deterministic Provenance: incidents sorted by key, hash

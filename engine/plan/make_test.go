@@ -419,3 +419,26 @@ func TestWarningsMerged(t *testing.T) {
 		t.Fatalf("detail = %q", got[0].Detail)
 	}
 }
+
+// TestInvalidUTF8FromProvidersStillVerifies: text from a provider with
+// invalid UTF-8 must not make a sealed plan fail its own digest check.
+func TestInvalidUTF8FromProvidersStillVerifies(t *testing.T) {
+	e := newEnv(t, oneBlocklist)
+	e.src.Set("mal", provider.SHA256, hashes("a", 3)...)
+	for _, ind := range e.src.Indicators["mal"] {
+		ind.Incidents[0].Description = "bad \x9b byte"
+	}
+	p := e.mustPlan(t)
+	p.Warnings = append(p.Warnings, collectWarnings(map[string]*fetched{"mal": {resp: provider.FetchResponse{
+		Warnings: []provider.Warning{{Summary: "odd \xff", Detail: "value \x9b"}}}}})...)
+	if err := Seal(p); err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := Encode(&buf, p); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Decode(&buf); err != nil {
+		t.Fatalf("plan with provider text does not verify: %v", err)
+	}
+}
