@@ -27,9 +27,22 @@ import (
 
 // This file holds the crash-consistency test and the harness it shares with
 // faults_test.go: a sandbox started in-process, the sandbox example
-// configuration in a temporary directory, and lumuctl run as a real child
-// process (the test binary, which testscript.Main in script_test.go puts on
-// $PATH under the name "lumuctl"), so that it can be killed with SIGKILL.
+// configuration in a temporary directory, and lumuctl built with `go build`
+// and run as a real child process, so that it can be killed with SIGKILL.
+// (The test binary itself is on $PATH as "lumuctl" through testscript.Main,
+// but under -race every start of it costs seconds.)
+
+// buildLumuctl builds cmd/lumuctl into a temporary directory of t.
+func buildLumuctl(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "lumuctl")
+	// `go test` puts its own go command first on $PATH.
+	out, err := exec.Command("go", "build", "-o", bin, "github.com/lumuctl/lumuctl/cmd/lumuctl").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go build ./cmd/lumuctl: %v\n%s", err, out)
+	}
+	return bin
+}
 
 const (
 	crashNamespacePrefix = "lumuctl-demo-"      // owned items of the example configuration
@@ -54,13 +67,10 @@ type e2e struct {
 type configEdit struct{ old, new string }
 
 // newE2E starts a sandbox (small scenario, seed 1, 5 unowned items) and
-// writes examples/sandbox/main.lumu.hcl, edited, into a fresh directory.
-func newE2E(t *testing.T, edits ...configEdit) *e2e {
+// writes examples/sandbox/main.lumu.hcl, edited, into a fresh directory;
+// bin is the lumuctl binary to run.
+func newE2E(t *testing.T, bin string, edits ...configEdit) *e2e {
 	t.Helper()
-	bin, err := exec.LookPath("lumuctl")
-	if err != nil {
-		t.Fatalf("lumuctl is not on $PATH (testscript.Main in TestMain should put it there): %v", err)
-	}
 	sb, err := sandbox.Start(context.Background(), sandbox.Options{Scenario: "small", Seed: 1, KibanaSeedUnowned: 5})
 	if err != nil {
 		t.Fatal(err)
@@ -366,7 +376,7 @@ func TestCrashConsistency(t *testing.T) {
 	rng := rand.New(rand.NewPCG(seed, 0x6c756d75))
 
 	const maxValues = 5
-	e := newE2E(t, configEdit{"max_values_per_item = 100", fmt.Sprintf("max_values_per_item = %d", maxValues)})
+	e := newE2E(t, buildLumuctl(t), configEdit{"max_values_per_item = 100", fmt.Sprintf("max_values_per_item = %d", maxValues)})
 	e.sb.Kibana.SetLatency(kibanasim.KindCreateItem, 40*time.Millisecond)
 	e.sb.Kibana.SetLatency(kibanasim.KindUpdateItem, 40*time.Millisecond)
 	e.sb.Kibana.SetLatency(kibanasim.KindDeleteItem, 30*time.Millisecond)

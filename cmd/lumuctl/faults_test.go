@@ -363,9 +363,10 @@ func TestFaultMatrix(t *testing.T) {
 	if testing.Short() {
 		t.Skip("fault matrix runs real processes; skipped with -short")
 	}
+	bin := buildLumuctl(t)
 	for _, tc := range faultMatrix() {
 		t.Run(tc.name, func(t *testing.T) {
-			e := newE2E(t, faultEdits...)
+			e := newE2E(t, bin, faultEdits...)
 			if tc.baseline && tc.change == nil {
 				baselineApply(t, e, tc.dropsOnly)
 			} else if tc.baseline {
