@@ -21,9 +21,10 @@ import (
 const (
 	DefaultTimeout      = 30 * time.Second
 	DefaultRetryTimeout = 2 * time.Minute
-	// DefaultPageSize is the per_page of _find requests (Kibana itself pages
-	// blocklists by 1000 when building Endpoint artifacts).
-	DefaultPageSize = 1000
+	// DefaultPageSize is the per_page of _find requests. An owned item holds
+	// at most 2,000 values (~140 KB of JSON), so a page of 100 stays under
+	// ~14 MB; maxPageBody bounds what a hostile server can make us read.
+	DefaultPageSize = 100
 	// ResultWindow is Elasticsearch's default max_result_window, which bounds
 	// page*per_page of a saved-objects find.
 	ResultWindow = 10000

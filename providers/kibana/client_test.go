@@ -316,7 +316,7 @@ func TestListQuery(t *testing.T) {
 		got[k] = strings.Join(v, "|")
 	}
 	want := map[string]string{
-		"list_id": "endpoint_blocklists", "namespace_type": "agnostic", "page": "1", "per_page": "1000",
+		"list_id": "endpoint_blocklists", "namespace_type": "agnostic", "page": "1", "per_page": "100",
 		"sort_field": "tie_breaker_id", "sort_order": "asc",
 		"filter": "exception-list-agnostic.attributes.item_id:lumuctl-default-*",
 	}

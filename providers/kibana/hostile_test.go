@@ -168,9 +168,8 @@ func TestHostileFindAnswers(t *testing.T) {
 				head := strings.TrimSuffix(findPageJSON(1, hostileItem(1, `,"description":"`)), `}],"page":1,"per_page":2,"total":1}`)
 				streamBody(w, head, 'x', 100*mb, `"}],"total":1}`)
 			},
-			// Accepted: within maxPageBody. Copies of the page cost a few
-			// times its size, still bounded by maxPageBody.
-			wantOwn: 1, maxCalls: 1, maxAlloc: 3 * maxPageBody,
+			// Refused: larger than maxPageBody (32 MiB), read no further.
+			wantErr: fmt.Sprintf("response larger than %d bytes", maxPageBody), maxCalls: 1, maxAlloc: 3 * maxPageBody,
 		},
 		{
 			name: "control characters in item_id after the prefix",

@@ -16,9 +16,9 @@ import (
 
 // Response size bounds: hostile or broken servers must not exhaust memory.
 const (
-	maxItemBody  = 16 << 20  // one item (Kibana accepts at most 1 MiB per write)
-	maxPageBody  = 256 << 20 // one _find or Fleet page
-	maxErrorBody = 64 << 10  // error bodies are read this far, then cut
+	maxItemBody  = 16 << 20 // one item (Kibana accepts at most 1 MiB per write)
+	maxPageBody  = 32 << 20 // one _find or Fleet page (DefaultPageSize items of ≤ 2,000 values fit)
+	maxErrorBody = 64 << 10 // error bodies are read this far, then cut
 )
 
 // Backoff bounds for retries.
