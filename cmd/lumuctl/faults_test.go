@@ -93,7 +93,7 @@ const (
 // retries, kept short so the suite stays fast).
 var faultEdits = []configEdit{
 	{"max_values_per_item = 100", "max_values_per_item = 5"},
-	{"  api_key = var.kibana_key\n", "  api_key = var.kibana_key\n  timeout       = \"1s\"\n  retry_timeout = \"3s\"\n"},
+	{"  timeout = \"5s\"\n", "  timeout       = \"1s\"\n  retry_timeout = \"3s\"\n"},
 	{"  requests_per_minute = 100000\n", "  requests_per_minute = 100000\n  retry_timeout       = \"3s\"\n"},
 }
 

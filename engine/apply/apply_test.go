@@ -264,8 +264,17 @@ func TestReconcileAfterCrash(t *testing.T) {
 
 	w, _ = h.store.Lock(ctx, state.LockOptions{Command: "apply"})
 	pending, _ := h.store.PendingJournal()
-	got, err := Reconcile(ctx, w, pending, func(string) provider.Target { return h.target })
+	var slept []time.Duration
+	clock := pending[1].Time.Add(2 * time.Second) // the newest entry is 2 s old
+	got, err := Reconcile(ctx, w, pending, func(string) provider.Target { return h.target }, ReconcileOptions{
+		Settle: 30 * time.Second,
+		Now:    func() time.Time { return clock },
+		Sleep:  func(_ context.Context, d time.Duration) error { slept = append(slept, d); return nil },
+	})
 	w.Unlock()
+	if fmt.Sprint(slept) != "[28s]" {
+		t.Fatalf("Reconcile waited %v, want [28s]: a write may still land within the Kibana timeout", slept)
+	}
 	if err != nil || len(got) != 2 || !got[0].Landed || got[1].Landed {
 		t.Fatalf("reconcile = %+v, %v", got, err)
 	}

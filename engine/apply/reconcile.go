@@ -4,10 +4,34 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/lumuctl/lumuctl/engine/provider"
 	"github.com/lumuctl/lumuctl/engine/state"
 )
+
+// ReconcileOptions tune Reconcile.
+type ReconcileOptions struct {
+	// Settle is how old an entry must be before it is checked (the
+	// Kibana request timeout); 0 checks at once.
+	Settle time.Duration
+	Now    func() time.Time
+	// Sleep waits; nil means a timer that stops when ctx is done.
+	Sleep func(ctx context.Context, d time.Duration) error
+	// Waiting, if set, is told before Reconcile waits.
+	Waiting func(d time.Duration)
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
 
 // Reconciled reports what Reconcile decided for one journal entry.
 type Reconciled struct {
@@ -26,7 +50,32 @@ type Reconciled struct {
 // starts from an accurate state. targetFor returns the Target of a
 // blocklist (nil if the blocklist is no longer configured: such entries are
 // dropped with a note, since planning reads Kibana anyway).
-func Reconcile(ctx context.Context, w state.Writer, pending []state.JournalEntry, targetFor func(blocklist string) provider.Target) ([]Reconciled, error) {
+//
+// A write sent just before a crash may still be travelling or being
+// processed when the next run starts; reading the item too early would
+// wrongly conclude it never landed. So an entry younger than opts.Settle
+// (the Kibana request timeout) is checked only once it is that old.
+func Reconcile(ctx context.Context, w state.Writer, pending []state.JournalEntry, targetFor func(blocklist string) provider.Target, opts ReconcileOptions) ([]Reconciled, error) {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Sleep == nil {
+		opts.Sleep = sleepCtx
+	}
+	var newest time.Time
+	for _, e := range pending {
+		if e.Time.After(newest) {
+			newest = e.Time
+		}
+	}
+	if wait := newest.Add(opts.Settle).Sub(opts.Now()); len(pending) > 0 && wait > 0 {
+		if opts.Waiting != nil {
+			opts.Waiting(wait)
+		}
+		if err := opts.Sleep(ctx, wait); err != nil {
+			return nil, err
+		}
+	}
 	var out []Reconciled
 	for _, e := range pending {
 		r := Reconciled{Entry: e}

@@ -55,6 +55,10 @@ ioc_filter "malware" {
 kibana "sandbox" {
   url     = var.kibana_url
   api_key = var.kibana_key
+  # The sandbox answers on loopback at once; real Kibana keeps the 30s
+  # default. After an interrupted apply, the next one waits this long before
+  # it checks whether the writes left in flight landed.
+  timeout = "5s"
 }
 
 blocklist "lumu" {

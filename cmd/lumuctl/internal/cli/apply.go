@@ -156,12 +156,20 @@ func runApply(ctx context.Context, g *globals, f applyFlags, mode plan.Mode, pla
 		return out.fail(err)
 	}
 	if len(pending) > 0 {
+		// A write an interrupted run had in flight may land up to one
+		// request timeout after it was sent: wait that long before deciding.
+		var settle time.Duration
+		for _, k := range ws.cfg.Kibanas {
+			settle = max(settle, k.Timeout)
+		}
 		done, err := apply.Reconcile(ctx, writer, pending, func(bl string) provider.Target {
 			if b, ok := ws.cfg.Blocklists[bl]; ok {
 				return writable[b.Kibana.Name]
 			}
 			return nil
-		})
+		}, apply.ReconcileOptions{Settle: settle, Now: g.now, Waiting: func(d time.Duration) {
+			out.note(fmt.Sprintf("Found %d unfinished write(s) of an interrupted run; waiting %s (the Kibana request timeout) before checking whether they landed.", len(pending), d.Round(time.Second)))
+		}})
 		if err != nil {
 			return out.fail(err)
 		}
