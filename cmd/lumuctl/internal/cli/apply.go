@@ -191,7 +191,7 @@ func runApply(ctx context.Context, g *globals, f applyFlags, mode plan.Mode, pla
 		p = saved
 		out.renderPlan(p)
 	} else {
-		run, err := makePlan(ctx, g, f.runFlags, mode, func(*workspace) (*state.State, error) { return ws.store.Snapshot() })
+		run, err := makePlan(ctx, g, f.runFlags, mode, ws, ws.store.Snapshot, writable)
 		if err != nil {
 			return out.fail(err)
 		}

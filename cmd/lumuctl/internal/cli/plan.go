@@ -94,30 +94,27 @@ Exit status: 0 success (with --detailed-exitcode: no changes), 1 error,
 
 // planRun is what a plan-making command computed.
 type planRun struct {
-	ws      *workspace
-	plan    *plan.Plan
-	diags   hcl.Diagnostics
-	targets map[string]provider.Target
+	ws    *workspace
+	plan  *plan.Plan
+	diags hcl.Diagnostics
 }
 
-// makePlan loads the workspace, reads the state snapshot (never waiting for
-// the lock) and plans. The returned diagnostics have not been shown yet.
-func makePlan(ctx context.Context, g *globals, f runFlags, mode plan.Mode, snap func(*workspace) (*state.State, error)) (*planRun, error) {
-	run := &planRun{}
+// makePlan plans in workspace ws (loaded by the caller), reading the state
+// snapshot from snap (never waiting for the lock). Kibana is read through
+// targets when given (apply passes its writable clients, which then know
+// the items they update), else through new read-only clients (plan). The
+// returned diagnostics have not been shown yet.
+func makePlan(ctx context.Context, g *globals, f runFlags, mode plan.Mode, ws *workspace, snap func() (*state.State, error), targets map[string]provider.Target) (*planRun, error) {
+	run := &planRun{ws: ws}
 	names, err := f.blocklistTargets()
 	if err != nil {
 		return nil, withCode(ExitError, err)
-	}
-	ws, diags := g.loadWorkspace(f.vars.list)
-	run.ws, run.diags = ws, diags
-	if diags.HasErrors() {
-		return run, nil
 	}
 	if len(names) > 0 {
 		run.diags = append(run.diags, &hcl.Diagnostic{Severity: hcl.DiagWarning, Summary: "Resource targeting is in effect",
 			Detail: "Only the blocklists named with --target are planned. The rest of the configuration may not match Kibana; plan without --target before relying on it."})
 	}
-	st, err := snap(ws)
+	st, err := snap()
 	if err != nil {
 		return nil, stateError(err)
 	}
@@ -131,17 +128,18 @@ func makePlan(ctx context.Context, g *globals, f runFlags, mode plan.Mode, snap 
 		return run, nil
 	}
 	defer src.Close()
-	readOnly, d := ws.targets(g.factories, true)
-	run.diags = append(run.diags, d...)
-	if d.HasErrors() {
-		return run, nil
+	if targets == nil {
+		targets, d = ws.targets(g.factories, true)
+		run.diags = append(run.diags, d...)
+		if d.HasErrors() {
+			return run, nil
+		}
 	}
-	run.targets = readOnly
 	p, d := plan.Make(ctx, plan.Options{
 		Config:          ws.cfg,
 		Prior:           ws.prior(st),
 		Source:          src,
-		Kibanas:         readOnly,
+		Kibanas:         targets,
 		Now:             g.now(),
 		Mode:            mode,
 		Targets:         names,
@@ -167,10 +165,17 @@ func runPlan(ctx context.Context, g *globals, f planFlags) error {
 	if f.destroy {
 		mode = plan.ModeDestroy
 	}
-	run, err := makePlan(ctx, g, f.runFlags, mode, func(ws *workspace) (*state.State, error) { return ws.store.Snapshot() })
+	ws, diags := g.loadWorkspace(f.vars.list)
+	if diags.HasErrors() {
+		out.files = ws.files()
+		out.diagnostics(diags)
+		return silentExit(ExitError)
+	}
+	run, err := makePlan(ctx, g, f.runFlags, mode, ws, ws.store.Snapshot, nil)
 	if err != nil {
 		return out.fail(err)
 	}
+	run.diags = append(diags, run.diags...)
 	if ctx.Err() != nil {
 		return out.fail(withCode(ExitInterrupted, fmt.Errorf("plan interrupted; nothing was written")))
 	}
