@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -68,25 +69,38 @@ func (c *Client) List(ctx context.Context, req provider.ListRequest) (provider.L
 
 // countAll returns how many items the blocklist list holds.
 func (c *Client) countAll(ctx context.Context) (int, error) {
-	ri := reqInfo{method: http.MethodGet, path: findPath}
 	q := listQuery()
 	q.Set("page", "1")
 	q.Set("per_page", "1")
-	res, err := c.do(ctx, call{method: ri.method, path: ri.path, query: q, limit: maxPageBody, info: ri})
+	fp, err := c.findPage(ctx, q, "count")
 	if err != nil {
 		return 0, err
 	}
+	if *fp.Total < 0 {
+		return 0, fmt.Errorf("kibana %q: _find (count): negative total", c.name)
+	}
+	return *fp.Total, nil
+}
+
+// findPage sends one _find request and decodes its answer, which must carry
+// a total. what names the request in errors ("page 3", "count").
+func (c *Client) findPage(ctx context.Context, q url.Values, what string) (findPage, error) {
+	ri := reqInfo{method: http.MethodGet, path: findPath}
+	res, err := c.do(ctx, call{method: ri.method, path: ri.path, query: q, limit: maxPageBody, info: ri})
+	if err != nil {
+		return findPage{}, err
+	}
 	if !res.ok() {
-		return 0, c.newAPIError(ri, res.status, res.body, res.attempts)
+		return findPage{}, c.newAPIError(ri, res.status, res.body, res.attempts)
 	}
 	var fp findPage
 	if err := json.Unmarshal(res.body, &fp); err != nil {
-		return 0, fmt.Errorf("kibana %q: _find (count): decode: %w", c.name, err)
+		return findPage{}, fmt.Errorf("kibana %q: _find %s: decode: %w", c.name, what, err)
 	}
-	if fp.Total == nil || *fp.Total < 0 {
-		return 0, fmt.Errorf("kibana %q: _find (count): answer has no valid total", c.name)
+	if fp.Total == nil {
+		return findPage{}, fmt.Errorf("kibana %q: _find %s: answer has no total", c.name, what)
 	}
-	return *fp.Total, nil
+	return fp, nil
 }
 
 // listPrefix lists the items whose item_id starts with sub and returns how
@@ -137,7 +151,6 @@ func (c *Client) listPrefix(ctx context.Context, st *listState, sub string, dept
 func (c *Client) find(ctx context.Context, st *listState, filter string) (int, error) {
 	perPage := c.pageSize
 	maxPages := max(c.window/perPage, 1)
-	ri := reqInfo{method: http.MethodGet, path: findPath}
 	thisQuery := map[string]bool{}
 	got := 0
 	for page := 1; ; page++ {
@@ -150,19 +163,9 @@ func (c *Client) find(ctx context.Context, st *listState, filter string) (int, e
 		q.Set("sort_field", "tie_breaker_id")
 		q.Set("sort_order", "asc")
 		q.Set("filter", filter)
-		res, err := c.do(ctx, call{method: ri.method, path: ri.path, query: q, limit: maxPageBody, info: ri})
+		fp, err := c.findPage(ctx, q, fmt.Sprintf("page %d", page))
 		if err != nil {
 			return 0, err
-		}
-		if !res.ok() {
-			return 0, c.newAPIError(ri, res.status, res.body, res.attempts)
-		}
-		var fp findPage
-		if err := json.Unmarshal(res.body, &fp); err != nil {
-			return 0, fmt.Errorf("kibana %q: _find page %d: decode: %w", c.name, page, err)
-		}
-		if fp.Total == nil {
-			return 0, fmt.Errorf("kibana %q: _find page %d: answer has no total", c.name, page)
 		}
 		total := *fp.Total
 		if total > maxPages*perPage {
