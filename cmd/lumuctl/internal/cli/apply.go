@@ -203,7 +203,7 @@ func runApply(ctx context.Context, g *globals, f applyFlags, mode plan.Mode, pla
 			return silentExit(code)
 		}
 		p = run.plan
-		if err := out.writeMarkdown(p, f.markdown, ""); err != nil {
+		if err := out.writeMarkdown(p, f.markdown, "", nil); err != nil {
 			return out.fail(err)
 		}
 	}

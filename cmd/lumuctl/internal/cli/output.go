@@ -120,11 +120,19 @@ func (o *runOutput) reportPlan(run *planRun) (code int, stop bool) {
 }
 
 // writeMarkdown writes the PR-comment rendering when --markdown was given.
-func (o *runOutput) writeMarkdown(p *plan.Plan, path, planFile string) error {
+// refused are the tripped guards, if any (the plan is then shown with them,
+// so reviewers see both what would happen and why it is refused).
+func (o *runOutput) writeMarkdown(p *plan.Plan, path, planFile string, refused hcl.Diagnostics) error {
 	if path == "" {
 		return nil
 	}
-	md := views.RenderMarkdown(p, views.MarkdownOptions{PlanFile: planFile})
+	var reasons []string
+	for _, d := range refused {
+		if d.Severity == hcl.DiagError {
+			reasons = append(reasons, d.Summary+": "+d.Detail)
+		}
+	}
+	md := views.RenderMarkdown(p, views.MarkdownOptions{PlanFile: planFile, Refused: reasons})
 	if err := writePrivateFile(path, []byte(md)); err != nil {
 		return err
 	}

@@ -180,6 +180,12 @@ func runPlan(ctx context.Context, g *globals, f planFlags) error {
 		return out.fail(withCode(ExitInterrupted, fmt.Errorf("plan interrupted; nothing was written")))
 	}
 	if code, done := out.reportPlan(run); done {
+		if code == ExitGuard && run.plan != nil {
+			// The PR comment still shows the plan, headed by the guard.
+			if err := out.writeMarkdown(run.plan, f.markdown, "", run.diags); err != nil {
+				return out.fail(err)
+			}
+		}
 		return silentExit(code)
 	}
 	p := run.plan
@@ -193,7 +199,7 @@ func runPlan(ctx context.Context, g *globals, f planFlags) error {
 		}
 		out.note(fmt.Sprintf("Saved the plan to %s. Apply exactly this plan with: lumuctl apply %s", f.out, f.out))
 	}
-	if err := out.writeMarkdown(p, f.markdown, f.out); err != nil {
+	if err := out.writeMarkdown(p, f.markdown, f.out, nil); err != nil {
 		return out.fail(err)
 	}
 	if f.detailedExitcode && p.HasChanges() {

@@ -26,6 +26,10 @@ type MarkdownOptions struct {
 	PlanFile string
 	// MaxChars overrides MarkdownMaxChars when positive and smaller (tests).
 	MaxChars int
+	// Refused lists why apply would refuse this plan (tripped safety
+	// guards, as "summary: detail"). They are shown first, right under the
+	// title, and never cut before the diffs are.
+	Refused []string
 }
 
 // mdDescriptionRunes bounds an incident description in a diff line.
@@ -104,6 +108,16 @@ func RenderMarkdown(p *plan.Plan, opts MarkdownOptions) string {
 		return s
 	}
 	head := take(title.String())
+	var refused string
+	if len(opts.Refused) > 0 {
+		var rb strings.Builder
+		rb.WriteString("> **Apply will be refused: a safety guard tripped.** Nothing can be applied from this plan.\n>\n")
+		for _, why := range opts.Refused {
+			rb.WriteString("> - " + mdText(mdOneLine(why, 600)) + "\n")
+		}
+		rb.WriteString("\n")
+		refused = take(rb.String())
+	}
 	// The diffs always get at least room for their omission note.
 	diffReserve := 0
 	if p.HasChanges() {
@@ -124,6 +138,7 @@ func RenderMarkdown(p *plan.Plan, opts MarkdownOptions) string {
 	var b strings.Builder
 	b.WriteString(marker)
 	b.WriteString(head)
+	b.WriteString(refused)
 	for _, s := range []string{table, drift, destroys, diffs, warnings} {
 		b.WriteString(s)
 	}

@@ -307,3 +307,25 @@ func TestMdText(t *testing.T) {
 func wantPlanLine(s plan.Summary) string {
 	return fmt.Sprintf("Plan: %d to add, %d to change, %d to destroy.", s.Add, s.Change, s.Destroy)
 }
+
+// TestMarkdownRefused: tripped guards head the comment, escaped, and are
+// kept even when the diffs must be cut.
+func TestMarkdownRefused(t *testing.T) {
+	p := hugePlan(50000, 3)
+	md := RenderMarkdown(p, MarkdownOptions{PlanFile: "x.plan", MaxChars: 4000,
+		Refused: []string{"Mass deletion refused: it removes 22 hashes, more than max_deletes = 10 <b>"}})
+	if len(md) >= 4000 {
+		t.Fatalf("length %d, want < 4000", len(md))
+	}
+	head, _, ok := strings.Cut(md, "#### ")
+	if !ok {
+		head = md
+	}
+	want := "> - Mass deletion refused: it removes 22 hashes, more than max\\_deletes = 10 &lt;b&gt;\n"
+	if !strings.Contains(head, "> **Apply will be refused: a safety guard tripped.**") || !strings.Contains(head, want) {
+		t.Fatalf("refusal not at the top:\n%s", head)
+	}
+	if plain := RenderMarkdown(p, MarkdownOptions{MaxChars: 4000}); strings.Contains(plain, "Apply will be refused") {
+		t.Fatal("refusal shown without Refused")
+	}
+}
