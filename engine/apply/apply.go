@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/lumuctl/lumuctl/engine/pack"
 	"github.com/lumuctl/lumuctl/engine/plan"
 	"github.com/lumuctl/lumuctl/engine/provider"
 	"github.com/lumuctl/lumuctl/engine/state"
@@ -221,7 +222,7 @@ func write(ctx context.Context, opts Options, o op) error {
 	p, c := opts.Plan, o.change
 	// Ownership guard: whatever the plan says, only items carrying this
 	// namespace's prefix for this blocklist are ever written.
-	if !strings.HasPrefix(c.ItemID, plan.OwnedPrefix(p.Namespace)+o.blocklist+"-") {
+	if !strings.HasPrefix(c.ItemID, pack.OwnedPrefix(p.Namespace)+o.blocklist+"-") {
 		return fmt.Errorf("refusing to write %s: it is not owned by blocklist %q of namespace %q", c.ItemID, o.blocklist, p.Namespace)
 	}
 	t := opts.Kibanas[o.kibana]

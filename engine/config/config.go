@@ -9,6 +9,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
 
+	"github.com/lumuctl/lumuctl/engine/pack"
 	"github.com/lumuctl/lumuctl/engine/provider"
 )
 
@@ -162,7 +163,7 @@ func (c *Config) CacheFile() string { return c.Path(c.Settings.CachePath) }
 
 // ItemIDPrefix is the ownership prefix of this configuration's items of
 // every blocklist: "lumuctl-<namespace>-".
-func (c *Config) ItemIDPrefix() string { return "lumuctl-" + c.Settings.Namespace + "-" }
+func (c *Config) ItemIDPrefix() string { return pack.OwnedPrefix(c.Settings.Namespace) }
 
 // VariableNames returns the variable names in sorted order.
 func (c *Config) VariableNames() []string { return slices.Sorted(maps.Keys(c.Variables)) }

@@ -43,19 +43,24 @@ func (g Group) Validate() error {
 // String is "<blocklist>/<os>/<type>", for error messages.
 func (g Group) String() string { return g.Blocklist + "/" + g.OS + "/" + string(g.Type) }
 
+// OwnedPrefix is the ownership mark of a configuration: an item is owned by
+// the configuration with namespace ns exactly when its item_id starts with
+// "lumuctl-<ns>-" (SPEC section 5). It does not validate ns.
+func OwnedPrefix(ns string) string { return "lumuctl-" + ns + "-" }
+
 // BlocklistPrefix is the ownership prefix of one blocklist's items:
 // "lumuctl-<namespace>-<blocklist>-". It does not validate its arguments.
 func BlocklistPrefix(namespace, blocklist string) string {
-	return "lumuctl-" + namespace + "-" + blocklist + "-"
+	return OwnedPrefix(namespace) + blocklist + "-"
 }
 
 // ItemID returns "lumuctl-<ns>-<blocklist>-<os>-<hashType>-<seq>" with seq
 // zero-padded to four digits, or an error naming the first invalid part.
 func ItemID(ns, blocklist, os string, hashType provider.HashType, seq int) (string, error) {
 	switch {
-	case !isLabel(ns, 32, false):
+	case !ValidLabel(ns, 32, false):
 		return "", fmt.Errorf("invalid namespace %q: want [a-z0-9_]{1,32}", ns)
-	case !isLabel(blocklist, 48, true):
+	case !ValidLabel(blocklist, 48, true):
 		return "", fmt.Errorf("invalid blocklist label %q: want [a-z][a-z0-9_]{0,47}", blocklist)
 	case !isOS(os):
 		return "", fmt.Errorf("invalid OS %q: want one of %s", os, strings.Join(OSTypes, ", "))
@@ -116,8 +121,10 @@ func isOS(s string) bool {
 	return false
 }
 
-// isLabel checks [a-z0-9_]{1,maxLen}, with a leading letter when letterFirst.
-func isLabel(s string, maxLen int, letterFirst bool) bool {
+// ValidLabel checks [a-z0-9_]{1,maxLen}, with a leading letter when
+// letterFirst (namespaces: 32, no letter rule; blocklist labels: 48, letter
+// first).
+func ValidLabel(s string, maxLen int, letterFirst bool) bool {
 	if s == "" || len(s) > maxLen {
 		return false
 	}

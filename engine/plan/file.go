@@ -168,10 +168,10 @@ func (p *Plan) check() error {
 	if p.Mode != ModeNormal && p.Mode != ModeDestroy {
 		return fmt.Errorf("unknown mode %s", quoteTrunc(string(p.Mode)))
 	}
-	if !validLabel(p.Namespace, 32) {
+	if !pack.ValidLabel(p.Namespace, 32, false) {
 		return fmt.Errorf("invalid namespace %s", quoteTrunc(p.Namespace))
 	}
-	prefix := OwnedPrefix(p.Namespace)
+	prefix := pack.OwnedPrefix(p.Namespace)
 	kibanas := map[string]bool{}
 	for _, k := range p.Kibanas {
 		kibanas[k.Name] = true
@@ -253,20 +253,3 @@ func isHex(s string, n int) bool {
 	}
 	return true
 }
-
-// validLabel reports whether s matches [a-z0-9_]{1,max}.
-func validLabel(s string, max int) bool {
-	if len(s) == 0 || len(s) > max {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_') {
-			return false
-		}
-	}
-	return true
-}
-
-// OwnedPrefix is the item_id prefix that marks items owned by namespace ns.
-func OwnedPrefix(ns string) string { return "lumuctl-" + ns + "-" }

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/lumuctl/lumuctl/engine/config"
+	"github.com/lumuctl/lumuctl/engine/pack"
 	"github.com/lumuctl/lumuctl/engine/provider"
 	"github.com/lumuctl/lumuctl/engine/provider/providertest"
 )
@@ -62,7 +63,7 @@ func checkDecoded(t *testing.T, p *Plan) {
 	if want, err := ComputeDigest(p); err != nil || want != p.Digest {
 		t.Fatalf("accepted plan digest %q, content digest %q (%v)", p.Digest, want, err)
 	}
-	prefix := OwnedPrefix(p.Namespace)
+	prefix := pack.OwnedPrefix(p.Namespace)
 	if p.Namespace == "" {
 		t.Fatal("accepted plan has an empty namespace")
 	}

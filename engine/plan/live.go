@@ -52,12 +52,12 @@ func (lk *liveKibana) orphanNames() []string {
 // prefix; parsed says whether the rest follows lumuctl's layout
 // (pack.ParseItemID), else the item is owned but outside every group.
 func splitOwnedID(ns, itemID string) (blocklist, os string, ht provider.HashType, seq int, parsed, ok bool) {
-	rest, found := strings.CutPrefix(itemID, OwnedPrefix(ns))
+	rest, found := strings.CutPrefix(itemID, pack.OwnedPrefix(ns))
 	if !found {
 		return "", "", "", 0, false, false
 	}
 	blocklist, _, _ = strings.Cut(rest, "-")
-	if !validLabel(blocklist, 48) {
+	if !pack.ValidLabel(blocklist, 48, false) {
 		return "", "", "", 0, false, false
 	}
 	os, ht, seq, parsed = pack.ParseItemID(pack.BlocklistPrefix(ns, blocklist), itemID)
@@ -101,7 +101,7 @@ func readKibana(ctx context.Context, cfg *config.Config, name string, t provider
 	if !exists {
 		lk.plan.CreateContainer = true
 	} else {
-		resp, err := t.List(ctx, provider.ListRequest{Prefix: OwnedPrefix(ns), CountUnmanaged: true})
+		resp, err := t.List(ctx, provider.ListRequest{Prefix: pack.OwnedPrefix(ns), CountUnmanaged: true})
 		if err != nil {
 			return nil, errDiag("Cannot list Kibana blocklist items", err)
 		}
@@ -140,7 +140,7 @@ type LiveSet struct {
 func NewLiveSet(containerExists bool, items []provider.Item, ns string) LiveSet {
 	ls := LiveSet{ContainerExists: containerExists}
 	for _, it := range items {
-		if strings.HasPrefix(it.ItemID, OwnedPrefix(ns)) {
+		if strings.HasPrefix(it.ItemID, pack.OwnedPrefix(ns)) {
 			ls.Items = append(ls.Items, LiveItem{ItemID: it.ItemID, ID: it.ID, Version: it.Version})
 		}
 	}

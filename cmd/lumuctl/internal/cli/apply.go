@@ -14,6 +14,7 @@ import (
 
 	"github.com/lumuctl/lumuctl/cmd/lumuctl/internal/views"
 	"github.com/lumuctl/lumuctl/engine/apply"
+	"github.com/lumuctl/lumuctl/engine/pack"
 	"github.com/lumuctl/lumuctl/engine/plan"
 	"github.com/lumuctl/lumuctl/engine/provider"
 	"github.com/lumuctl/lumuctl/engine/state"
@@ -245,7 +246,7 @@ func verifySaved(ctx context.Context, g *globals, ws *workspace, targets map[str
 		return stateError(err)
 	}
 	live := map[string]plan.LiveSet{}
-	prefix := plan.OwnedPrefix(ws.cfg.Settings.Namespace)
+	prefix := pack.OwnedPrefix(ws.cfg.Settings.Namespace)
 	for _, k := range p.Kibanas {
 		t, ok := targets[k.Name]
 		if !ok {
