@@ -101,7 +101,7 @@ func Apply(ctx context.Context, opts Options) (*Result, error) {
 		if k.CreateContainer {
 			if err := t.EnsureContainer(sendCtx); err != nil {
 				res.Errors = append(res.Errors, fmt.Errorf("kibana %q: create the endpoint_blocklists list: %w", k.Name, err))
-				return finish(opts, res, false)
+				return finish(opts, res, false, nil)
 			}
 		}
 	}
@@ -293,13 +293,11 @@ func definitelyNotWritten(err error) bool {
 
 // finish records the outcome: provenance of fully applied blocklists, the
 // applied digest (complete runs only), the audit history; done journal
-// entries are cleared.
-func finish(opts Options, res *Result, complete bool, failed ...map[string]bool) (*Result, error) {
+// entries are cleared. failed names the blocklists with a failed or skipped
+// write; nil means the run stopped before any (no provenance is recorded
+// unless it completed).
+func finish(opts Options, res *Result, complete bool, failed map[string]bool) (*Result, error) {
 	p := opts.Plan
-	var bad map[string]bool
-	if len(failed) > 0 {
-		bad = failed[0]
-	}
 	switch {
 	case complete:
 		res.Outcome = state.OutcomeSuccess
@@ -312,7 +310,7 @@ func finish(opts Options, res *Result, complete bool, failed ...map[string]bool)
 	}
 	commit := state.Commit{ClearDone: true, Provenance: map[string]state.Provenance{}}
 	for _, bp := range p.Blocklists {
-		if bad[bp.Name] || (!complete && bad == nil) {
+		if failed[bp.Name] || (!complete && failed == nil) {
 			continue
 		}
 		if p.Mode == plan.ModeDestroy || bp.Orphan {
