@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/lumuctl/lumuctl/cmd/lumuctl/internal/views"
 	"github.com/lumuctl/lumuctl/engine/state"
 )
 
@@ -48,7 +49,7 @@ func newHistoryCommand(g *globals) *cobra.Command {
 					h.Time.Format("2006-01-02 15:04:05Z07:00"), h.Command, h.Outcome, h.Who, digest,
 					c.ItemsAdded, c.ItemsChanged, c.ItemsDestroyed, c.HashesAdded, c.HashesRemoved)
 				if h.Message != "" {
-					fmt.Fprintf(g.streams.Out, "  %s", oneLineText(h.Message))
+					fmt.Fprintf(g.streams.Out, "  %s", views.NoControl(h.Message))
 				}
 				fmt.Fprintln(g.streams.Out)
 			}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/lumuctl/lumuctl/cmd/lumuctl/internal/views"
 	"github.com/lumuctl/lumuctl/engine/provider"
 )
 
@@ -74,7 +75,7 @@ hold it. It reads only the state file.`,
 				fmt.Fprintf(g.streams.Out, "  blocklist %q, because of:\n", bl)
 				for _, r := range prov[bl] {
 					fmt.Fprintf(g.streams.Out, "    incident %s (company %s, ioc_filter %s): %s, %s, last contact %s\n",
-						r.ID, r.Company, r.Filter, strings.Join(r.AdversaryTypes, "/"), oneLineText(r.Description), r.LastContact.Format("2006-01-02 15:04 MST"))
+						views.NoControl(r.ID), r.Company, r.Filter, views.NoControl(strings.Join(r.AdversaryTypes, "/")), views.NoControl(r.Description), r.LastContact.Format("2006-01-02 15:04 MST"))
 				}
 			}
 			for _, h := range items {
@@ -97,14 +98,4 @@ func isHexHash(s string) bool {
 		}
 	}
 	return true
-}
-
-// oneLineText strips control characters from text that came from an API.
-func oneLineText(s string) string {
-	return strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f {
-			return ' '
-		}
-		return r
-	}, s)
 }

@@ -122,7 +122,7 @@ func (pp *planPrinter) drift() {
 	pp.printf("%s\n\n", pp.paint(ansiBold, "Changed outside lumuctl (this plan restores them):"))
 	for _, bp := range pp.p.Blocklists {
 		for _, d := range bp.Drift {
-			pp.printf("  %s %s (blocklist %s): %s\n", pp.symbol(plan.Update), noControl(d.ItemID), bp.Name, strings.Join(d.What, ", "))
+			pp.printf("  %s %s (blocklist %s): %s\n", pp.symbol(plan.Update), NoControl(d.ItemID), bp.Name, strings.Join(d.What, ", "))
 			pp.hashLines(d.Added, func(string) string { return "added outside lumuctl" }, "+")
 			pp.hashLines(d.Removed, func(string) string { return "removed outside lumuctl" }, "-")
 		}
@@ -175,7 +175,7 @@ func (pp *planPrinter) change(c plan.ItemChange) {
 	case plan.Delete:
 		what = fmt.Sprintf("will be destroyed (-%d)", len(c.Removed))
 	}
-	pp.printf("    %s %s %s\n", pp.symbol(c.Action), noControl(c.ItemID), what)
+	pp.printf("    %s %s %s\n", pp.symbol(c.Action), NoControl(c.ItemID), what)
 	for _, r := range c.Reasons {
 		pp.printf("        (%s)\n", r)
 	}
@@ -252,16 +252,17 @@ func provenanceText(refs []provider.IncidentRef, prefix string) string {
 
 // oneLine strips control characters (values come from Lumu) and cuts s.
 func oneLine(s string, max int) string {
-	out := noControl(s)
+	out := NoControl(s)
 	if rs := []rune(out); len(rs) > max {
 		out = string(rs[:max-1]) + "…"
 	}
 	return out
 }
 
-// noControl replaces C0 and C1 control characters and DEL with spaces:
-// item_ids come from Kibana and must not reach the terminal raw.
-func noControl(s string) string {
+// NoControl replaces C0 and C1 control characters and DEL with spaces: text
+// that came from Kibana or Lumu (item_ids, descriptions, messages) must not
+// reach the terminal raw.
+func NoControl(s string) string {
 	return strings.Map(func(r rune) rune {
 		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
 			return ' '
