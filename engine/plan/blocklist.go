@@ -42,13 +42,14 @@ func planBlocklist(in planInput) (BlocklistPlan, error) {
 		liveByItemID[li.item.ItemID] = true
 		if !li.parsed {
 			// Owned, but not in lumuctl's layout: removed.
+			values := ItemValues(li.item)
 			bp.Changes = append(bp.Changes, ItemChange{
 				Action: Delete, ItemID: li.item.ItemID, ID: li.item.ID, ExpectVersion: li.item.Version,
-				OS: firstOr(li.item.OSTypes, ""), Removed: itemValues(li.item),
+				OS: firstOr(li.item.OSTypes, ""), Removed: values,
 				Reasons: []string{"item_id does not follow lumuctl's layout"},
 			})
-			bp.HashesBefore += len(itemValues(li.item))
-			bp.HashesRemoved += len(itemValues(li.item))
+			bp.HashesBefore += len(values)
+			bp.HashesRemoved += len(values)
 			continue
 		}
 		k := groupKey{li.os, li.hashType}
@@ -70,7 +71,7 @@ func planBlocklist(in planInput) (BlocklistPlan, error) {
 	prefix := pack.BlocklistPrefix(in.ns, in.name)
 	for _, id := range slices.Sorted(maps.Keys(in.prior)) {
 		if strings.HasPrefix(id, prefix) && !liveByItemID[id] {
-			bp.Drift = append(bp.Drift, Drift{ItemID: id, What: []string{"deleted"}, Removed: itemValues(in.prior[id])})
+			bp.Drift = append(bp.Drift, Drift{ItemID: id, What: []string{"deleted"}, Removed: ItemValues(in.prior[id])})
 		}
 	}
 
@@ -118,7 +119,7 @@ func planGroup(in *planInput, k groupKey, items []liveItem, bp *BlocklistPlan) e
 		}
 		// Values changed outside lumuctl since the last apply.
 		if prev, ok := in.prior[li.item.ItemID]; ok {
-			added, removed := setDiff(itemValues(prev), itemValues(li.item))
+			added, removed := setDiff(ItemValues(prev), ItemValues(li.item))
 			what := append([]string(nil), reasons[li.item.ItemID]...)
 			if len(added)+len(removed) > 0 {
 				what = append([]string{"values"}, what...)
@@ -129,7 +130,7 @@ func planGroup(in *planInput, k groupKey, items []liveItem, bp *BlocklistPlan) e
 		} else if len(reasons[li.item.ItemID]) > 0 {
 			bp.Drift = append(bp.Drift, Drift{ItemID: li.item.ItemID, What: reasons[li.item.ItemID]})
 		}
-		existing = append(existing, pack.Existing{ID: li.item.ItemID, Seq: li.seq, Values: itemValues(li.item), ForceRewrite: force})
+		existing = append(existing, pack.Existing{ID: li.item.ItemID, Seq: li.seq, Values: ItemValues(li.item), ForceRewrite: force})
 	}
 	max := in.max
 	if max <= 0 {
@@ -143,7 +144,7 @@ func planGroup(in *planInput, k groupKey, items []liveItem, bp *BlocklistPlan) e
 	}
 	before := map[string]struct{}{}
 	for _, li := range items {
-		for _, v := range itemValues(li.item) {
+		for _, v := range ItemValues(li.item) {
 			before[trimLower(v)] = struct{}{}
 		}
 	}
@@ -198,8 +199,8 @@ func planGroup(in *planInput, k groupKey, items []liveItem, bp *BlocklistPlan) e
 	return nil
 }
 
-// itemValues returns every hash value of an item, across its entries.
-func itemValues(it provider.Item) []string {
+// ItemValues returns every hash value of an item, across its entries.
+func ItemValues(it provider.Item) []string {
 	var out []string
 	for _, e := range it.Entries {
 		out = append(out, e.Value...)

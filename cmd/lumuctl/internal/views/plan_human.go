@@ -167,7 +167,7 @@ func (pp *planPrinter) change(c plan.ItemChange) {
 	case plan.Create:
 		n := 0
 		if c.After != nil {
-			n = len(itemValues(c.After))
+			n = len(plan.ItemValues(*c.After))
 		}
 		what = fmt.Sprintf("will be created (%d %s)", n, plural(n, "hash", "hashes"))
 	case plan.Update:
@@ -269,12 +269,4 @@ func NoControl(s string) string {
 		}
 		return r
 	}, s)
-}
-
-func itemValues(it *provider.Item) []string {
-	var out []string
-	for _, e := range it.Entries {
-		out = append(out, e.Value...)
-	}
-	return out
 }
