@@ -2,8 +2,6 @@ package apply
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -49,14 +47,7 @@ blocklist "lumu" {
 }
 `
 
-func hashes(tag string, n int) []string {
-	out := make([]string, n)
-	for i := range out {
-		s := sha256.Sum256([]byte(fmt.Sprintf("%s-%d", tag, i)))
-		out[i] = hex.EncodeToString(s[:])
-	}
-	return out
-}
+var hashes = providertest.Hashes
 
 type harness struct {
 	cfg    *config.Config

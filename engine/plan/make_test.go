@@ -3,8 +3,6 @@ package plan
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -62,15 +60,7 @@ func loadConfig(t *testing.T, blocks string) *config.Config {
 	return cfg
 }
 
-// hashes returns n distinct sha256 hashes derived from tag.
-func hashes(tag string, n int) []string {
-	out := make([]string, n)
-	for i := range out {
-		s := sha256.Sum256([]byte(fmt.Sprintf("%s-%d", tag, i)))
-		out[i] = hex.EncodeToString(s[:])
-	}
-	return out
-}
+var hashes = providertest.Hashes
 
 type env struct {
 	cfg    *config.Config

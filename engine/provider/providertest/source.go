@@ -2,6 +2,9 @@ package providertest
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
 	"sync"
 
 	"github.com/lumuctl/lumuctl/engine/provider"
@@ -57,3 +60,14 @@ func (s *Source) Fetch(ctx context.Context, req provider.FetchRequest) provider.
 
 // Close implements provider.Source.
 func (s *Source) Close() error { return nil }
+
+// Hashes returns n distinct lowercase sha256 hashes derived from tag, for
+// building desired sets in tests.
+func Hashes(tag string, n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		s := sha256.Sum256([]byte(fmt.Sprintf("%s-%d", tag, i)))
+		out[i] = hex.EncodeToString(s[:])
+	}
+	return out
+}
