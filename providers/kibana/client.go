@@ -152,6 +152,13 @@ func New(cfg provider.TargetConfig, opts ...Option) (*Client, error) {
 		}
 		c.hc = hc
 	}
+	// Never follow a redirect, whoever built the http.Client: Go would send
+	// Authorization to another port of the same host, turn a POST into a
+	// GET after a 302, and the answer of wherever it landed would be
+	// believed. A 3xx is an error (see once).
+	hc := *c.hc
+	hc.CheckRedirect = refuseRedirect
+	c.hc = &hc
 	if cfg.ReadOnly {
 		hc := *c.hc
 		hc.Transport = ReadOnlyTransport(hc.Transport)
@@ -213,6 +220,10 @@ func newHTTPClient(cfg provider.TargetConfig) (*http.Client, error) {
 	}
 	return &http.Client{Transport: tr, Timeout: timeout}, nil
 }
+
+// refuseRedirect is an http.Client.CheckRedirect that hands the 3xx answer
+// back to the caller instead of following it.
+func refuseRedirect(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 
 // ReadOnlyTransport wraps next (http.DefaultTransport when nil) so that
 // every request other than GET and HEAD fails with provider.ErrReadOnly

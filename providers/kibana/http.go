@@ -29,6 +29,38 @@ const (
 
 var errTooLarge = errors.New("response too large")
 
+// redirectError is a 3xx answer: lumuctl never follows redirects, so that
+// the API key cannot reach another host or port and a POST is never
+// silently replaced by a GET. It names the status and the host of
+// Location, never its path or query (which may hold anything).
+type redirectError struct {
+	status int
+	host   string // "" when Location is absent or unparsable
+}
+
+func (e *redirectError) Error() string {
+	to := "without a usable Location"
+	if e.host != "" {
+		to = "to host " + e.host
+	}
+	return fmt.Sprintf("answered %d %s redirecting %s; lumuctl does not follow redirects: set url to the address Kibana answers on",
+		e.status, http.StatusText(e.status), to)
+}
+
+// newRedirectError reads the Location host of a 3xx answer to req.
+func newRedirectError(req *http.Request, resp *http.Response) *redirectError {
+	e := &redirectError{status: resp.StatusCode}
+	if loc := resp.Header.Get("Location"); loc != "" {
+		if u, err := req.URL.Parse(loc); err == nil {
+			e.host = stripControl(u.Host)
+			if len(e.host) > 200 {
+				e.host = e.host[:200] + "..."
+			}
+		}
+	}
+	return e
+}
+
 // call is one logical request; do sends it, retrying transient failures.
 type call struct {
 	method string
@@ -78,6 +110,11 @@ func (c *Client) do(ctx context.Context, cl call) (result, error) {
 				return result{}, te
 			case errors.Is(err, errTooLarge):
 				te.msg = fmt.Sprintf("response larger than %d bytes", cl.limit)
+				return result{}, te
+			}
+			var re *redirectError
+			if errors.As(err, &re) {
+				te.msg = re.Error()
 				return result{}, te
 			}
 			te.msg = c.scrub(err.Error())
@@ -163,6 +200,9 @@ func (c *Client) once(ctx context.Context, cl call) (int, []byte, http.Header, e
 		return 0, nil, nil, err
 	}
 	defer resp.Body.Close()
+	if resp.StatusCode >= 300 && resp.StatusCode < 400 {
+		return 0, nil, nil, newRedirectError(req, resp)
+	}
 	ok := resp.StatusCode >= 200 && resp.StatusCode < 300
 	limit := int64(maxErrorBody)
 	if ok {

@@ -113,6 +113,13 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 	if cfg.HTTPClient == nil {
 		cfg.HTTPClient = &http.Client{Timeout: 60 * time.Second}
 	}
+	// Never follow a redirect, whoever built the http.Client: the key is a
+	// query parameter, so Go would send it to the other host in Referer,
+	// and a 302 turns the POST of a listing into a GET whose answer would
+	// be believed. A 3xx is an error (see once).
+	hc := *cfg.HTTPClient
+	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	cfg.HTTPClient = &hc
 	if cfg.RetryTimeout <= 0 {
 		cfg.RetryTimeout = DefaultRetryTimeout
 	}
@@ -447,6 +454,9 @@ func (c *Client) once(ctx context.Context, r request) result {
 		return result{err: fmt.Errorf("%s: %s", r.endpoint, c.scrub(err.Error()))}
 	}
 	defer resp.Body.Close()
+	if resp.StatusCode >= 300 && resp.StatusCode < 400 {
+		return result{err: c.redirectError(r, req, resp), fatal: true}
+	}
 	limit := c.cfg.MaxBodyBytes
 	if resp.StatusCode < 200 || resp.StatusCode >= 300 {
 		limit = errBodyMax
@@ -462,6 +472,20 @@ func (c *Client) once(ctx context.Context, r request) result {
 		data = data[:limit]
 	}
 	return result{status: resp.StatusCode, header: resp.Header, body: data}
+}
+
+// redirectError describes a 3xx answer by its status and the host of its
+// Location, never the path or query (which may echo the key).
+func (c *Client) redirectError(r request, req *http.Request, resp *http.Response) error {
+	to := "without a usable Location"
+	if loc := resp.Header.Get("Location"); loc != "" {
+		if u, err := req.URL.Parse(loc); err == nil && u.Host != "" {
+			to = "to host " + sanitize(u.Host)
+		}
+	}
+	msg := fmt.Sprintf("Lumu answered %s on %s redirecting %s; lumuctl does not follow redirects: check api_url of company %q",
+		statusText(resp.StatusCode), r.endpoint, to, c.cfg.Company)
+	return &APIError{Endpoint: r.endpoint, StatusCode: resp.StatusCode, msg: c.scrub(msg)}
 }
 
 // statusError turns a final non-2xx answer into an error a person can act on.
@@ -568,3 +592,14 @@ var keyParamRE = regexp.MustCompile(`(?i)(key=)[^&\s"'#<>]*`)
 // REDACTED. Apply it to anything that may hold a Lumu URL before it is
 // shown.
 func Scrub(s string) string { return keyParamRE.ReplaceAllString(s, "${1}REDACTED") }
+
+// sanitize replaces C0 and C1 control characters and DEL with spaces and
+// bounds the length: s came from a server and reaches a terminal.
+func sanitize(s string) string {
+	return truncate(strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
+			return ' '
+		}
+		return r
+	}, s), 200)
+}
