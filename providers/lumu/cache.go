@@ -12,6 +12,7 @@ import (
 	berrors "go.etcd.io/bbolt/errors"
 
 	"github.com/lumuctl/lumuctl/engine/provider"
+	"github.com/lumuctl/lumuctl/engine/safefile"
 )
 
 // The cache file layout (bbolt):
@@ -73,11 +74,18 @@ func openCache(path string, timeout time.Duration) (*cache, *provider.Warning) {
 			Detail:  fmt.Sprintf("The cache directory for %s could not be created (%v). This run reads every incident context from Lumu.", path, err),
 		}
 	}
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: timeout})
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: timeout, OpenFile: safefile.OpenFile})
 	if errors.Is(err, berrors.ErrTimeout) {
 		return nil, &provider.Warning{
 			Summary: "Lumu cache in use",
 			Detail:  fmt.Sprintf("The cache file %s is held by another lumuctl process. This run reads every incident context from Lumu and does not update the cache.", path),
+		}
+	}
+	if safefile.IsNotRegular(err) {
+		// Never moved aside or replaced: something put it there.
+		return nil, &provider.Warning{
+			Summary: "Lumu cache unavailable",
+			Detail:  fmt.Sprintf("%v. This run reads every incident context from Lumu and does not update the cache.", err),
 		}
 	}
 	if err != nil && !corrupt(err) {
@@ -91,7 +99,7 @@ func openCache(path string, timeout time.Duration) (*cache, *provider.Warning) {
 		// new one.
 		aside := fmt.Sprintf("%s.corrupt-%d", path, time.Now().Unix())
 		if rerr := os.Rename(path, aside); rerr == nil {
-			if db2, err2 := bolt.Open(path, 0o600, &bolt.Options{Timeout: timeout}); err2 == nil {
+			if db2, err2 := bolt.Open(path, 0o600, &bolt.Options{Timeout: timeout, OpenFile: safefile.OpenFile}); err2 == nil {
 				return &cache{db: db2, path: path}, &provider.Warning{
 					Summary: "Lumu cache unreadable",
 					Detail:  fmt.Sprintf("The cache file %s could not be read (%v). It was moved to %s and a new cache started; this run reads every incident context from Lumu.", path, err, aside),
@@ -103,7 +111,6 @@ func openCache(path string, timeout time.Duration) (*cache, *provider.Warning) {
 			Detail:  fmt.Sprintf("The cache file %s could not be read (%v). This run reads every incident context from Lumu; delete the file to start a new cache.", path, err),
 		}
 	}
-	_ = os.Chmod(path, 0o600)
 	return &cache{db: db, path: path}, nil
 }
 

@@ -8,6 +8,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/lumuctl/lumuctl/engine/safefile"
 	"github.com/lumuctl/lumuctl/engine/state"
 )
 
@@ -27,7 +28,7 @@ func (s *Store) Lock(ctx context.Context, opts state.LockOptions) (state.Writer,
 	if err := s.ensureDir(); err != nil {
 		return nil, err
 	}
-	f, err := os.OpenFile(s.LockPath(), os.O_RDWR|os.O_CREATE, 0o600)
+	f, err := safefile.OpenFile(s.LockPath(), os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("open state lock %s: %w", s.LockPath(), err)
 	}

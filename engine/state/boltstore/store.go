@@ -15,6 +15,7 @@ import (
 	berrors "go.etcd.io/bbolt/errors"
 
 	"github.com/lumuctl/lumuctl/engine/provider"
+	"github.com/lumuctl/lumuctl/engine/safefile"
 	"github.com/lumuctl/lumuctl/engine/state"
 )
 
@@ -68,9 +69,18 @@ func (s *Store) corrupt(detail string, err error) error {
 	return &state.CorruptError{Path: s.path, Detail: detail, Err: err}
 }
 
+// boltOptions are the options of every open of the state file: it is
+// never opened through a symbolic link, and a read-write open leaves it
+// mode 0600 whatever mode it had.
+func (s *Store) boltOptions(readOnly bool) *bolt.Options {
+	return &bolt.Options{ReadOnly: readOnly, Timeout: s.opts.OpenTimeout, OpenFile: safefile.OpenFile}
+}
+
 // openErr classifies an error from bolt.Open.
 func (s *Store) openErr(err error) error {
 	switch {
+	case safefile.IsNotRegular(err):
+		return fmt.Errorf("open state: %w", err)
 	case errors.Is(err, berrors.ErrTimeout):
 		return fmt.Errorf("open state %s: %w (another process kept it for more than %s)", s.path, state.ErrBusy, s.opts.OpenTimeout)
 	case errors.Is(err, fs.ErrPermission), errors.Is(err, fs.ErrNotExist):
@@ -102,7 +112,7 @@ func (s *Store) view(fn func(tx *bolt.Tx, m meta) error) (exists bool, err error
 		return false, fmt.Errorf("state %s: %w", s.path, err)
 	}
 	err = s.guard(func() error {
-		db, err := bolt.Open(s.path, 0o600, &bolt.Options{ReadOnly: true, Timeout: s.opts.OpenTimeout})
+		db, err := bolt.Open(s.path, 0o600, s.boltOptions(true))
 		if err != nil {
 			return s.openErr(err)
 		}
@@ -161,7 +171,7 @@ func (s *Store) update(bump bool, fn func(tx *bolt.Tx) error) (serial uint64, er
 		return 0, err
 	}
 	err = s.guard(func() error {
-		db, err := bolt.Open(s.path, 0o600, &bolt.Options{Timeout: s.opts.OpenTimeout})
+		db, err := bolt.Open(s.path, 0o600, s.boltOptions(false))
 		if err != nil {
 			return s.openErr(err)
 		}
@@ -451,7 +461,7 @@ func (s *Store) Check() error {
 		return nil
 	}
 	err := s.guard(func() error {
-		db, err := bolt.Open(s.path, 0o600, &bolt.Options{ReadOnly: true, Timeout: s.opts.OpenTimeout})
+		db, err := bolt.Open(s.path, 0o600, s.boltOptions(true))
 		if err != nil {
 			return s.openErr(err)
 		}

@@ -17,6 +17,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/lumuctl/lumuctl/engine/provider"
+	"github.com/lumuctl/lumuctl/engine/safefile"
 	"github.com/lumuctl/lumuctl/engine/state"
 )
 
@@ -373,13 +374,16 @@ func (s *Store) backup() error {
 		return nil
 	}
 	dst := s.BackupPath()
+	if err := safefile.CheckTarget(dst); err != nil {
+		return fmt.Errorf("backup state: %w", err)
+	}
 	tmp, err := os.CreateTemp(filepath.Dir(dst), filepath.Base(dst)+".tmp*")
 	if err != nil {
 		return fmt.Errorf("backup state: %w", err)
 	}
 	defer os.Remove(tmp.Name()) // no-op after the rename
 	err = s.guard(func() error {
-		db, err := bolt.Open(s.path, 0o600, &bolt.Options{ReadOnly: true, Timeout: s.opts.OpenTimeout})
+		db, err := bolt.Open(s.path, 0o600, s.boltOptions(true))
 		if err != nil {
 			return s.openErr(err)
 		}

@@ -17,6 +17,8 @@ import (
 	"github.com/sergi/go-diff/diffmatchpatch"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+
+	"github.com/lumuctl/lumuctl/engine/safefile"
 )
 
 // fmtSuffixes are the file names fmt formats.
@@ -172,8 +174,8 @@ func (f *formatter) file(path string) error {
 	}
 	f.unformatted++
 	if !f.flags.check {
-		// WriteFile truncates the existing file, so its mode is kept.
-		if err := os.WriteFile(path, out, 0o644); err != nil {
+		// Rewritten in place, so its mode is kept; never through a link.
+		if err := safefile.Rewrite(path, out); err != nil {
 			return fmt.Errorf("fmt: %s: %w", path, pathErr(err))
 		}
 		f.g.logger.Debug("fmt: rewrote file", "file", path)

@@ -9,6 +9,8 @@ import (
 	"os"
 	"regexp"
 	"strings"
+
+	"github.com/lumuctl/lumuctl/engine/safefile"
 )
 
 // redactedMark replaces a secret in a log line.
@@ -56,7 +58,7 @@ func raiseLevel(base slog.Level, verbose int) slog.Level {
 
 // openLogFile opens path for appending, creating it with mode 0600.
 func openLogFile(path string) (*os.File, error) {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	f, err := safefile.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("--log-file: %w", err)
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/lumuctl/lumuctl/cmd/lumuctl/internal/views"
 	"github.com/lumuctl/lumuctl/engine/plan"
 	"github.com/lumuctl/lumuctl/engine/provider"
+	"github.com/lumuctl/lumuctl/engine/safefile"
 )
 
 // runOutput is where plan, apply and destroy report: human text on the
@@ -34,7 +35,7 @@ func (g *globals) newRunOutput(f runFlags) (*runOutput, error) {
 	case f.jsonOut:
 		o.events = views.NewEvents(g.streams.Out, versionString(), g.now)
 	case f.jsonInto != "":
-		file, err := os.OpenFile(f.jsonInto, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+		file, err := safefile.Create(f.jsonInto, 0o600)
 		if err != nil {
 			return nil, fmt.Errorf("--json-into: %w", err)
 		}

@@ -13,6 +13,7 @@ import (
 	"github.com/lumuctl/lumuctl/engine/config"
 	"github.com/lumuctl/lumuctl/engine/plan"
 	"github.com/lumuctl/lumuctl/engine/provider"
+	"github.com/lumuctl/lumuctl/engine/safefile"
 	"github.com/lumuctl/lumuctl/engine/state"
 	"github.com/lumuctl/lumuctl/engine/state/boltstore"
 	"github.com/lumuctl/lumuctl/providers/kibana"
@@ -138,26 +139,13 @@ func stateError(err error) error {
 }
 
 // writePrivateFile writes data to path with mode 0600 (via a temporary
-// file and rename, so a reader never sees half a file).
+// file and rename, so a reader never sees half a file). A symbolic link or
+// other non-regular file at path is refused, not replaced.
 func writePrivateFile(path string, data []byte) error {
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(0o600); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
+	if err := safefile.WriteAtomic(path, data, 0o600); err != nil {
+		if safefile.IsNotRegular(err) {
+			return err
+		}
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	return nil
