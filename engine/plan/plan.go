@@ -129,7 +129,8 @@ type ItemChange struct {
 type Drift struct {
 	ItemID string `json:"item_id"`
 	// What lists the changed aspects: "deleted", "values", "name",
-	// "description", "os_types", "tags", "meta", "entries".
+	// "description", "os_types", "tags", "entries". Items carry no meta
+	// (SPEC 5), so a meta found on a live item is not drift.
 	What []string `json:"what"`
 	// Added and Removed are values added/removed outside lumuctl compared
 	// with the last apply (when the state knows the item).

@@ -21,11 +21,6 @@ func ItemDescription(ns, blocklist string) string {
 	return fmt.Sprintf("Managed by lumuctl (namespace %s, blocklist %s) from Lumu Defender incidents. Manual edits are reverted on the next apply.", ns, blocklist)
 }
 
-// ItemMeta is the meta object of an owned item.
-func ItemMeta(ns, blocklist string) map[string]any {
-	return map[string]any{"managed_by": "lumuctl", "namespace": ns, "blocklist": blocklist}
-}
-
 // PolicyTags returns the policy tags for a blocklist: policy:all when
 // policyIDs is empty, else policy:<id> for each, sorted.
 func PolicyTags(policyIDs []string) []string {
@@ -67,7 +62,6 @@ func renderItem(in *planInput, itemID, os string, ht provider.HashType, seq int,
 			Operator: "included",
 			Value:    values,
 		}},
-		Meta: ItemMeta(in.ns, in.name),
 		Type: "simple",
 	}
 }
@@ -100,9 +94,6 @@ func shapeDrift(live provider.Item, want *provider.Item) []string {
 	if !equalSorted(liveTags, wantTags) {
 		what = append(what, "tags")
 	}
-	if !equalMeta(live.Meta, want.Meta) {
-		what = append(what, "meta")
-	}
 	if len(live.Entries) != 1 || live.Entries[0].Field != want.Entries[0].Field ||
 		live.Entries[0].Type != "match_any" || live.Entries[0].Operator != "included" {
 		what = append(what, "entries")
@@ -128,17 +119,4 @@ func equalSorted(a, b []string) bool {
 	sort.Strings(a)
 	sort.Strings(b)
 	return equalStrings(a, b)
-}
-
-func equalMeta(live, want map[string]any) bool {
-	if len(live) != len(want) {
-		return false
-	}
-	for k, v := range want {
-		lv, ok := live[k]
-		if !ok || fmt.Sprint(lv) != fmt.Sprint(v) {
-			return false
-		}
-	}
-	return true
 }

@@ -9,15 +9,14 @@ import (
 // Item is one Kibana exception-list item in the endpoint_blocklists list, as
 // the engine sees it. Field names follow Kibana's wire names where possible.
 type Item struct {
-	ID          string         `json:"id,omitempty"`       // saved-object id; assigned by Kibana
-	ItemID      string         `json:"item_id"`            // our stable id; the ownership prefix lives here
-	Version     string         `json:"_version,omitempty"` // optimistic concurrency token
-	Name        string         `json:"name"`
-	Description string         `json:"description"`
-	OSTypes     []string       `json:"os_types"`
-	Tags        []string       `json:"tags"`
-	Entries     []Entry        `json:"entries"`
-	Meta        map[string]any `json:"meta,omitempty"`
+	ID          string   `json:"id,omitempty"`       // saved-object id; assigned by Kibana
+	ItemID      string   `json:"item_id"`            // our stable id; the ownership prefix lives here
+	Version     string   `json:"_version,omitempty"` // optimistic concurrency token
+	Name        string   `json:"name"`
+	Description string   `json:"description"`
+	OSTypes     []string `json:"os_types"`
+	Tags        []string `json:"tags"`
+	Entries     []Entry  `json:"entries"`
 	// Fields kept for drift detection and display; never sent back blindly.
 	Type      string    `json:"type,omitempty"`
 	UpdatedAt time.Time `json:"updated_at,omitempty"`

@@ -84,7 +84,6 @@ func sampleItem(itemID string) provider.Item {
 		OSTypes:     []string{"windows"},
 		Tags:        []string{"policy:all"},
 		Entries:     []provider.Entry{{Field: "file.hash.sha256", Type: "match_any", Operator: "included", Value: hashes(3, "ab")}},
-		Meta:        map[string]any{"managed_by": "lumuctl", "namespace": "default", "blocklist": "lumu"},
 	}
 }
 
@@ -170,7 +169,6 @@ func TestCRUD(t *testing.T) {
 		"name": in.Name, "description": in.Description, "os_types": []any{"windows"}, "tags": []any{"policy:all"},
 		"entries": []any{map[string]any{"field": "file.hash.sha256", "type": "match_any", "operator": "included",
 			"value": []any{in.Entries[0].Value[0], in.Entries[0].Value[1], in.Entries[0].Value[2], in.Entries[0].Value[0]}}},
-		"meta":     map[string]any{"managed_by": "lumuctl", "namespace": "default", "blocklist": "lumu"},
 		"comments": []any{},
 	}
 	if d := cmp.Diff(wantCreate, f.sentBodies(t)[0]); d != "" {
@@ -206,7 +204,6 @@ func TestCRUD(t *testing.T) {
 		"name": in.Name, "description": in.Description, "os_types": []any{"windows"}, "tags": []any{"policy:all"},
 		"entries": []any{map[string]any{"field": "file.hash.sha256", "type": "match_any", "operator": "included",
 			"value": []any{upd.Entries[0].Value[0]}}},
-		"meta":     map[string]any{"managed_by": "lumuctl", "namespace": "default", "blocklist": "lumu"},
 		"comments": []any{},
 	}
 	if d := cmp.Diff(wantUpdate, f.sentBodies(t)[1]); d != "" {

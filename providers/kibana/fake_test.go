@@ -42,24 +42,23 @@ type fake struct {
 type fakePolicy struct{ id, pkg string }
 
 type fakeItem struct {
-	ID            string         `json:"id"`
-	ItemID        string         `json:"item_id"`
-	ListID        string         `json:"list_id"`
-	Version       string         `json:"_version"`
-	NamespaceType string         `json:"namespace_type"`
-	Type          string         `json:"type"`
-	Name          string         `json:"name"`
-	Description   string         `json:"description"`
-	OSTypes       []string       `json:"os_types"`
-	Tags          []string       `json:"tags"`
-	Entries       []entryBody    `json:"entries"`
-	Meta          map[string]any `json:"meta,omitempty"`
-	Comments      []any          `json:"comments"`
-	TieBreaker    string         `json:"tie_breaker_id"`
-	CreatedAt     string         `json:"created_at"`
-	CreatedBy     string         `json:"created_by"`
-	UpdatedAt     string         `json:"updated_at"`
-	UpdatedBy     string         `json:"updated_by"`
+	ID            string      `json:"id"`
+	ItemID        string      `json:"item_id"`
+	ListID        string      `json:"list_id"`
+	Version       string      `json:"_version"`
+	NamespaceType string      `json:"namespace_type"`
+	Type          string      `json:"type"`
+	Name          string      `json:"name"`
+	Description   string      `json:"description"`
+	OSTypes       []string    `json:"os_types"`
+	Tags          []string    `json:"tags"`
+	Entries       []entryBody `json:"entries"`
+	Comments      []any       `json:"comments"`
+	TieBreaker    string      `json:"tie_breaker_id"`
+	CreatedAt     string      `json:"created_at"`
+	CreatedBy     string      `json:"created_by"`
+	UpdatedAt     string      `json:"updated_at"`
+	UpdatedBy     string      `json:"updated_by"`
 }
 
 const fakeKey = "dGVzdGtleTpzZWNyZXQtdmFsdWUtMTIz"
@@ -314,7 +313,7 @@ func nonNilAny(s []any) []any {
 func (f *fake) fill(it *fakeItem, b itemBody) {
 	it.ItemID, it.Name, it.Description = b.ItemID, b.Name, b.Description
 	it.NamespaceType, it.Type = b.NamespaceType, b.Type
-	it.OSTypes, it.Tags, it.Meta, it.Comments = b.OSTypes, b.Tags, b.Meta, []any{}
+	it.OSTypes, it.Tags, it.Comments = b.OSTypes, b.Tags, []any{}
 	it.Entries = nil
 	for _, e := range b.Entries {
 		e.Value = dedupe(e.Value)

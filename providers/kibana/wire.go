@@ -10,24 +10,25 @@ import (
 	"github.com/lumuctl/lumuctl/engine/provider"
 )
 
-// wireItem is an exception-list item as Kibana returns it. Entries, meta and
+// wireItem is an exception-list item as Kibana returns it. Entries and
 // timestamps are kept raw until the item is known to be ours, so that a
-// foreign item of an unexpected shape never fails a listing.
+// foreign item of an unexpected shape never fails a listing. meta is not
+// read at all: lumuctl never sends it (Kibana's saved-object mapping
+// declares it keyword, SPEC 5) and never compares it.
 type wireItem struct {
-	ID            string          `json:"id"`
-	ItemID        string          `json:"item_id"`
-	Version       string          `json:"_version"`
-	ListID        string          `json:"list_id"`
-	NamespaceType string          `json:"namespace_type"`
-	Type          string          `json:"type"`
-	Name          string          `json:"name"`
-	Description   string          `json:"description"`
-	OSTypes       []string        `json:"os_types"`
-	Tags          []string        `json:"tags"`
-	Entries       []wireEntry     `json:"entries"`
-	Meta          json.RawMessage `json:"meta"`
-	UpdatedAt     string          `json:"updated_at"`
-	UpdatedBy     string          `json:"updated_by"`
+	ID            string      `json:"id"`
+	ItemID        string      `json:"item_id"`
+	Version       string      `json:"_version"`
+	ListID        string      `json:"list_id"`
+	NamespaceType string      `json:"namespace_type"`
+	Type          string      `json:"type"`
+	Name          string      `json:"name"`
+	Description   string      `json:"description"`
+	OSTypes       []string    `json:"os_types"`
+	Tags          []string    `json:"tags"`
+	Entries       []wireEntry `json:"entries"`
+	UpdatedAt     string      `json:"updated_at"`
+	UpdatedBy     string      `json:"updated_by"`
 }
 
 type wireEntry struct {
@@ -99,11 +100,6 @@ func (w *wireItem) toItem() (provider.Item, error) {
 		}
 		it.Entries = append(it.Entries, pe)
 	}
-	if m := bytes.TrimSpace(w.Meta); len(m) > 0 && !bytes.Equal(m, []byte("null")) {
-		if err := json.Unmarshal(m, &it.Meta); err != nil {
-			return provider.Item{}, fmt.Errorf("item %q: meta is not an object", w.ItemID)
-		}
-	}
 	if w.UpdatedAt != "" {
 		t, err := time.Parse(time.RFC3339Nano, w.UpdatedAt)
 		if err != nil {
@@ -124,20 +120,22 @@ type entryBody struct {
 
 // itemBody is the body of create (POST) and update (PUT). Every field is
 // sent: PUT overwrites, and omitted tags or os_types would become empty.
+// There is no meta field on purpose: Kibana's API schema accepts an object
+// there, but the saved-object mapping declares meta as keyword and
+// Elasticsearch refuses the write with a 400 (SPEC 5).
 type itemBody struct {
-	ID            string         `json:"id,omitempty"`       // update only
-	Version       string         `json:"_version,omitempty"` // update only
-	ListID        string         `json:"list_id,omitempty"`  // create only
-	ItemID        string         `json:"item_id"`
-	NamespaceType string         `json:"namespace_type"`
-	Type          string         `json:"type"`
-	Name          string         `json:"name"`
-	Description   string         `json:"description"`
-	OSTypes       []string       `json:"os_types"`
-	Tags          []string       `json:"tags"`
-	Entries       []entryBody    `json:"entries"`
-	Meta          map[string]any `json:"meta,omitempty"`
-	Comments      []any          `json:"comments"`
+	ID            string      `json:"id,omitempty"`       // update only
+	Version       string      `json:"_version,omitempty"` // update only
+	ListID        string      `json:"list_id,omitempty"`  // create only
+	ItemID        string      `json:"item_id"`
+	NamespaceType string      `json:"namespace_type"`
+	Type          string      `json:"type"`
+	Name          string      `json:"name"`
+	Description   string      `json:"description"`
+	OSTypes       []string    `json:"os_types"`
+	Tags          []string    `json:"tags"`
+	Entries       []entryBody `json:"entries"`
+	Comments      []any       `json:"comments"`
 }
 
 func newItemBody(it provider.Item) itemBody {
@@ -150,7 +148,6 @@ func newItemBody(it provider.Item) itemBody {
 		OSTypes:       nonNil(it.OSTypes),
 		Tags:          nonNil(it.Tags),
 		Entries:       []entryBody{},
-		Meta:          it.Meta,
 		Comments:      []any{},
 	}
 	for _, e := range it.Entries {
@@ -197,9 +194,7 @@ func sameContent(body itemBody, live provider.Item) bool {
 			return false
 		}
 	}
-	a, err1 := json.Marshal(body.Meta)
-	b, err2 := json.Marshal(live.Meta)
-	return err1 == nil && err2 == nil && bytes.Equal(a, b)
+	return true
 }
 
 // dedupe removes repeated values, keeping first occurrences (Kibana's

@@ -57,6 +57,9 @@ func (s *Server) createList(rc *reqCtx) (int, any, *apiErr) {
 	if _, ok := s.lists[key]; ok {
 		return 0, nil, siemErr(409, "exception list id: %q already exists", l.ListID)
 	}
+	if e := mappingError(soType(l.NamespaceType), "(new)", l.meta); e != nil {
+		return 0, nil, e
+	}
 	return 200, s.createListLocked(l, key.ns), nil
 }
 
@@ -105,7 +108,7 @@ func (s *Server) createItem(rc *reqCtx) (int, any, *apiErr) {
 	it := Item{
 		ID: s.newUUID(), ItemID: b.ItemID, ListID: b.ListID, NamespaceType: b.NamespaceType,
 		Type: b.Type, Name: b.Name, Description: b.Desc, OSTypes: b.OSTypes, Tags: b.Tags,
-		Entries: b.Entries, Comments: []Comment{}, Meta: b.Meta, ExpireTime: b.ExpireTime,
+		Entries: b.Entries, Comments: []Comment{}, ExpireTime: b.ExpireTime,
 		TieBreakerID: s.newUUID(), CreatedAt: now, CreatedBy: s.opts.User, UpdatedAt: now, UpdatedBy: s.opts.User,
 	}
 	s.appendComments(&it, b.Comments, now)
@@ -113,6 +116,9 @@ func (s *Server) createItem(rc *reqCtx) (int, any, *apiErr) {
 		if e := s.blocklistPreWrite(&it, nil, rc.space); e != nil {
 			return 0, nil, e
 		}
+	}
+	if e := mappingError(soType(it.NamespaceType), it.ID, b.Meta); e != nil {
+		return 0, nil, e
 	}
 	rec := s.insertLocked(it, ns)
 	if s.countList(ns, it.ListID) > MaxListSize {
@@ -156,7 +162,7 @@ func (s *Server) updateItem(rc *reqCtx) (int, any, *apiErr) {
 	cand := cur.clone()
 	cand.Type, cand.Name, cand.Description = b.Type, b.Name, b.Desc
 	cand.Entries, cand.OSTypes, cand.Tags = b.Entries, b.OSTypes, b.Tags
-	cand.Meta, cand.ExpireTime = b.Meta, b.ExpireTime
+	cand.ExpireTime = b.ExpireTime
 	now := s.now()
 	s.appendComments(&cand, b.Comments, now)
 	if isBlocklist(cur.ListID, cur.NamespaceType) {
@@ -172,6 +178,9 @@ func (s *Server) updateItem(rc *reqCtx) (int, any, *apiErr) {
 		if seq != rec.seq {
 			return 0, nil, siemErr(409, "Saved object [%s/%s] conflict", soType(cur.NamespaceType), cur.ID)
 		}
+	}
+	if e := mappingError(soType(cur.NamespaceType), cur.ID, b.Meta); e != nil {
+		return 0, nil, e
 	}
 	cand.UpdatedBy = s.opts.User
 	rec.item = cand

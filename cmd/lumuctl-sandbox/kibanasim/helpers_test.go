@@ -119,7 +119,6 @@ func blockItem(itemID string) map[string]any {
 		"os_types":       []string{"windows"},
 		"tags":           []string{"policy:all"},
 		"comments":       []any{},
-		"meta":           map[string]any{"managed_by": "lumuctl"},
 		"entries": []map[string]any{{
 			"field": "file.hash.sha256", "type": "match_any", "operator": "included",
 			"value": sha256s(2, 1),

@@ -157,7 +157,7 @@ type itemBody struct {
 	ExpireTime         string
 	Entries            []Entry
 	OSTypes, Tags      []string
-	Meta               map[string]any
+	Meta               json.RawMessage // a non-null object; refused at storage (see mapping.go)
 	Comments           []commentIn
 }
 
@@ -190,9 +190,10 @@ func parseItemBody(body []byte, update bool) (*itemBody, *apiErr) {
 		b.NamespaceType = nsSingle
 	}
 	if raw, ok := obj["meta"]; ok && jsonKind(raw) != "null" {
-		if jsonKind(raw) != "object" || json.Unmarshal(raw, &b.Meta) != nil {
+		if jsonKind(raw) != "object" {
 			z.add("meta", "Expected object, received %s", jsonKind(raw))
 		}
+		b.Meta = raw
 	}
 	if v, ok := z.str(obj, "", "expire_time", false, false); ok {
 		if _, err := time.Parse(time.RFC3339Nano, v); err != nil {
@@ -318,9 +319,10 @@ func parseListBody(body []byte) (List, *apiErr) {
 	l.OSTypes, _ = z.strArray(obj, "", "os_types", false, osTypes)
 	l.Tags, _ = z.strArray(obj, "", "tags", false, nil)
 	if raw, ok := obj["meta"]; ok && jsonKind(raw) != "null" {
-		if jsonKind(raw) != "object" || json.Unmarshal(raw, &l.Meta) != nil {
+		if jsonKind(raw) != "object" {
 			z.add("meta", "Expected object, received %s", jsonKind(raw))
 		}
+		l.meta = raw
 	}
 	if raw, ok := obj["version"]; ok {
 		var v int

@@ -15,23 +15,23 @@ const (
 
 // List is an exception list container as Kibana returns it.
 type List struct {
-	ID            string         `json:"id"`
-	ListID        string         `json:"list_id"`
-	Type          string         `json:"type"`
-	Name          string         `json:"name"`
-	Description   string         `json:"description"`
-	Immutable     bool           `json:"immutable"`
-	NamespaceType string         `json:"namespace_type"`
-	OSTypes       []string       `json:"os_types"`
-	Tags          []string       `json:"tags"`
-	Meta          map[string]any `json:"meta,omitempty"`
-	Version       int            `json:"version"`
-	VersionID     string         `json:"_version"`
-	TieBreakerID  string         `json:"tie_breaker_id"`
-	CreatedAt     string         `json:"created_at"`
-	CreatedBy     string         `json:"created_by"`
-	UpdatedAt     string         `json:"updated_at"`
-	UpdatedBy     string         `json:"updated_by"`
+	ID            string          `json:"id"`
+	ListID        string          `json:"list_id"`
+	Type          string          `json:"type"`
+	Name          string          `json:"name"`
+	Description   string          `json:"description"`
+	Immutable     bool            `json:"immutable"`
+	NamespaceType string          `json:"namespace_type"`
+	OSTypes       []string        `json:"os_types"`
+	Tags          []string        `json:"tags"`
+	meta          json.RawMessage // as sent; never stored (refused by the mapping)
+	Version       int             `json:"version"`
+	VersionID     string          `json:"_version"`
+	TieBreakerID  string          `json:"tie_breaker_id"`
+	CreatedAt     string          `json:"created_at"`
+	CreatedBy     string          `json:"created_by"`
+	UpdatedAt     string          `json:"updated_at"`
+	UpdatedBy     string          `json:"updated_by"`
 }
 
 // listKey identifies a list: agnostic lists are global, single lists

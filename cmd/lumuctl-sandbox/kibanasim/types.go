@@ -3,30 +3,28 @@ package kibanasim
 import (
 	"encoding/json"
 	"fmt"
-	"maps"
 )
 
 // Item is an exception list item as Kibana returns it.
 type Item struct {
-	ID            string         `json:"id"`
-	ItemID        string         `json:"item_id"`
-	ListID        string         `json:"list_id"`
-	NamespaceType string         `json:"namespace_type"`
-	Type          string         `json:"type"`
-	Name          string         `json:"name"`
-	Description   string         `json:"description"`
-	OSTypes       []string       `json:"os_types"`
-	Tags          []string       `json:"tags"`
-	Entries       []Entry        `json:"entries"`
-	Comments      []Comment      `json:"comments"`
-	Meta          map[string]any `json:"meta,omitempty"`
-	ExpireTime    string         `json:"expire_time,omitempty"`
-	Version       string         `json:"_version"`
-	TieBreakerID  string         `json:"tie_breaker_id"`
-	CreatedAt     string         `json:"created_at"`
-	CreatedBy     string         `json:"created_by"`
-	UpdatedAt     string         `json:"updated_at"`
-	UpdatedBy     string         `json:"updated_by"`
+	ID            string    `json:"id"`
+	ItemID        string    `json:"item_id"`
+	ListID        string    `json:"list_id"`
+	NamespaceType string    `json:"namespace_type"`
+	Type          string    `json:"type"`
+	Name          string    `json:"name"`
+	Description   string    `json:"description"`
+	OSTypes       []string  `json:"os_types"`
+	Tags          []string  `json:"tags"`
+	Entries       []Entry   `json:"entries"`
+	Comments      []Comment `json:"comments"`
+	ExpireTime    string    `json:"expire_time,omitempty"`
+	Version       string    `json:"_version"`
+	TieBreakerID  string    `json:"tie_breaker_id"`
+	CreatedAt     string    `json:"created_at"`
+	CreatedBy     string    `json:"created_by"`
+	UpdatedAt     string    `json:"updated_at"`
+	UpdatedBy     string    `json:"updated_by"`
 }
 
 // Entry is one item entry. Value holds the values of a match_any entry, or
@@ -131,9 +129,6 @@ func (it *Item) clone() Item {
 	c.Tags = append([]string{}, it.Tags...)
 	c.Entries = cloneEntries(it.Entries)
 	c.Comments = append([]Comment{}, it.Comments...)
-	if it.Meta != nil {
-		c.Meta = maps.Clone(it.Meta)
-	}
 	return c
 }
 

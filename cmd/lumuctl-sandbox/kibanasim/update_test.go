@@ -38,7 +38,6 @@ func TestUpdate(t *testing.T) {
 
 	u := ts.do("PUT", "/api/exception_lists/items", putBody(c, func(b map[string]any) {
 		delete(b, "tags")
-		delete(b, "meta")
 		b["name"] = "renamed"
 	}))
 	if u.status != 200 {
@@ -51,8 +50,8 @@ func TestUpdate(t *testing.T) {
 	if diff := cmp.Diff([]string{}, got.Tags); diff != "" {
 		t.Errorf("omitted tags must become empty (-want +got):\n%s", diff)
 	}
-	if got.Meta != nil || got.Name != "renamed" {
-		t.Errorf("after overwrite: meta %v, name %q", got.Meta, got.Name)
+	if got.Name != "renamed" {
+		t.Errorf("after overwrite: name %q", got.Name)
 	}
 
 	stale := ts.do("PUT", "/api/exception_lists/items", putBody(c, nil)) // still carries v1
