@@ -8,7 +8,7 @@ LDFLAGS := -X github.com/lumuctl/lumuctl/cmd/lumuctl/internal/cli.version=$(VERS
            -X github.com/lumuctl/lumuctl/cmd/lumuctl/internal/cli.commit=$(COMMIT)
 GOFILES  = $$(git ls-files --cached --others --exclude-standard '*.go')
 
-.PHONY: all help build test vet fmt fmt-check check demo clean bench soak fuzz
+.PHONY: all help build test vet lint fmt fmt-check check demo clean bench soak fuzz
 
 all: build
 
@@ -19,10 +19,20 @@ build: ## build bin/lumuctl (version and commit stamped) and bin/lumuctl-sandbox
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/lumuctl ./cmd/lumuctl
 	$(GO) build -o $(BIN)/lumuctl-sandbox ./cmd/lumuctl-sandbox
 
+# staticcheck is pinned and run with `go run`, so nothing needs installing
+# and go.mod does not depend on it.
+STATICCHECK ?= $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
+
 vet: ## go vet ./...
 	$(GO) vet ./...
 
-test: vet ## go vet, then every test with the race detector (what CI runs)
+lint: vet ## the CI gates before the tests: gofmt check, go vet, staticcheck
+	@out=$$(gofmt -l $(GOFILES)); if [ -n "$$out" ]; then echo "gofmt needed (run make fmt):"; echo "$$out"; exit 1; fi
+	$(STATICCHECK) ./...
+
+# The `go mod tidy` check is a test (engine/tidy_test.go), so `go test ./...`
+# runs it too.
+test: lint ## lint (gofmt, vet, staticcheck), then every test with the race detector, go.mod tidiness included (what CI runs)
 	$(GO) test -race -count=1 ./...
 
 fmt: build ## gofmt the Go code and lumuctl-fmt the examples

@@ -116,6 +116,3 @@ func (w *churnWorld) desired() []string {
 	slices.Sort(out)
 	return out
 }
-
-// incidents is the number of open incidents.
-func (w *churnWorld) incidents() int { return len(w.open) }

@@ -113,7 +113,7 @@ func cmdCloseIncidents(args []string, stdout io.Writer) error {
 	}
 	n, err := strconv.Atoi(args[1])
 	if err != nil || n < 1 {
-		return fmt.Errorf("N must be a positive number, got %q", args[1])
+		return fmt.Errorf("the count N must be a positive number, got %q", args[1])
 	}
 	data, err := control(info, "GET", "/lumu/incidents?status=open", "")
 	if err != nil {

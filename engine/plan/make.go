@@ -184,9 +184,7 @@ func Make(ctx context.Context, opts Options) (*Plan, hcl.Diagnostics) {
 			p.Blocklists = append(p.Blocklists, bp)
 		}
 	}
-	for _, w := range collectWarnings(results) {
-		p.Warnings = append(p.Warnings, w)
-	}
+	p.Warnings = append(p.Warnings, collectWarnings(results)...)
 
 	// Provenance: desired hashes from the sources, removed ones from state.
 	prior := newProvenanceBuilder()

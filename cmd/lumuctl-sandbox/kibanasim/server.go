@@ -69,20 +69,19 @@ type Server struct {
 	opts  Options
 	inner http.Handler // contract middleware (optional) around s.api
 
-	mu        sync.Mutex
-	priv      Privileges
-	lists     map[listKey]*List
-	items     map[string]*record           // by saved-object id
-	byItemID  map[string]map[string]string // namespace key -> item_id -> id
-	seq       int64                        // ES seq_no, bumped on every write
-	created   int64                        // creation order
-	rng       *rand.Rand
-	policies  []fleetPolicy
-	counters  Counters
-	log       []LogEntry
-	faults    []*Fault
-	latency   map[string]time.Duration
-	onCreated func(Item) // test hook
+	mu       sync.Mutex
+	priv     Privileges
+	lists    map[listKey]*List
+	items    map[string]*record           // by saved-object id
+	byItemID map[string]map[string]string // namespace key -> item_id -> id
+	seq      int64                        // ES seq_no, bumped on every write
+	created  int64                        // creation order
+	rng      *rand.Rand
+	policies []fleetPolicy
+	counters Counters
+	log      []LogEntry
+	faults   []*Fault
+	latency  map[string]time.Duration
 }
 
 type record struct {

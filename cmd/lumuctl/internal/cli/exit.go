@@ -3,6 +3,7 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/spf13/cobra"
 )
@@ -61,16 +62,60 @@ func exitCodeOf(err error) int {
 const ExitNotFormatted = 3
 
 // usageError marks err as a command-line usage mistake (unknown flag, bad
-// flag value, wrong number of arguments): exit code 1 and a hint naming the
-// command's help.
+// flag value, unknown command): exit code 1 and a hint naming the command's
+// help.
 func usageError(c *cobra.Command, err error) error {
-	return withCode(ExitError, fmt.Errorf("%w\nRun '%s --help' for usage.", err, c.CommandPath()))
+	return withCode(ExitError, &usageErr{err: err, path: c.CommandPath()})
+}
+
+// argsError marks err as a wrong number or kind of positional arguments:
+// like usageError, plus the command's usage line, so the user sees what the
+// command expects without reading its help.
+func argsError(c *cobra.Command, err error) error {
+	return withCode(ExitError, &usageErr{err: err, path: c.CommandPath(), useLine: c.UseLine()})
+}
+
+// usageErr is the message of a usage mistake: the error, the usage line
+// when there is one, and the line naming the help to read.
+type usageErr struct {
+	err     error
+	path    string // command path, "lumuctl why"
+	useLine string // "lumuctl why HASH", or empty
+}
+
+func (e *usageErr) Error() string {
+	var b strings.Builder
+	b.WriteString(e.err.Error())
+	if e.useLine != "" {
+		b.WriteString("\nUsage: " + e.useLine)
+	}
+	b.WriteString("\nRun '" + e.path + " --help' for usage.")
+	return b.String()
+}
+
+func (e *usageErr) Unwrap() error { return e.err }
+
+// explainArgs wraps a command's positional-argument check so that its
+// errors are argument errors (usage line and help hint, exit 1). Checks
+// that already return a usage error are left alone.
+func explainArgs(check cobra.PositionalArgs) cobra.PositionalArgs {
+	return func(c *cobra.Command, args []string) error {
+		err := check(c, args)
+		if err == nil {
+			return nil
+		}
+		var ue *usageErr
+		if errors.As(err, &ue) {
+			return err
+		}
+		return argsError(c, err)
+	}
 }
 
 // noArgs is a cobra.PositionalArgs for commands that take no arguments.
 func noArgs(c *cobra.Command, args []string) error {
 	if len(args) > 0 {
-		return usageError(c, fmt.Errorf("%s takes no arguments, got %q", c.CommandPath(), args))
+		return argsError(c, fmt.Errorf("%s takes no arguments, got %q", c.CommandPath(), args))
 	}
 	return nil
 }

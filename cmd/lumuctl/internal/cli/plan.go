@@ -24,7 +24,6 @@ type runFlags struct {
 	jsonInto        string
 	markdown        string
 	allowMassDelete bool
-	verbose         bool
 }
 
 // register adds the shared flags; --allow-mass-delete only where the

@@ -162,7 +162,20 @@ and a local state file.`,
 	for _, c := range root.Commands() {
 		rejectUnknownSubcommands(c)
 	}
+	explainArgErrors(root)
 	return root
+}
+
+// explainArgErrors makes every argument-count error in the tree below c
+// carry the command's usage line and help hint (docs/commands.md, "Exit
+// codes"), instead of cobra's bare "accepts 1 arg(s), received 0".
+func explainArgErrors(c *cobra.Command) {
+	if c.Args != nil {
+		c.Args = explainArgs(c.Args)
+	}
+	for _, sub := range c.Commands() {
+		explainArgErrors(sub)
+	}
 }
 
 // rejectUnknownSubcommands makes every command below c that only groups
