@@ -13,6 +13,7 @@ func TestLoadCoversTheExceptionRoutes(t *testing.T) {
 	}
 	want := []string{
 		"DELETE /api/exception_lists/items",
+		"GET /api/exception_lists",
 		"GET /api/exception_lists/items",
 		"GET /api/exception_lists/items/_find",
 		"POST /api/exception_lists",
@@ -24,13 +25,17 @@ func TestLoadCoversTheExceptionRoutes(t *testing.T) {
 	}
 }
 
-func TestDirFromEnv(t *testing.T) {
-	t.Setenv(EnvDir, t.TempDir())
-	if _, err := Dir(); err != nil {
-		t.Fatalf("Dir with %s set to a directory: %v", EnvDir, err)
+// TestLoadNeedsNothingOutsideThePackage pins hermeticity: the contract is
+// embedded, so loading works from any working directory.
+func TestLoadNeedsNothingOutsideThePackage(t *testing.T) {
+	t.Chdir(t.TempDir())
+	if _, err := Load(); err != nil {
+		t.Fatalf("Load outside the repository: %v", err)
 	}
-	t.Setenv(EnvDir, "/nonexistent/kibana-openapi")
-	if _, err := Dir(); err == nil {
-		t.Fatal("Dir accepted a missing directory")
+}
+
+func TestLoadDataRefusesAnInvalidDocument(t *testing.T) {
+	if _, err := LoadData([]byte("openapi: 3.0.0\npaths: {/x: {get: {responses: {}}}}\n")); err == nil {
+		t.Fatal("LoadData accepted a document without info")
 	}
 }

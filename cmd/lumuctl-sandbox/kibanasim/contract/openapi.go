@@ -3,13 +3,12 @@ package contract
 import (
 	"bytes"
 	"context"
+	_ "embed"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
-	"os"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -20,32 +19,18 @@ import (
 	"github.com/getkin/kin-openapi/routers"
 )
 
-// EnvDir names the environment variable that overrides where the schemas
-// are looked for.
-const EnvDir = "LUMUCTL_KIBANA_OPENAPI_DIR"
+// contractYAML is the contract: the exception-list operations lumuctl
+// uses, written for lumuctl from the facts of Kibana's OpenAPI source
+// schemas (see the header of the file for sources and Kibana version).
+//
+//go:embed exception_lists.yaml
+var contractYAML []byte
 
-// relDir is the schema directory below a directory holding "shared".
-var relDir = filepath.Join("shared", "reference", "kibana-openapi")
-
-const apiDir = "x-pack/solutions/security/packages/kbn-securitysolution-exceptions-common/api"
-
-// OperationFiles are the operation schema files Load reads, relative to the
-// schema directory. Each holds one path and one operation.
-var OperationFiles = []string{
-	apiDir + "/create_exception_list/create_exception_list.schema.yaml",
-	apiDir + "/create_exception_list_item/create_exception_list_item.schema.yaml",
-	apiDir + "/read_exception_list_item/read_exception_list_item.schema.yaml",
-	apiDir + "/update_exception_list_item/update_exception_list_item.schema.yaml",
-	apiDir + "/delete_exception_list_item/delete_exception_list_item.schema.yaml",
-	apiDir + "/find_exception_list_items/find_exception_list_items.schema.yaml",
-}
-
-// Uncovered are the routes the stand-in serves that the saved schemas do
-// not describe; the Checker skips them explicitly (see Skipped).
+// Uncovered are the routes the stand-in serves that the contract does not
+// describe; the Checker skips them explicitly (see Skipped).
 var Uncovered = []string{
-	"GET /api/exception_lists",          // ReadExceptionList: schema file not in the reference copy
-	"GET /api/exception_lists/summary",  // ReadExceptionListSummary: not copied
-	"GET /api/fleet/package_policies",   // Fleet: not part of the exceptions schemas
+	"GET /api/exception_lists/summary",  // ReadExceptionListSummary: lumuctl does not use it
+	"GET /api/fleet/package_policies",   // Fleet: not part of the exceptions API
 	"GET /api/fleet/package_policies/*", // Fleet
 }
 
@@ -64,18 +49,17 @@ func (v Violation) String() string {
 }
 
 type operation struct {
-	generic *openapi3.Schema // first variant of a oneOf request body, for precise messages
-	doc     *openapi3.T
-	path    string
-	method  string
-	op      *openapi3.Operation
-	item    *openapi3.PathItem
+	body   *openapi3.Schema // request body schema (first variant of a oneOf), for precise messages
+	doc    *openapi3.T
+	path   string
+	method string
+	op     *openapi3.Operation
+	item   *openapi3.PathItem
 }
 
 // Checker validates traffic against the loaded schemas. It is safe for
 // concurrent use.
 type Checker struct {
-	dir string
 	ops map[string]*operation // "METHOD /path"
 
 	mu         sync.Mutex
@@ -85,85 +69,57 @@ type Checker struct {
 	skipped    map[string]int
 }
 
-// Dir locates the schema directory: $LUMUCTL_KIBANA_OPENAPI_DIR, else the
-// first shared/reference/kibana-openapi found walking up from the working
-// directory (the repository is checked out next to a copy of shared/).
-func Dir() (string, error) {
-	if d := os.Getenv(EnvDir); d != "" {
-		if st, err := os.Stat(d); err != nil || !st.IsDir() {
-			return "", fmt.Errorf("contract: %s=%q is not a directory", EnvDir, d)
-		}
-		return d, nil
-	}
-	wd, err := os.Getwd()
-	if err != nil {
-		return "", fmt.Errorf("contract: %w", err)
-	}
-	for d := wd; ; d = filepath.Dir(d) {
-		cand := filepath.Join(d, relDir)
-		if st, err := os.Stat(cand); err == nil && st.IsDir() {
-			return cand, nil
-		}
-		if filepath.Dir(d) == d {
-			break
-		}
-	}
-	return "", fmt.Errorf("contract: no %s above %s; set %s", relDir, wd, EnvDir)
-}
-
-// Load reads the schemas from Dir.
+// Load parses the contract embedded in the package.
 func Load() (*Checker, error) {
-	dir, err := Dir()
-	if err != nil {
-		return nil, err
-	}
-	return LoadDir(dir)
+	return LoadData(contractYAML)
 }
 
-// LoadDir reads the operation schemas from dir. A file that fails to load is
-// an error naming the file.
-func LoadDir(dir string) (*Checker, error) {
-	c := &Checker{dir: dir, ops: map[string]*operation{}, checked: map[string]int{}, skipped: map[string]int{}}
-	for _, rel := range OperationFiles {
-		loader := openapi3.NewLoader()
-		loader.IsExternalRefsAllowed = true
-		doc, err := loader.LoadFromFile(filepath.Join(dir, filepath.FromSlash(rel)))
-		if err != nil {
-			return nil, fmt.Errorf("contract: loading %s: %w", rel, err)
-		}
-		if err := doc.Validate(context.Background(), openapi3.DisableExamplesValidation()); err != nil {
-			return nil, fmt.Errorf("contract: %s is not a valid OpenAPI document: %w", rel, err)
-		}
-		for path, item := range doc.Paths.Map() {
-			for method, op := range item.Operations() {
-				generic := relaxRequestOneOf(op)
-				c.ops[method+" "+path] = &operation{doc: doc, path: path, method: method, op: op, item: item, generic: generic}
-			}
+// LoadData parses an OpenAPI document holding the covered operations.
+func LoadData(data []byte) (*Checker, error) {
+	c := &Checker{ops: map[string]*operation{}, checked: map[string]int{}, skipped: map[string]int{}}
+	doc, err := openapi3.NewLoader().LoadFromData(data)
+	if err != nil {
+		return nil, fmt.Errorf("contract: loading: %w", err)
+	}
+	if err := doc.Validate(context.Background(), openapi3.DisableExamplesValidation()); err != nil {
+		return nil, fmt.Errorf("contract: not a valid OpenAPI document: %w", err)
+	}
+	for path, item := range doc.Paths.Map() {
+		for method, op := range item.Operations() {
+			body := relaxRequestOneOf(op)
+			c.ops[method+" "+path] = &operation{doc: doc, path: path, method: method, op: op, item: item, body: body}
 		}
 	}
 	return c, nil
 }
 
-// relaxRequestOneOf turns the top-level oneOf of a request body into anyOf
-// and returns its first (generic) variant. Kibana validates these bodies
-// with a zod union, which takes the first variant that parses; a blocklist
-// body matches both the generic variant and its Blocklist<OS> variant, so
-// "exactly one" would reject every valid request.
+// relaxRequestOneOf turns a top-level oneOf of a request body into anyOf
+// and returns the schema whose errors explain a refused body: the body
+// schema itself, or the first (generic) variant of a oneOf. Kibana
+// validates these bodies with a zod union, which takes the first variant
+// that parses; newer Kibana publishes per-artifact variants that a
+// blocklist body also matches, so "exactly one" would reject every valid
+// request. The embedded contract has no oneOf; this keeps LoadData right
+// for documents that do.
 func relaxRequestOneOf(op *openapi3.Operation) *openapi3.Schema {
 	if op.RequestBody == nil || op.RequestBody.Value == nil {
 		return nil
 	}
-	var generic *openapi3.Schema
+	var body *openapi3.Schema
 	for _, mt := range op.RequestBody.Value.Content {
-		if mt.Schema == nil || mt.Schema.Value == nil || len(mt.Schema.Value.OneOf) == 0 {
+		if mt.Schema == nil || mt.Schema.Value == nil {
+			continue
+		}
+		if len(mt.Schema.Value.OneOf) == 0 {
+			body = mt.Schema.Value
 			continue
 		}
 		s := *mt.Schema.Value
 		s.AnyOf, s.OneOf = s.OneOf, nil
 		mt.Schema = &openapi3.SchemaRef{Value: &s}
-		generic = s.AnyOf[0].Value
+		body = s.AnyOf[0].Value
 	}
-	return generic
+	return body
 }
 
 // KnownGaps are statuses real Kibana answers on a route that its schema
@@ -279,17 +235,17 @@ func (c *Checker) Middleware(next http.Handler) http.Handler {
 	})
 }
 
-// explainBody adds the errors of the generic body variant, which name the
-// offending field, when the anyOf over all variants failed.
+// explainBody adds the errors of the body schema (or its generic variant),
+// which name the offending field, when the request failed validation.
 func (c *Checker) explainBody(r *http.Request, op *operation, body []byte) {
-	if op.generic == nil || len(body) == 0 {
+	if op.body == nil || len(body) == 0 {
 		return
 	}
 	var v any
 	if json.Unmarshal(body, &v) != nil {
 		return
 	}
-	if err := op.generic.VisitJSON(v, openapi3.MultiErrors()); err != nil {
+	if err := op.body.VisitJSON(v, openapi3.MultiErrors()); err != nil {
 		var me openapi3.MultiError
 		errs := []error{err}
 		if errors.As(err, &me) {
@@ -301,7 +257,7 @@ func (c *Checker) explainBody(r *http.Request, op *operation, body []byte) {
 			if errors.As(e, &se) {
 				msg = fmt.Sprintf("body%s: %s", pointer(se.JSONPointer()), se.Reason)
 			}
-			c.record(Violation{Method: r.Method, Path: r.URL.Path, Operation: op.op.OperationID, Phase: "request", Message: "generic variant: " + oneLine(msg)})
+			c.record(Violation{Method: r.Method, Path: r.URL.Path, Operation: op.op.OperationID, Phase: "request", Message: "body detail: " + oneLine(msg)})
 		}
 	}
 }
