@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -15,6 +16,7 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/lumuctl/lumuctl/cmd/lumuctl-sandbox/sandbox"
+	"github.com/lumuctl/lumuctl/engine/plan"
 )
 
 // cmdE2E runs the helper commands of the e2e_churn, e2e_drift,
@@ -39,6 +41,10 @@ import (
 //	subst FILE OLD NEW
 //	    replaces the single occurrence of OLD in FILE by NEW (fails unless
 //	    OLD occurs exactly once).
+//	reseal FILE
+//	    recomputes the plan_digest of the plan file FILE after an edit, as
+//	    anyone who can write the file can (plan_signature is kept: making
+//	    one needs the key).
 //	items [-owned PREFIX | -unowned PREFIX]
 //	    prints the sandbox Kibana's stored items, one JSON object a line,
 //	    sorted by item_id; -owned keeps items whose item_id starts with
@@ -58,12 +64,13 @@ func cmdE2E(ts *testscript.TestScript, neg bool, args []string) {
 		"sha256file": e2eSHA256File,
 		"mode":       e2eMode,
 		"subst":      e2eSubst,
+		"reseal":     e2eReseal,
 		"items":      e2eItems,
 		"holding":    e2eHolding,
 		"kibana":     e2eKibana,
 	}
 	if len(args) == 0 || cmds[args[0]] == nil {
-		ts.Fatalf("usage: e2e jsonvar|jsonget|planwrites|sha256file|mode|subst|items|holding|kibana ARGS...")
+		ts.Fatalf("usage: e2e jsonvar|jsonget|planwrites|sha256file|mode|subst|reseal|items|holding|kibana ARGS...")
 	}
 	ts.Stdout() // an empty output still replaces the previous command's
 	cmds[args[0]](ts, neg, args[1:])
@@ -212,6 +219,22 @@ func e2eSubst(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Fatalf("subst: %q occurs %d times in %s, want once", args[1], n, args[0])
 	}
 	ts.Check(os.WriteFile(path, []byte(strings.Replace(string(data), args[1], args[2], 1)), fi.Mode().Perm()))
+}
+
+func e2eReseal(ts *testscript.TestScript, neg bool, args []string) {
+	e2eNoNeg(ts, neg, "reseal")
+	if len(args) != 1 {
+		ts.Fatalf("usage: reseal FILE")
+	}
+	path := ts.MkAbs(args[0])
+	var p plan.Plan
+	ts.Check(json.Unmarshal([]byte(ts.ReadFile(args[0])), &p))
+	sig := p.Signature
+	ts.Check(plan.Seal(&p))
+	p.Signature = sig
+	var buf bytes.Buffer
+	ts.Check(plan.Encode(&buf, &p))
+	ts.Check(os.WriteFile(path, buf.Bytes(), 0o600))
 }
 
 func e2eSandbox(ts *testscript.TestScript) *sandbox.Sandbox {

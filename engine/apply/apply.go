@@ -37,6 +37,12 @@ type Options struct {
 	Plan *plan.Plan
 	// Kibanas maps each kibana name of the plan to a writable Target.
 	Kibanas map[string]provider.Target
+	// Live maps each kibana name of the plan to the owned items read from
+	// it in this run (for a saved plan: the read that Verify checked; for a
+	// plan made in this process: the read it was made from, LiveFromPlan).
+	// Apply writes nothing a change of which names an item outside it or
+	// the plan's own creates (CheckOwnership).
+	Live map[string]plan.LiveSet
 	// State is the write handle (the caller holds the lock).
 	State state.Writer
 	// Parallelism bounds concurrent Kibana writes (default 4).
@@ -94,10 +100,23 @@ func Apply(ctx context.Context, opts Options) (*Result, error) {
 	sendCtx := context.WithoutCancel(ctx)
 
 	for _, k := range p.Kibanas {
-		t := opts.Kibanas[k.Name]
-		if t == nil {
+		if opts.Kibanas[k.Name] == nil {
 			return nil, fmt.Errorf("no client for kibana %q", k.Name)
 		}
+		if _, ok := opts.Live[k.Name]; !ok {
+			return nil, fmt.Errorf("kibana %q was not read in this run; refusing to apply", k.Name)
+		}
+	}
+	if reasons := CheckOwnership(p, p.Namespace, opts.Live); len(reasons) > 0 {
+		return nil, &OwnershipError{Reasons: reasons}
+	}
+	live := map[string]liveIndex{}
+	for name, ls := range opts.Live {
+		live[name] = indexLive(ls)
+	}
+
+	for _, k := range p.Kibanas {
+		t := opts.Kibanas[k.Name]
 		if k.CreateContainer {
 			if err := t.EnsureContainer(sendCtx); err != nil {
 				res.Errors = append(res.Errors, fmt.Errorf("kibana %q: create the endpoint_blocklists list: %w", k.Name, err))
@@ -131,7 +150,7 @@ func Apply(ctx context.Context, opts Options) (*Result, error) {
 			failed[o.blocklist] = true
 			mu.Unlock()
 		}
-		stop := runBatch(ctx, sendCtx, opts, batch, par, skip, func(o op, err error) {
+		stop := runBatch(ctx, sendCtx, opts, live, batch, par, skip, func(o op, err error) {
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
@@ -168,7 +187,7 @@ func Apply(ctx context.Context, opts Options) (*Result, error) {
 // runBatch runs ops with at most par in flight. It stops scheduling after
 // the first failure or when ctx is cancelled (calling skip for every op not
 // started), and reports whether it stopped early.
-func runBatch(ctx, sendCtx context.Context, opts Options, ops []op, par int, skip func(op), done func(op, error)) bool {
+func runBatch(ctx, sendCtx context.Context, opts Options, live map[string]liveIndex, ops []op, par int, skip func(op), done func(op, error)) bool {
 	var (
 		wg      sync.WaitGroup
 		sem     = make(chan struct{}, par)
@@ -204,7 +223,7 @@ func runBatch(ctx, sendCtx context.Context, opts Options, ops []op, par int, ski
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			err := write(sendCtx, opts, o)
+			err := write(sendCtx, opts, live[o.kibana], o)
 			if err != nil {
 				stopMu.Lock()
 				stopped = true
@@ -218,12 +237,17 @@ func runBatch(ctx, sendCtx context.Context, opts Options, ops []op, par int, ski
 }
 
 // write sends one change, journaled.
-func write(ctx context.Context, opts Options, o op) error {
+func write(ctx context.Context, opts Options, live liveIndex, o op) error {
 	p, c := opts.Plan, o.change
-	// Ownership guard: whatever the plan says, only items carrying this
-	// namespace's prefix for this blocklist are ever written.
-	if !strings.HasPrefix(c.ItemID, pack.OwnedPrefix(p.Namespace)+o.blocklist+"-") {
+	// Ownership guard: whatever the plan says, only owned items of this
+	// namespace and blocklist, as read from Kibana in this run, are ever
+	// written (see guard.go). CheckOwnership checked the whole plan first;
+	// this re-check keeps the guard next to the write.
+	if !strings.HasPrefix(c.ItemID, pack.BlocklistPrefix(p.Namespace, o.blocklist)) {
 		return fmt.Errorf("refusing to write %s: it is not owned by blocklist %q of namespace %q", c.ItemID, o.blocklist, p.Namespace)
+	}
+	if r := checkChange(p.Namespace, o.blocklist, c, live); r != "" {
+		return fmt.Errorf("refusing to write: %s", r)
 	}
 	t := opts.Kibanas[o.kibana]
 	entry := state.JournalEntry{

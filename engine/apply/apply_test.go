@@ -103,7 +103,7 @@ func (h *harness) apply(t *testing.T, ctx context.Context, p *plan.Plan) *Result
 		t.Fatal(err)
 	}
 	defer w.Unlock()
-	res, err := Apply(ctx, Options{Plan: p, Kibanas: map[string]provider.Target{"prod": h.target}, State: w,
+	res, err := Apply(ctx, Options{Plan: p, Kibanas: map[string]provider.Target{"prod": h.target}, Live: LiveFromPlan(p), State: w,
 		Parallelism: 3, Who: "tester@host", Now: func() time.Time { return now }})
 	if err != nil {
 		t.Fatal(err)

@@ -76,6 +76,12 @@ func Verify(p *plan.Plan, in VerifyInput) error {
 			}
 		}
 	}
+	if len(reasons) == 0 {
+		// The bindings hold; now the changes themselves, which the file's
+		// writer chose: each must name an owned item read just now or one
+		// of the plan's own creates.
+		reasons = CheckOwnership(p, in.Namespace, in.Live)
+	}
 	if len(reasons) > 0 {
 		return &StaleError{Reasons: reasons}
 	}

@@ -39,6 +39,7 @@ func ComputeDigest(p *Plan) (string, error) {
 	enc.SetEscapeHTML(false)
 	head := *p
 	head.Digest = ""
+	head.Signature = ""
 	head.Blocklists = nil
 	head.Provenance = Provenance{}
 	head.PriorProvenance = Provenance{}

@@ -50,6 +50,10 @@ type Plan struct {
 	// Digest is the sha256 of the canonical encoding of the plan with Digest
 	// empty. It identifies the plan (apply refuses a digest applied before).
 	Digest string `json:"plan_digest"`
+	// Signature is "hmac-sha256:<hex>", an HMAC-SHA256 of Digest under the
+	// operator's plan key (LUMUCTL_PLAN_KEY), or empty. It is not covered
+	// by Digest (it is computed from it); see Sign.
+	Signature string `json:"plan_signature,omitempty"`
 }
 
 // Bindings tie a saved plan to the world it was made against. apply PLANFILE

@@ -128,6 +128,9 @@ func runApply(ctx context.Context, g *globals, f applyFlags, mode plan.Mode, pla
 			}
 			return out.fail(err)
 		}
+		if err := checkPlanSignature(g, out, saved, planFile); err != nil {
+			return out.fail(err)
+		}
 	}
 
 	ws, diags := g.loadWorkspace(f.vars.list)
@@ -184,9 +187,11 @@ func runApply(ctx context.Context, g *globals, f applyFlags, mode plan.Mode, pla
 	}
 
 	var p *plan.Plan
+	var live map[string]plan.LiveSet
 	if saved != nil {
 		out.diagnostics(diags)
-		if err := verifySaved(ctx, g, ws, writable, saved, f.planMaxAge); err != nil {
+		live, err = verifySaved(ctx, g, ws, writable, saved, f.planMaxAge)
+		if err != nil {
 			return out.fail(err)
 		}
 		p = saved
@@ -204,6 +209,7 @@ func runApply(ctx context.Context, g *globals, f applyFlags, mode plan.Mode, pla
 			return silentExit(code)
 		}
 		p = run.plan
+		live = apply.LiveFromPlan(p) // made just now, from this run's read
 		if err := out.writeMarkdown(p, f.markdown, "", nil); err != nil {
 			return out.fail(err)
 		}
@@ -224,6 +230,7 @@ func runApply(ctx context.Context, g *globals, f applyFlags, mode plan.Mode, pla
 	res, err := apply.Apply(ctx, apply.Options{
 		Plan:        p,
 		Kibanas:     writable,
+		Live:        live,
 		State:       writer,
 		Parallelism: f.parallelism,
 		Hook:        hook,
@@ -232,18 +239,46 @@ func runApply(ctx context.Context, g *globals, f applyFlags, mode plan.Mode, pla
 		Now:         g.now,
 	})
 	hook.finish()
+	var oe *apply.OwnershipError
+	if errors.As(err, &oe) {
+		return out.fail(withCode(ExitPlanRefused, err))
+	}
 	if err != nil {
 		return out.fail(err)
 	}
 	return out.applyResult(res, p, command)
 }
 
+// checkPlanSignature enforces LUMUCTL_PLAN_KEY on a saved plan: when the
+// key is set, a plan without a valid signature is refused (exit 4); when it
+// is not, a signed plan is applied with a note that nothing checked it.
+func checkPlanSignature(g *globals, out *runOutput, p *plan.Plan, file string) error {
+	key := g.env(planKeyEnv)
+	if key == "" {
+		if p.Signature != "" {
+			out.note(fmt.Sprintf("%s is signed, but %s is not set: the signature was not checked.", file, planKeyEnv))
+		}
+		return nil
+	}
+	err := plan.VerifySignature(p, key)
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, plan.ErrUnsigned):
+		return withCode(ExitPlanRefused, fmt.Errorf("%s: %w, and %s is set: only plans signed with that key are applied. Nothing was changed.", file, err, planKeyEnv))
+	case errors.Is(err, plan.ErrBadSignature):
+		return withCode(ExitPlanRefused, fmt.Errorf("%s: %w. Nothing was changed.", file, err))
+	}
+	return fmt.Errorf("%s: %w", planKeyEnv, err)
+}
+
 // verifySaved re-reads the owned items and checks every binding of a saved
-// plan (exit 4 when one fails).
-func verifySaved(ctx context.Context, g *globals, ws *workspace, targets map[string]provider.Target, p *plan.Plan, maxAge time.Duration) error {
+// plan and that its changes name only those items or its own creates (exit
+// 4 when one fails). It returns the live sets it read, for apply.Apply.
+func verifySaved(ctx context.Context, g *globals, ws *workspace, targets map[string]provider.Target, p *plan.Plan, maxAge time.Duration) (map[string]plan.LiveSet, error) {
 	st, err := ws.store.Snapshot()
 	if err != nil {
-		return stateError(err)
+		return nil, stateError(err)
 	}
 	live := map[string]plan.LiveSet{}
 	prefix := pack.OwnedPrefix(ws.cfg.Settings.Namespace)
@@ -254,13 +289,13 @@ func verifySaved(ctx context.Context, g *globals, ws *workspace, targets map[str
 		}
 		exists, err := t.ContainerExists(ctx)
 		if err != nil {
-			return fmt.Errorf("kibana %q: %w", k.Name, err)
+			return nil, fmt.Errorf("kibana %q: %w", k.Name, err)
 		}
 		var items []provider.Item
 		if exists {
 			resp, err := t.List(ctx, provider.ListRequest{Prefix: prefix})
 			if err != nil {
-				return fmt.Errorf("kibana %q: %w", k.Name, err)
+				return nil, fmt.Errorf("kibana %q: %w", k.Name, err)
 			}
 			items = resp.Owned
 		}
@@ -276,9 +311,9 @@ func verifySaved(ctx context.Context, g *globals, ws *workspace, targets map[str
 	})
 	var se *apply.StaleError
 	if errors.As(err, &se) {
-		return withCode(ExitPlanRefused, err)
+		return nil, withCode(ExitPlanRefused, err)
 	}
-	return err
+	return live, err
 }
 
 // confirm asks for "yes" on the terminal.

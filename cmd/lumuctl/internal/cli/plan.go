@@ -52,6 +52,10 @@ func (f *runFlags) blocklistTargets() ([]string, error) {
 	return out, nil
 }
 
+// planKeyEnv names the environment variable holding the plan-signing key
+// (see plan.Sign and docs/ci.md). It is a secret: never printed.
+const planKeyEnv = "LUMUCTL_PLAN_KEY"
+
 type planFlags struct {
 	runFlags
 	out              string
@@ -189,6 +193,11 @@ func runPlan(ctx context.Context, g *globals, f planFlags) error {
 	}
 	p := run.plan
 	if f.out != "" {
+		if key := g.env(planKeyEnv); key != "" {
+			if err := plan.Sign(p, key); err != nil {
+				return out.fail(fmt.Errorf("%s: %w", planKeyEnv, err))
+			}
+		}
 		var buf bytes.Buffer
 		if err := plan.Encode(&buf, p); err != nil {
 			return out.fail(err)
@@ -196,7 +205,11 @@ func runPlan(ctx context.Context, g *globals, f planFlags) error {
 		if err := writePrivateFile(f.out, buf.Bytes()); err != nil {
 			return out.fail(err)
 		}
-		out.note(fmt.Sprintf("Saved the plan to %s. Apply exactly this plan with: lumuctl apply %s", f.out, f.out))
+		signed := ""
+		if p.Signature != "" {
+			signed = " signed"
+		}
+		out.note(fmt.Sprintf("Saved the%s plan to %s. Apply exactly this plan with: lumuctl apply %s", signed, f.out, f.out))
 	}
 	if err := out.writeMarkdown(p, f.markdown, f.out, nil); err != nil {
 		return out.fail(err)
