@@ -112,10 +112,13 @@ func TestLowerBound(t *testing.T) {
 		want    int
 	}{
 		{"no change", []string{h("a"), h("b"), h("c"), h("d"), h("e"), h("f")}, 0},
-		// item 1 loses c (touched, 1 free); d... kept; adds 9, 7: one fits,
-		// the other needs one more item.
+		// item 1, the oldest, loses c (touched); item 2, the newest, is
+		// full and untouched: adds 9, 7 need one more item (arrival order
+		// puts additions after the newest item, not into older ones).
 		{"one removal, two adds", []string{h("a"), h("b"), h("d"), h("e"), h("f"), h("9"), h("7")}, 2},
-		{"one removal, one add", []string{h("a"), h("b"), h("d"), h("e"), h("f"), h("9")}, 1},
+		{"one removal, one add", []string{h("a"), h("b"), h("d"), h("e"), h("f"), h("9")}, 2},
+		// the newest item loses f: it is the tail run, and takes the add.
+		{"removal from the newest item, one add", []string{h("a"), h("b"), h("c"), h("d"), h("e"), h("9")}, 1},
 		{"four adds, no removal", []string{h("a"), h("b"), h("c"), h("d"), h("e"), h("f"), h("4"), h("5"), h("6"), h("7")}, 2},
 		{"everything removed", nil, 2},
 	}

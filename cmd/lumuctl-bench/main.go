@@ -32,6 +32,7 @@ type options struct {
 	perIncident int
 	maxValues   int
 	k           int
+	windowDays  int
 	latency     time.Duration
 	parallelism []int
 	skip        map[string]bool
@@ -46,10 +47,11 @@ func main() {
 	flag.IntVar(&o.hashes, "hashes", 100_000, "hashes of the initial sync (measurements 1 and 4)")
 	flag.IntVar(&o.perIncident, "per-incident", 10, "hashes per incident in the churn world (churn closes and adds whole incidents)")
 	flag.IntVar(&o.maxValues, "max-values", 1000, "max_values_per_item of the churn blocklist")
+	flag.IntVar(&o.windowDays, "window-days", 40, "simulated days of the sliding window (measurement 5)")
 	flag.IntVar(&o.k, "k", 10, "incidents touched (new contact) before the K-changed plan")
 	flag.DurationVar(&o.latency, "latency", time.Second, "Kibana stand-in latency per POST items for measurement 4")
 	flag.StringVar(&par, "parallelism", "1,4,8", "comma-separated --parallelism values for measurement 4")
-	flag.StringVar(&skip, "skip", "", "comma-separated measurements to skip: writes, large, apply")
+	flag.StringVar(&skip, "skip", "", "comma-separated measurements to skip: writes, large, apply, window")
 	flag.BoolVar(&o.keep, "keep", false, "keep the temporary directory (workspaces, state, cache, plan outputs) and print its path")
 	flag.Usage = func() {
 		fmt.Fprintf(flag.CommandLine.Output(), "usage: go run ./cmd/lumuctl-bench [flags]   (from the module root)\n\n")
@@ -68,15 +70,15 @@ func main() {
 	for _, s := range strings.Split(skip, ",") {
 		switch s = strings.TrimSpace(s); s {
 		case "":
-		case "writes", "large", "apply":
+		case "writes", "large", "apply", "window":
 			o.skip[s] = true
 		default:
-			fmt.Fprintf(os.Stderr, "lumuctl-bench: -skip: unknown measurement %q (want writes, large, apply)\n", s)
+			fmt.Fprintf(os.Stderr, "lumuctl-bench: -skip: unknown measurement %q (want writes, large, apply, window)\n", s)
 			os.Exit(2)
 		}
 	}
-	if o.hashes < 1 || o.perIncident < 1 || o.hashes%o.perIncident != 0 || o.maxValues < 1 || o.maxValues > 2000 || o.k < 0 || o.latency < 0 {
-		fmt.Fprintln(os.Stderr, "lumuctl-bench: need -hashes a positive multiple of -per-incident, -max-values 1..2000, -k >= 0, -latency >= 0")
+	if o.hashes < 1 || o.perIncident < 1 || o.hashes%o.perIncident != 0 || o.maxValues < 1 || o.maxValues > 2000 || o.k < 0 || o.latency < 0 || o.windowDays < 1 || o.hashes/30 < o.perIncident {
+		fmt.Fprintln(os.Stderr, "lumuctl-bench: need -hashes a positive multiple of -per-incident, -max-values 1..2000, -k >= 0, -latency >= 0, -window-days >= 1, -hashes >= 30 × -per-incident")
 		os.Exit(2)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
@@ -141,6 +143,11 @@ func run(ctx context.Context, o options) (*results, error) {
 	if !o.skip["apply"] {
 		if err := benchApply(ctx, o, bin, tmp, r); err != nil {
 			return finish(fmt.Errorf("apply with latency: %w", err))
+		}
+	}
+	if !o.skip["window"] {
+		if err := benchWindow(ctx, o, bin, tmp, r); err != nil {
+			return finish(fmt.Errorf("sliding window: %w", err))
 		}
 	}
 	return finish(nil)

@@ -13,15 +13,16 @@ import (
 
 // results is everything one run measured; it is written as JSON.
 type results struct {
-	Machine machine    `json:"machine"`
-	Params  params     `json:"params"`
-	Writes  []writeRow `json:"kibana_writes"`
-	Lumu    []lumuRow  `json:"lumu_calls"`
-	Plan    []planRow  `json:"plan_large"`
-	Apply   []applyRow `json:"apply_latency"`
-	Elapsed seconds    `json:"elapsed_s"`
-	Notes   []string   `json:"notes,omitempty"`
-	Failed  []string   `json:"failed,omitempty"`
+	Machine machine     `json:"machine"`
+	Params  params      `json:"params"`
+	Writes  []writeRow  `json:"kibana_writes"`
+	Lumu    []lumuRow   `json:"lumu_calls"`
+	Plan    []planRow   `json:"plan_large"`
+	Apply   []applyRow  `json:"apply_latency"`
+	Window  []windowRun `json:"sliding_window,omitempty"`
+	Elapsed seconds     `json:"elapsed_s"`
+	Notes   []string    `json:"notes,omitempty"`
+	Failed  []string    `json:"failed,omitempty"`
 }
 
 // seconds is a duration written as seconds with millisecond precision.
@@ -199,6 +200,21 @@ func printTable(w io.Writer, r *results) {
 		fmt.Fprintf(tw, "%d\t%d\t%.1f s\t%d\t%.0f s\t%.0f×\t\n", x.Parallelism, x.Writes, time.Duration(x.Wall).Seconds(), x.PerHash, time.Duration(x.PerHashWall).Seconds(), x.PerHashRatio)
 	}
 	tw.Flush()
+
+	for _, run := range r.Window {
+		fmt.Fprintf(w, "\n5. sliding window: %d sha256 hashes a day for 30 days, max_values_per_item %d, %s; target per day %s\n\n", r.Params.Hashes/30/r.Params.HashesPerIncident*r.Params.HashesPerIncident, r.Params.MaxValuesPerItem, run.Case, run.Target)
+		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+		fmt.Fprintln(tw, "day\t-hashes\t+hashes\tmeasured\ttarget\tsorted layout\tone item per hash\tratio\titems\t")
+		for _, x := range run.Days {
+			ratio := 0.0
+			if x.Measured > 0 {
+				ratio = float64(x.PerHash) / float64(x.Measured)
+			}
+			fmt.Fprintf(tw, "%d\t%d\t%d\t%d\t%s\t%d\t%d\t%.0f×\t%d\t\n", x.Day, x.Removed, x.Added, x.Measured, yes(x.Measured <= x.Bound, fmt.Sprintf("≤ %d", x.Bound), fmt.Sprintf("> %d NO", x.Bound)), x.Sorted, x.PerHash, ratio, x.Items)
+		}
+		tw.Flush()
+		fmt.Fprintf(w, "   worst day %d writes; every day within target: %s\n", run.Worst, yes(run.WithinAll, "yes", "NO"))
+	}
 
 	for _, n := range r.Notes {
 		fmt.Fprintf(w, "\nnote: %s", n)

@@ -9,8 +9,9 @@ import (
 
 // PackGroup packs one group: it validates g, derives each existing item's
 // Seq from its ID (which must be an id of g; a non-zero Seq given by the
-// caller must agree with it), builds new ids with g.ID, and calls Pack.
-func PackGroup(g Group, maxValues int, existing []Existing, desired []string) (*Result, error) {
+// caller must agree with it), builds new ids with g.ID, and calls Pack with
+// rank ordering the additions (may be nil).
+func PackGroup(g Group, maxValues int, existing []Existing, desired []string, rank func(hash string) int64) (*Result, error) {
 	if err := g.Validate(); err != nil {
 		return nil, fmt.Errorf("pack: group %s: %w", g, err)
 	}
@@ -29,7 +30,7 @@ func PackGroup(g Group, maxValues int, existing []Existing, desired []string) (*
 		ex.Seq = seq
 		items[i] = ex
 	}
-	res, err := pack(Input{Type: g.Type, Max: maxValues, Existing: items, Desired: desired, NewID: g.ID})
+	res, err := pack(Input{Type: g.Type, Max: maxValues, Existing: items, Desired: desired, NewID: g.ID, Rank: rank})
 	if err != nil {
 		return nil, fmt.Errorf("pack: group %s: %w", g, err)
 	}

@@ -53,7 +53,7 @@ const (
 	// (hashes to unblock, or foreign values someone added).
 	CauseRemoved
 	// CauseDisplaced: the item holds desired hashes that must leave it:
-	// already held by an item with a lower seq, or beyond max.
+	// already held by an earlier item (see Order), or beyond max.
 	CauseDisplaced
 	// CauseDuplicate: the item holds the same value more than once.
 	CauseDuplicate
@@ -109,6 +109,11 @@ type Input struct {
 	// NewID returns the item_id for a new item with the given seq. Only
 	// called when an item is created; may be nil otherwise.
 	NewID func(seq int) (string, error)
+	// Rank orders the additions: smaller first (earlier items), ties by
+	// value. The planner passes when the hash's incidents were last seen,
+	// so that hashes which will age out together sit together. May be nil
+	// (all ranks equal).
+	Rank func(hash string) int64
 }
 
 // Item is the outcome for one item of the group.
@@ -129,9 +134,13 @@ type Item struct {
 	// sorted) that leave the item because they are not in the desired set.
 	Removed []string
 	// Displaced are the values as read (original spelling, sorted) that
-	// leave the item although desired: held by an item with a lower seq,
-	// or beyond max. They stay blocked elsewhere in the group.
+	// leave the item although desired: held by an earlier item (see
+	// Order), or beyond max. They stay blocked elsewhere in the group.
 	Displaced []string
+	// Moved are desired values (normalised, sorted) that leave the item for
+	// another touched item of the group, to merge shrinking items (see
+	// Pack). They stay blocked throughout.
+	Moved []string
 	// Normalized are the values as read (original spelling, sorted) that
 	// stay in the item but are rewritten lowercase and trimmed.
 	Normalized []string
@@ -176,6 +185,7 @@ type work struct {
 	causes     Cause
 	removed    []string
 	displaced  []string
+	moved      []string
 	normalized []string
 	dups       int
 }
@@ -184,48 +194,62 @@ func (w *work) free(maxVals int) int { return maxVals - len(w.kept) }
 
 // classified is the outcome of the removal step.
 type classified struct {
-	items     []*work // sorted by seq
+	items     []*work // in order (see Order)
+	tail      int     // index of the first item of the tail run; len(items) when the newest is untouched
 	adds      []string
 	blocked   []string
 	unblocked []string
 	bound     int
 }
 
-// Pack maps in.Desired onto in.Existing with as few item writes as possible.
+// Pack maps in.Desired onto in.Existing with few item writes, in arrival
+// order: items are ordered by Seq (see Order for the wrap-around), older
+// hashes live in earlier items, and new hashes are appended at the end. Most
+// hashes leave because their incident ages out of the window, so a day of
+// ageing touches the few oldest items and a day of arrivals the newest ones.
 //
-// Removal. Items are visited by ascending Seq. Each value is normalised
-// (trimmed, lowercased); an item keeps, in sorted order, the normalised
-// values that are desired and not already kept by an earlier item, at most
-// in.Max of them (the smallest ones; the rest are displaced and placed again
-// as additions). An item is touched, i.e. in the set T, when it must be
-// rewritten whatever happens: it has ForceRewrite, or loses a value, or holds
-// a duplicate or non-canonical value, or holds more than Max values, or holds
-// none (see Cause).
+// Removal. Items are visited in order. Each value is normalised (trimmed,
+// lowercased); an item keeps, in sorted order, the normalised values that are
+// desired and not already kept by an earlier item, at most in.Max of them
+// (the smallest ones; the rest are displaced and placed again as additions).
+// An item is touched, i.e. in the set T, when it must be rewritten whatever
+// happens: it has ForceRewrite, or loses a value, or holds a duplicate or
+// non-canonical value, or holds more than Max values, or holds none (see
+// Cause).
 //
-// Additions. A = D minus every kept value, sorted. They go, in order:
-//  1. into the touched items that still hold values, by Seq, up to Max each;
-//  2. then into the touched items left empty, by Seq (an emptied item is
-//     reused rather than deleted and another created);
-//  3. what remains, R, is cut into ⌊|R|/Max⌋ new full items and a remainder
-//     r = |R| mod Max; if r > 0 it goes into the one untouched item with the
-//     least free room that still fits r (lowest Seq on ties), else into one
-//     more new item. New items take the lowest seqs not used by any existing
-//     item.
+// Compaction. Touched items are written anyway, so values may move between
+// them at no cost, within a run of touched items that are neighbours in the
+// order (moving across an untouched item would break the order). In each run
+// that does not end the order, a touched item's values move into the previous
+// item of the run that still holds values when they fit, and items left
+// empty are deleted: shrinking old items merge.
+//
+// Additions. A = D minus every kept value, ordered by in.Rank (then by
+// value): for arrivals, when lumuctl would first block them. When the newest
+// item is touched, the run of touched items ending with it (the tail run)
+// takes its kept values, in order, followed by the additions, Max per item;
+// otherwise the newest item takes as many additions as it has room for.
+// What remains is cut into new items of Max values (the last one possibly
+// shorter), whose seqs follow the newest item's.
 //
 // A touched item ending empty is deleted, otherwise updated; an untouched
-// item is kept unless it receives the remainder. A value already in place is
-// never moved, so packing the result again with the same D writes nothing.
+// item is kept unless it is the newest and receives additions. A value in an
+// untouched item is never moved, so packing the result again with the same D
+// writes nothing.
 //
-// Lower bound. With free_i = Max − |kept values of i|,
+// Lower bound. With free_i = Max − |kept values of i|, and F the sum of
+// free_i over the tail run (0 when the newest item is untouched),
 //
-//	writes ≥ |T| + ⌈max(0, |A| − Σ_{i∈T} free_i) / Max⌉
+//	writes ≥ |T| + ⌈max(0, |A| − F) / Max⌉
 //
-// because every item of T needs a write, and the hashes of A that do not
-// fit into T must go into items that are written too (untouched or new),
-// each of which holds at most Max hashes. Pack always meets this bound
-// exactly: step 3 writes ⌈|R|/Max⌉ items, and every touched item is written
-// once. T is defined by the first-occurrence rule above: when a hash is held
-// by two items, the one with the higher Seq is the one that must change.
+// for any layout that keeps arrival order (additions only after the values
+// already in place): every item of T needs a write, and the hashes of A that
+// do not fit into the tail run must go into items that are written too (the
+// newest item or new ones), each of which holds at most Max hashes. Pack
+// meets this bound exactly, except that filling an untouched newest item may
+// cost one write more (SPEC section 8 allows the bound plus one). T is
+// defined by the first-occurrence rule above: when a hash is held by two
+// items, the later one in the order is the one that must change.
 func Pack(in Input) (*Result, error) {
 	res, err := pack(in)
 	if err != nil {
@@ -240,86 +264,155 @@ func pack(in Input) (*Result, error) {
 		return nil, err
 	}
 	maxVals := in.Max
+	items := c.items
+	for i := 0; i < c.tail; {
+		if items[i].causes == 0 {
+			i++
+			continue
+		}
+		j := i
+		for j < c.tail && items[j].causes != 0 {
+			j++
+		}
+		mergeRun(items[i:j], maxVals)
+		i = j
+	}
 	rest := c.adds
-
-	// Steps 1 and 2: touched items, non-empty first, then emptied ones.
-	var fill []*work
-	for _, w := range c.items {
-		if w.causes != 0 && len(w.kept) > 0 {
-			fill = append(fill, w)
-		}
-	}
-	for _, w := range c.items {
-		if w.causes != 0 && len(w.kept) == 0 {
-			fill = append(fill, w)
-		}
-	}
-	for _, w := range fill {
-		n := min(w.free(maxVals), len(rest))
-		w.added, rest = rest[:n:n], rest[n:]
+	switch {
+	case c.tail < len(items) && len(rest) > 0:
+		rest = refill(items[c.tail:], rest, maxVals)
+	case c.tail < len(items):
+		mergeRun(items[c.tail:], maxVals)
+	case len(items) > 0 && len(rest) > 0:
+		newest := items[len(items)-1]
+		n := min(newest.free(maxVals), len(rest))
+		newest.added, rest = rest[:n:n], rest[n:]
 	}
 
-	// Step 3: full new items, then the remainder into one untouched item
-	// with room (best fit) or one more new item.
 	var chunks [][]string
-	var tail []string
-	if r := len(rest) % maxVals; r > 0 {
-		rest, tail = rest[:len(rest)-r], rest[len(rest)-r:]
-	}
 	for len(rest) > 0 {
-		chunks = append(chunks, rest[:maxVals:maxVals])
-		rest = rest[maxVals:]
-	}
-	if len(tail) > 0 {
-		var best *work
-		for _, w := range c.items {
-			if w.causes == 0 && w.free(maxVals) >= len(tail) && (best == nil || w.free(maxVals) < best.free(maxVals)) {
-				best = w
-			}
-		}
-		if best != nil {
-			best.added = tail
-		} else {
-			chunks = append(chunks, tail)
-		}
+		n := min(maxVals, len(rest))
+		chunks = append(chunks, rest[:n:n])
+		rest = rest[n:]
 	}
 
 	res := &Result{LowerBound: c.bound, Blocked: c.blocked, Unblocked: c.unblocked}
-	for _, w := range c.items {
+	for _, w := range items {
 		res.Items = append(res.Items, w.item())
 	}
 	if len(chunks) > 0 {
 		if in.NewID == nil {
 			return nil, errors.New("new items are needed but Input.NewID is nil")
 		}
-		used := make(map[int]bool, len(c.items))
-		for _, w := range c.items {
+		if len(items)+len(chunks) > MaxSeq {
+			return nil, fmt.Errorf("the group needs more than %d items", MaxSeq)
+		}
+		used := make(map[int]bool, len(items))
+		for _, w := range items {
 			used[w.ex.Seq] = true
 		}
-		seq := 1
+		seq := 0 // the newest seq so far
+		if len(items) > 0 {
+			seq = items[len(items)-1].ex.Seq
+		}
 		for _, vals := range chunks {
+			seq = nextSeq(seq)
 			for used[seq] {
-				seq++
-			}
-			if seq > MaxSeq {
-				return nil, fmt.Errorf("the group needs more than %d items", MaxSeq)
+				seq = nextSeq(seq)
 			}
 			id, err := in.NewID(seq)
 			if err != nil {
 				return nil, fmt.Errorf("new item %d: %w", seq, err)
 			}
-			res.Items = append(res.Items, Item{ID: id, Seq: seq, Action: Create, Values: vals, Added: slices.Clone(vals)})
+			res.Items = append(res.Items, Item{ID: id, Seq: seq, Action: Create, Values: sortedClone(vals), Added: sortedClone(vals)})
 			used[seq] = true
 		}
-		slices.SortFunc(res.Items, func(a, b Item) int { return cmp.Compare(a.Seq, b.Seq) })
 	}
+	slices.SortFunc(res.Items, func(a, b Item) int { return cmp.Compare(a.Seq, b.Seq) })
 	return res, nil
+}
+
+// nextSeq is the seq after s, wrapping from MaxSeq to 1.
+func nextSeq(s int) int {
+	if s >= MaxSeq {
+		return 1
+	}
+	return s + 1
+}
+
+// mergeRun moves the values of each item of run into the previous item of
+// run that still holds values, when they fit; the moved-from item ends empty.
+func mergeRun(run []*work, maxVals int) {
+	var open *work
+	for _, w := range run {
+		if len(w.kept) == 0 {
+			continue
+		}
+		if open != nil && len(open.kept)+len(open.added)+len(w.kept) <= maxVals {
+			open.added = append(open.added, w.kept...)
+			w.moved = w.kept
+			w.kept = nil
+			continue
+		}
+		open = w
+	}
+}
+
+// refill lays the kept values of the tail run, in order, followed by adds,
+// into the run's items, Max each, and returns the adds that do not fit.
+func refill(run []*work, adds []string, maxVals int) []string {
+	type val struct {
+		v   string
+		src int // index into run; -1 for an addition
+	}
+	var all []val
+	for i, w := range run {
+		for _, v := range w.kept {
+			all = append(all, val{v, i})
+		}
+	}
+	for _, v := range adds {
+		all = append(all, val{v, -1})
+	}
+	kept := make([][]string, len(run))
+	for i, w := range run {
+		n := min(maxVals, len(all))
+		for _, x := range all[:n] {
+			switch x.src {
+			case i:
+				kept[i] = append(kept[i], x.v)
+			case -1:
+				w.added = append(w.added, x.v)
+			default:
+				w.added = append(w.added, x.v)
+				run[x.src].moved = append(run[x.src].moved, x.v)
+			}
+		}
+		all = all[n:]
+	}
+	for i, w := range run {
+		w.kept = kept[i]
+	}
+	rest := make([]string, 0, len(all))
+	for _, x := range all {
+		rest = append(rest, x.v) // only additions can be left over
+	}
+	return rest
+}
+
+func sortedClone(vs []string) []string {
+	out := slices.Clone(vs)
+	slices.Sort(out)
+	return out
 }
 
 func (w *work) item() Item {
 	if len(w.added) == 0 {
 		w.added = nil
+	} else {
+		slices.Sort(w.added)
 	}
+	slices.Sort(w.moved)
 	it := Item{
 		ID:         w.ex.ID,
 		Seq:        w.ex.Seq,
@@ -327,6 +420,7 @@ func (w *work) item() Item {
 		Added:      w.added,
 		Removed:    w.removed,
 		Displaced:  w.displaced,
+		Moved:      w.moved,
 		Normalized: w.normalized,
 		Duplicates: w.dups,
 	}
@@ -398,6 +492,9 @@ func classify(in Input) (*classified, error) {
 		items[i] = &work{ex: ex}
 	}
 	slices.SortFunc(items, func(a, b *work) int { return cmp.Compare(a.ex.Seq, b.ex.Seq) })
+	if k := rotation(items); k > 0 {
+		items = append(items[k:], items[:k]...)
+	}
 
 	c := &classified{items: items}
 	maxVals := in.Max
@@ -491,6 +588,13 @@ func classify(in Input) (*classified, error) {
 			c.blocked = append(c.blocked, h)
 		}
 	}
+	if in.Rank != nil && len(c.adds) > 1 {
+		ranks := make(map[string]int64, len(c.adds))
+		for _, h := range c.adds {
+			ranks[h] = in.Rank(h)
+		}
+		slices.SortStableFunc(c.adds, func(a, b string) int { return cmp.Compare(ranks[a], ranks[b]) })
+	}
 	for n, st := range state {
 		if st == isPresent {
 			c.unblocked = append(c.unblocked, n)
@@ -498,15 +602,58 @@ func classify(in Input) (*classified, error) {
 	}
 	slices.Sort(c.unblocked)
 
-	t, freeT := 0, 0
+	t := 0
 	for _, w := range items {
 		if w.causes != 0 {
 			t++
-			freeT += w.free(maxVals)
 		}
 	}
-	c.bound = t + ceilDiv(max(len(c.adds)-freeT, 0), maxVals)
+	c.tail = len(items)
+	for c.tail > 0 && items[c.tail-1].causes != 0 {
+		c.tail--
+	}
+	freeTail := 0
+	for _, w := range items[c.tail:] {
+		freeTail += w.free(maxVals)
+	}
+	c.bound = t + ceilDiv(max(len(c.adds)-freeTail, 0), maxVals)
 	return c, nil
+}
+
+// rotation returns the index, in items sorted by seq, of the oldest item.
+// New items take the seqs after the newest one, wrapping from MaxSeq to 1,
+// so the items of a group occupy a window of seqs that may wrap around: the
+// oldest item is the one after the largest run of unused seqs (counted
+// circularly; on a tie the run that wraps past MaxSeq wins, then the
+// earliest).
+func rotation(items []*work) int {
+	n := len(items)
+	if n < 2 {
+		return 0
+	}
+	best, bestGap := 0, MaxSeq-items[n-1].ex.Seq+items[0].ex.Seq-1
+	for i := 1; i < n; i++ {
+		if gap := items[i].ex.Seq - items[i-1].ex.Seq - 1; gap > bestGap {
+			best, bestGap = i, gap
+		}
+	}
+	return best
+}
+
+// Order returns the seqs of a group's items in arrival order, oldest first
+// (the order Pack visits them in).
+func Order(seqs []int) []int {
+	items := make([]*work, len(seqs))
+	for i, s := range seqs {
+		items[i] = &work{ex: Existing{Seq: s}}
+	}
+	slices.SortFunc(items, func(a, b *work) int { return cmp.Compare(a.ex.Seq, b.ex.Seq) })
+	k := rotation(items)
+	out := make([]int, 0, len(seqs))
+	for _, w := range append(items[k:], items[:k]...) {
+		out = append(out, w.ex.Seq)
+	}
+	return out
 }
 
 // spelling is one distinct value as read and its normalised form.

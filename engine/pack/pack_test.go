@@ -86,6 +86,9 @@ func summary(it Item) string {
 	if len(it.Displaced) > 0 {
 		s += " >" + shorts(it.Displaced)
 	}
+	if len(it.Moved) > 0 {
+		s += " <" + shorts(it.Moved)
+	}
 	if len(it.Normalized) > 0 {
 		s += " ~" + shorts(it.Normalized)
 	}
@@ -141,33 +144,33 @@ func TestPackRules(t *testing.T) {
 			writes: 0, bound: 0,
 		},
 		{
-			name: "removal rewrites only the items holding the hashes", max: 4, existing: layout,
+			name: "removal rewrites only the items holding the hashes, and merges them", max: 4, existing: layout,
 			desired: cat(span(1, 5), hxs(7, 8, 10)),
 			want: []string{
 				"0001 keep [1 2 3 4]",
-				"0002 update [5 7 8] why=removed -[6]",
-				"0003 update [10] why=removed -[9]",
+				"0002 update [5 7 8 10] why=removed +[10] -[6]",
+				"0003 delete [] why=removed -[9] <[10]",
 			},
 			writes: 2, bound: 2, unblocked: hxs(6, 9),
 		},
 		{
-			name: "adds fill touched items first", max: 4, existing: layout,
+			name: "adds go to the newest item, not into older touched ones", max: 4, existing: layout,
 			desired: cat(span(1, 5), span(7, 12)),
 			want: []string{
 				"0001 keep [1 2 3 4]",
-				"0002 update [5 7 8 11] why=removed +[11] -[6]",
-				"0003 update [9 10 12] +[12]",
+				"0002 update [5 7 8] why=removed -[6]",
+				"0003 update [9 10 11 12] +[11 12]",
 			},
 			writes: 2, bound: 2, blocked: hxs(11, 12), unblocked: hxs(6),
 		},
 		{
-			name: "adds beyond touched room create full items", max: 4, existing: layout,
+			name: "adds beyond the newest item's room create items after it", max: 4, existing: layout,
 			desired: cat(span(1, 5), span(7, 10), span(11, 16)),
 			want: []string{
 				"0001 keep [1 2 3 4]",
-				"0002 update [5 7 8 11] why=removed +[11] -[6]",
-				"0003 update [9 10 16] +[16]",
-				"0004 create [12 13 14 15] +[12 13 14 15]",
+				"0002 update [5 7 8] why=removed -[6]",
+				"0003 update [9 10 11 12] +[11 12]",
+				"0004 create [13 14 15 16] +[13 14 15 16]",
 			},
 			writes: 3, bound: 3, blocked: span(11, 16), unblocked: hxs(6),
 		},
@@ -178,24 +181,24 @@ func TestPackRules(t *testing.T) {
 			writes:  1, bound: 1, blocked: hxs(11),
 		},
 		{
-			name: "small add picks the best fit", max: 4,
+			name: "filling the untouched newest item may cost one write over the bound", max: 4,
 			existing: []Existing{ex(1, hxs(1)...), ex(2, hxs(2, 3)...), ex(3, hxs(4, 5, 6)...)},
 			desired:  span(1, 8),
-			want:     []string{"0001 keep [1]", "0002 update [2 3 7 8] +[7 8]", "0003 keep [4 5 6]"},
-			writes:   1, bound: 1, blocked: hxs(7, 8),
+			want:     []string{"0001 keep [1]", "0002 keep [2 3]", "0003 update [4 5 6 7] +[7]", "0004 create [8] +[8]"},
+			writes:   2, bound: 1, blocked: hxs(7, 8),
 		},
 		{
-			name: "add too big for any item with room creates one item", max: 4,
+			name: "older items with room take no adds", max: 4,
 			existing: []Existing{ex(1, hxs(1, 2)...), ex(2, hxs(3, 4)...)},
 			desired:  span(1, 7),
-			want:     []string{"0001 keep [1 2]", "0002 keep [3 4]", "0003 create [5 6 7] +[5 6 7]"},
-			writes:   1, bound: 1, blocked: span(5, 7),
+			want:     []string{"0001 keep [1 2]", "0002 update [3 4 5 6] +[5 6]", "0003 create [7] +[7]"},
+			writes:   2, bound: 1, blocked: span(5, 7),
 		},
 		{
-			name: "remainder after full creates goes into an item with room", max: 4,
+			name: "the newest item is filled first, then new items", max: 4,
 			existing: []Existing{ex(1, hxs(1, 2, 3)...)},
 			desired:  span(1, 8),
-			want:     []string{"0001 update [1 2 3 8] +[8]", "0002 create [4 5 6 7] +[4 5 6 7]"},
+			want:     []string{"0001 update [1 2 3 4] +[4]", "0002 create [5 6 7 8] +[5 6 7 8]"},
 			writes:   2, bound: 2, blocked: span(4, 8),
 		},
 		{
@@ -239,8 +242,8 @@ func TestPackRules(t *testing.T) {
 			existing: []Existing{ex(1, hxs(1, 2, 2)...), ex(2, hxs(2, 3)...)},
 			desired:  span(1, 3),
 			want: []string{
-				"0001 update [1 2] why=duplicate dup=1",
-				"0002 update [3] why=displaced >[2]",
+				"0001 update [1 2 3] why=duplicate +[3] dup=1",
+				"0002 delete [] why=displaced >[2] <[3]",
 			},
 			writes: 2, bound: 2,
 		},
@@ -271,8 +274,8 @@ func TestPackRules(t *testing.T) {
 			name: "forced rewrite", max: 4,
 			existing: []Existing{{ID: testID(1), Seq: 1, Values: hxs(1, 2), ForceRewrite: true}, ex(2, hxs(3)...)},
 			desired:  span(1, 4),
-			want:     []string{"0001 update [1 2 4] why=forced +[4]", "0002 keep [3]"},
-			writes:   1, bound: 1, blocked: hxs(4),
+			want:     []string{"0001 update [1 2] why=forced", "0002 update [3 4] +[4]"},
+			writes:   2, bound: 2, blocked: hxs(4),
 		},
 		{
 			name: "item over max is split", max: 4,
@@ -309,27 +312,28 @@ func TestPackRules(t *testing.T) {
 			writes:   1, bound: 1,
 		},
 		{
-			name: "new items take the lowest free seqs", max: 2,
+			name: "new items take the seqs after the newest", max: 2,
 			existing: []Existing{ex(2, hxs(1, 2)...), ex(4, hxs(3, 4)...)},
 			desired:  span(1, 9),
 			want: []string{
-				"0001 create [5 6] +[5 6]",
 				"0002 keep [1 2]",
-				"0003 create [7 8] +[7 8]",
 				"0004 keep [3 4]",
-				"0005 create [9] +[9]",
+				"0005 create [5 6] +[5 6]",
+				"0006 create [7 8] +[7 8]",
+				"0007 create [9] +[9]",
 			},
 			writes: 3, bound: 3, blocked: span(5, 9),
 		},
 		{
-			name: "deleted item's seq is not reused in the same pack", max: 2,
+			name: "an emptied old item is deleted, not refilled with new hashes", max: 2,
 			existing: []Existing{ex(1, hxs(1)...), ex(2, hxs(2)...)},
 			desired:  hxs(2, 3, 4),
 			want: []string{
-				"0001 update [3 4] why=removed +[3 4] -[1]",
-				"0002 keep [2]",
+				"0001 delete [] why=removed -[1]",
+				"0002 update [2 3] +[3]",
+				"0003 create [4] +[4]",
 			},
-			writes: 1, bound: 1, blocked: hxs(3, 4), unblocked: hxs(1),
+			writes: 3, bound: 2, blocked: hxs(3, 4), unblocked: hxs(1),
 		},
 	}
 	for _, tt := range tests {
@@ -445,13 +449,13 @@ func TestPackErrors(t *testing.T) {
 func TestPackGroup(t *testing.T) {
 	g := Group{Namespace: "ns", Blocklist: "prod", OS: "windows", Type: provider.MD5}
 	id := func(seq int) string { s, _ := g.ID(seq); return s }
-	res, err := PackGroup(g, 2, []Existing{{ID: id(2), Values: hxs(1, 2)}}, span(1, 4))
+	res, err := PackGroup(g, 2, []Existing{{ID: id(2), Values: hxs(1, 2)}}, span(1, 4), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := []string{
-		"0001 create [3 4] id=lumuctl-ns-prod-windows-md5-0001 +[3 4]",
 		"0002 keep [1 2] id=lumuctl-ns-prod-windows-md5-0002",
+		"0003 create [3 4] id=lumuctl-ns-prod-windows-md5-0003 +[3 4]",
 	}
 	if diff := cmp.Diff(want, summaries(res)); diff != "" {
 		t.Errorf("items mismatch (-want +got):\n%s", diff)
@@ -479,7 +483,7 @@ func TestPackGroup(t *testing.T) {
 	}
 	for _, tt := range errs {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := PackGroup(tt.g, 4, tt.existing, tt.desired)
+			_, err := PackGroup(tt.g, 4, tt.existing, tt.desired, nil)
 			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 				t.Fatalf("PackGroup error = %v, want %q", err, tt.wantErr)
 			}

@@ -22,9 +22,11 @@ type planInput struct {
 	max              int
 	// desired holds the desired hashes by type (nil: remove everything).
 	desired map[provider.HashType]map[string]struct{}
-	live    []liveItem
-	prior   map[string]provider.Item
-	orphan  bool
+	// rank orders the hashes a group gains (see pack.Input.Rank); may be nil.
+	rank   func(hash string) int64
+	live   []liveItem
+	prior  map[string]provider.Item
+	orphan bool
 }
 
 type groupKey struct {
@@ -136,7 +138,7 @@ func planGroup(in *planInput, k groupKey, items []liveItem, bp *BlocklistPlan) e
 	if max <= 0 {
 		max = pack.MaxValuesLimit
 	}
-	res, err := pack.PackGroup(pack.Group{Namespace: in.ns, Blocklist: in.name, OS: k.os, Type: k.ht}, max, existing, desired)
+	res, err := pack.PackGroup(pack.Group{Namespace: in.ns, Blocklist: in.name, OS: k.os, Type: k.ht}, max, existing, desired, in.rank)
 	if err != nil {
 		// Inputs were validated by config and splitOwnedID; a failure here
 		// is a bug, and planning must not guess.

@@ -152,6 +152,7 @@ func Make(ctx context.Context, opts Options) (*Plan, hcl.Diagnostics) {
 			osTypes:   bl.OSTypes,
 			max:       bl.MaxValuesPerItem,
 			desired:   desired,
+			rank:      lastSeen(bl, results),
 			live:      lk.byBlocklist[bl.Name],
 			prior:     opts.Prior.Items,
 		})
@@ -374,6 +375,29 @@ func desiredSet(bl *config.Blocklist, results map[string]*fetched, prov *provena
 		}
 	}
 	return out, empty
+}
+
+// lastSeen returns the rank the packer orders a blocklist's new hashes by:
+// the latest lastContact of the incidents that produced the hash, in Unix
+// nanoseconds. Hashes leave mostly when their incidents age out of the days
+// window, so hashes whose incidents were last seen together sit in the same
+// items and leave them together (SPEC section 5, arrival order).
+func lastSeen(bl *config.Blocklist, results map[string]*fetched) func(string) int64 {
+	return func(h string) int64 {
+		var last int64
+		for _, f := range bl.Sources {
+			r := results[f.Name]
+			if r == nil {
+				continue
+			}
+			if ind := r.resp.Indicators[h]; ind != nil {
+				for _, ref := range ind.Incidents {
+					last = max(last, ref.LastContact.UnixNano())
+				}
+			}
+		}
+		return last
+	}
 }
 
 // policyList returns the blocklist's policy ids (nil when global).
