@@ -45,6 +45,8 @@ import (
 //	    recomputes the plan_digest of the plan file FILE after an edit, as
 //	    anyone who can write the file can (plan_signature is kept: making
 //	    one needs the key).
+//	substfile FILE OLD WITHFILE
+//	    like subst, with the content of WITHFILE as NEW.
 //	items [-owned PREFIX | -unowned PREFIX]
 //	    prints the sandbox Kibana's stored items, one JSON object a line,
 //	    sorted by item_id; -owned keeps items whose item_id starts with
@@ -65,12 +67,13 @@ func cmdE2E(ts *testscript.TestScript, neg bool, args []string) {
 		"mode":       e2eMode,
 		"subst":      e2eSubst,
 		"reseal":     e2eReseal,
+		"substfile":  e2eSubstFile, // script_cmds_unattended_test.go
 		"items":      e2eItems,
 		"holding":    e2eHolding,
 		"kibana":     e2eKibana,
 	}
 	if len(args) == 0 || cmds[args[0]] == nil {
-		ts.Fatalf("usage: e2e jsonvar|jsonget|planwrites|sha256file|mode|subst|reseal|items|holding|kibana ARGS...")
+		ts.Fatalf("usage: e2e jsonvar|jsonget|planwrites|sha256file|mode|subst|substfile|reseal|items|holding|kibana ARGS...")
 	}
 	ts.Stdout() // an empty output still replaces the previous command's
 	cmds[args[0]](ts, neg, args[1:])

@@ -155,6 +155,7 @@ and a local state file.`,
 		newWhyCommand(g),
 		newHistoryCommand(g),
 		newVersionCommand(g),
+		newConvertCommand(g),
 	)
 	// Add cobra's completion command now rather than at Execute, so the
 	// walk below sees it.
