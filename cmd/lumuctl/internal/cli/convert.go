@@ -13,6 +13,7 @@ import (
 	"github.com/lumuctl/lumuctl/cmd/lumuctl/internal/convert"
 	"github.com/lumuctl/lumuctl/cmd/lumuctl/internal/views"
 	"github.com/lumuctl/lumuctl/engine/config"
+	"github.com/lumuctl/lumuctl/engine/safefile"
 )
 
 // convertFlags are the flags of `lumuctl convert`.
@@ -86,9 +87,12 @@ func runConvert(g *globals, flags convertFlags, color bool) error {
 		name string
 		data []byte
 	}{{convert.MainFile, out.Main}, {convert.VarsExampleFile, out.VarsExample}}
-	if !flags.force {
-		for _, f := range files {
-			p := filepath.Join(flags.out, f.name)
+	for _, f := range files {
+		p := filepath.Join(flags.out, f.name)
+		if err := safefile.CheckTarget(p); err != nil {
+			return fmt.Errorf("%s: %w; nothing written", p, err)
+		}
+		if !flags.force {
 			if _, err := os.Lstat(p); err == nil {
 				return fmt.Errorf("%s already exists; nothing written (use --force to overwrite)", p)
 			} else if !errors.Is(err, fs.ErrNotExist) {
@@ -103,8 +107,9 @@ func runConvert(g *globals, flags convertFlags, color bool) error {
 		return fmt.Errorf("create %s: %w", flags.out, err)
 	}
 	for _, f := range files {
-		if err := writeFileAtomic(filepath.Join(flags.out, f.name), f.data, 0o644); err != nil {
-			return err
+		p := filepath.Join(flags.out, f.name)
+		if err := safefile.WriteAtomic(p, f.data, 0o644); err != nil {
+			return fmt.Errorf("write %s: %w", p, err)
 		}
 	}
 	w := g.streams.Out
@@ -132,33 +137,6 @@ func checkConverted(main []byte) error {
 	_, diags := config.NewParser().LoadDir(dir, config.LoadOptions{Offline: true})
 	if diags.HasErrors() {
 		return fmt.Errorf("internal error: the converted configuration does not validate (%s); nothing written, please report this", diags.Error())
-	}
-	return nil
-}
-
-// writeFileAtomic writes data to path through a temporary file in the same
-// directory and a rename, so a reader never sees half a file.
-func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	_, werr := tmp.Write(data)
-	if werr == nil {
-		werr = tmp.Chmod(mode)
-	}
-	if werr == nil {
-		werr = tmp.Sync()
-	}
-	if cerr := tmp.Close(); werr == nil {
-		werr = cerr
-	}
-	if werr == nil {
-		werr = os.Rename(tmp.Name(), path)
-	}
-	if werr != nil {
-		os.Remove(tmp.Name())
-		return fmt.Errorf("write %s: %w", path, werr)
 	}
 	return nil
 }
