@@ -8,7 +8,7 @@ LDFLAGS := -X github.com/lumuctl/lumuctl/cmd/lumuctl/internal/cli.version=$(VERS
            -X github.com/lumuctl/lumuctl/cmd/lumuctl/internal/cli.commit=$(COMMIT)
 GOFILES  = $$(git ls-files --cached --others --exclude-standard '*.go')
 
-.PHONY: all help build test vet lint fmt fmt-check check demo clean bench soak fuzz
+.PHONY: all help build test vet lint fmt fmt-check check demo clean bench soak fuzz pg-bin
 
 all: build
 
@@ -32,8 +32,24 @@ lint: vet ## the CI gates before the tests: gofmt check, go vet, staticcheck
 
 # The `go mod tidy` check is a test (engine/tidy_test.go), so `go test ./...`
 # runs it too.
-test: lint ## lint (gofmt, vet, staticcheck), then every test with the race detector, go.mod tidiness included (what CI runs)
+test: lint pg-bin ## lint (gofmt, vet, staticcheck), then every test with the race detector, go.mod tidiness included (what CI runs)
 	$(GO) test -race -count=1 ./...
+
+# The PostgreSQL backend's tests start a throwaway server themselves
+# (engine/state/pgstore/pgtest): they need Debian's postgresql binaries
+# (initdb, postgres) on PATH or in /usr/lib/postgresql/*/bin. Installed here
+# when missing, as root with apt; otherwise this fails naming the command.
+PG_INSTALL := apt-get install -y --no-install-recommends postgresql
+pg-bin: ## make sure the PostgreSQL server binaries the tests need are installed
+	@if command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "pg-bin: installing postgresql (the tests start a throwaway server): $(PG_INSTALL)"; \
+		DEBIAN_FRONTEND=noninteractive $(PG_INSTALL) || { apt-get update && DEBIAN_FRONTEND=noninteractive $(PG_INSTALL); }; \
+	else \
+		echo "pg-bin: the tests need the PostgreSQL server binaries (initdb, postgres). Install them with:"; \
+		echo "    sudo $(PG_INSTALL)"; \
+		exit 1; \
+	fi
 
 fmt: build ## gofmt the Go code and lumuctl-fmt the examples
 	gofmt -w $(GOFILES)

@@ -1,0 +1,86 @@
+package state
+
+import (
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// ValidateItem checks what every store requires of an owned item: an
+// item_id and a known hash type.
+func ValidateItem(it Item) error {
+	if it.Item.ItemID == "" {
+		return errors.New("item has no item_id")
+	}
+	if it.HashType != "" && it.HashType.HexLen() == 0 {
+		return fmt.Errorf("item %s: unknown hash type %q", it.Item.ItemID, it.HashType)
+	}
+	return nil
+}
+
+// ValidateJournal checks a journal entry: a known op, an item_id, a body for
+// create and update (for the same item_id) and a saved-object id for update
+// and delete.
+func ValidateJournal(e JournalEntry) error {
+	if !e.Op.Valid() {
+		return fmt.Errorf("journal entry: unknown op %q", e.Op)
+	}
+	if e.ItemID == "" {
+		return errors.New("journal entry has no item_id")
+	}
+	switch e.Op {
+	case OpCreate, OpUpdate:
+		if e.Item == nil {
+			return fmt.Errorf("journal entry %s %s has no item body", e.Op, e.ItemID)
+		}
+		if e.Item.Item.ItemID != e.ItemID {
+			return fmt.Errorf("journal entry %s: body has item_id %q", e.ItemID, e.Item.Item.ItemID)
+		}
+	}
+	if e.Op != OpCreate && e.ID == "" {
+		return fmt.Errorf("journal entry %s %s has no saved-object id", e.Op, e.ItemID)
+	}
+	return nil
+}
+
+// HashBytes turns a lowercase hex md5, sha1 or sha256 digest into its raw
+// bytes (the provenance key of every store).
+func HashBytes(h string) ([]byte, error) {
+	switch len(h) {
+	case 32, 40, 64:
+	default:
+		s := h
+		if len(s) > 80 {
+			s = s[:80] + "…"
+		}
+		return nil, fmt.Errorf("invalid hash %q: want 32, 40 or 64 hex digits", s)
+	}
+	if strings.ToLower(h) != h {
+		return nil, fmt.Errorf("invalid hash %q: not lowercase", h)
+	}
+	b, err := hex.DecodeString(h)
+	if err != nil {
+		return nil, fmt.Errorf("invalid hash %q: not hex", h)
+	}
+	return b, nil
+}
+
+// ValidateProvenance checks one blocklist's provenance: valid hashes, each
+// with at least one incident, each incident with an id.
+func ValidateProvenance(p Provenance) error {
+	for h, refs := range p {
+		if _, err := HashBytes(h); err != nil {
+			return err
+		}
+		if len(refs) == 0 {
+			return fmt.Errorf("hash %s has no incidents", h)
+		}
+		for _, r := range refs {
+			if r.ID == "" {
+				return fmt.Errorf("hash %s: incident without id", h)
+			}
+		}
+	}
+	return nil
+}
