@@ -80,7 +80,6 @@ func SampleItem(bl, os string, n int) state.Item {
 		Description: "managed by lumuctl", OSTypes: []string{os}, Tags: []string{"policy:all", "ownerSpaceId:default"},
 		Entries: []provider.Entry{{Field: "file.hash.sha256", Type: "match_any", Operator: "included",
 			Value: []string{HashN(n, 64), HashN(n+1, 64)}}},
-		Meta: map[string]any{"managed_by": "lumuctl", "blocklist": bl},
 		Type: "simple", UpdatedAt: time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC), UpdatedBy: "elastic",
 	}}
 }
