@@ -205,10 +205,10 @@ func TestURLScrubbed(t *testing.T) {
 		name, url string
 		want      []string
 	}{
-		{"refused", fmt.Sprintf("postgres://bob:s3cretpw@127.0.0.1:1/lumu?sslmode=disable&connect_timeout=2"), []string{"127.0.0.1:1", "database lumu"}},
+		{"refused", "postgres://bob:s3cretpw@127.0.0.1:1/lumu?sslmode=disable&connect_timeout=2", []string{"127.0.0.1:1", "database lumu"}},
 		{"bad password", fmt.Sprintf("postgres://nosuchuser:s3cretpw@127.0.0.1:%d/postgres?sslmode=disable", port), []string{fmt.Sprintf("127.0.0.1:%d", port), "database postgres"}},
 		{"unparsable", "postgres://bob:s3cretpw@[::1/x", []string{"not a valid postgres:// URL"}},
-		{"key=value", fmt.Sprintf("host=127.0.0.1 port=1 dbname=lumu user=bob password=s3cretpw sslmode=disable connect_timeout=2"), []string{"127.0.0.1:1", "database lumu"}},
+		{"key=value", "host=127.0.0.1 port=1 dbname=lumu user=bob password=s3cretpw sslmode=disable connect_timeout=2", []string{"127.0.0.1:1", "database lumu"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
