@@ -185,6 +185,11 @@ func Make(ctx context.Context, opts Options) (*Plan, hcl.Diagnostics) {
 			p.Blocklists = append(p.Blocklists, bp)
 		}
 	}
+	// A container that is missing although the state records owned items
+	// in it: the list was deleted, or url points at another Kibana.
+	for _, name := range kibanaNames {
+		diags = append(diags, checkContainerGone(opts, name, live[name])...)
+	}
 	p.Warnings = append(p.Warnings, collectWarnings(results)...)
 
 	// Provenance: desired hashes from the sources, removed ones from state.
@@ -571,3 +576,53 @@ func summarize(p *Plan) Summary {
 
 // trimLower normalises a value read from Kibana.
 func trimLower(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
+
+// checkContainerGone reports, loudly, a Kibana whose endpoint_blocklists
+// list is missing while the state records owned items of it (SPEC 5). A
+// plan would then re-create every item; that is refused like a mass
+// deletion unless --allow-mass-delete is given, and a warning otherwise.
+func checkContainerGone(opts Options, kibana string, lk *liveKibana) hcl.Diagnostics {
+	if lk == nil || !lk.plan.CreateContainer || opts.Mode == ModeDestroy {
+		return nil
+	}
+	cfg := opts.Config
+	ns := cfg.Settings.Namespace
+	var recorded []string
+	for itemID := range opts.Prior.Items {
+		bl, _, _, _, _, ok := splitOwnedID(ns, itemID)
+		if !ok {
+			continue
+		}
+		b, configured := cfg.Blocklists[bl]
+		switch {
+		case configured && b.Kibana != nil && b.Kibana.Name == kibana:
+		case !configured && len(cfg.Kibanas) == 1:
+		default:
+			continue
+		}
+		recorded = append(recorded, itemID)
+	}
+	if len(recorded) == 0 {
+		return nil
+	}
+	sort.Strings(recorded)
+	rng := cfg.Kibanas[kibana].DeclRange
+	detail := fmt.Sprintf("kibana %q: the state records %d owned item(s) (e.g. %s), but Kibana answers that the endpoint_blocklists list does not exist. "+
+		"Either the list was deleted in Kibana (with every item in it, so nothing lumuctl blocked is blocked any more), "+
+		"or url now points at a different Kibana than the state was made with. ", kibana, len(recorded), recorded[0])
+	if !opts.AllowMassDelete {
+		return hcl.Diagnostics{{
+			Severity: hcl.DiagError,
+			Summary:  "Blocklist container missing in Kibana",
+			Detail:   detail + "Nothing was changed. Check url; if the list really is gone, run again with --allow-mass-delete to re-create it and every item.",
+			Subject:  &rng,
+			Extra:    GuardTrip{Guard: "mass_delete"},
+		}}
+	}
+	return hcl.Diagnostics{{
+		Severity: hcl.DiagWarning,
+		Summary:  "Blocklist container missing in Kibana",
+		Detail:   detail + "--allow-mass-delete is set: the plan re-creates the list and every item.",
+		Subject:  &rng,
+	}}
+}

@@ -432,3 +432,41 @@ func TestInvalidUTF8FromProvidersStillVerifies(t *testing.T) {
 		t.Fatalf("plan with provider text does not verify: %v", err)
 	}
 }
+
+// TestContainerGoneWhileStateRecordsItems pins SPEC 5: the state records
+// owned items but Kibana says the container is missing (list deleted, or
+// url pointing elsewhere). The plan trips the mass-delete guard, naming the
+// kibana and the items; with --allow-mass-delete it is a warning and the
+// plan re-creates everything.
+func TestContainerGoneWhileStateRecordsItems(t *testing.T) {
+	e := newEnv(t, oneBlocklist)
+	e.src.Set("mal", provider.SHA256, hashes("a", 2500)...)
+	e.applyDirect(t, e.mustPlan(t))
+	e.target = providertest.NewTarget()
+	e.target.SetContainer(false)
+
+	p, diags := e.plan(t)
+	if !IsGuardTrip(diags) || p == nil {
+		t.Fatalf("no guard trip: %v", diags)
+	}
+	msg := diags.Error()
+	for _, want := range []string{`kibana "prod"`, "records 3 owned item(s)", "lumuctl-default-lumu-windows-sha256-0001", "--allow-mass-delete"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("diagnostic %q does not say %q", msg, want)
+		}
+	}
+
+	p, diags = e.plan(t, func(o *Options) { o.AllowMassDelete = true })
+	if diags.HasErrors() || p.Summary.Add != 3 || !p.Kibanas[0].CreateContainer {
+		t.Fatalf("with --allow-mass-delete: %v, %+v", diags, p)
+	}
+	if len(diags) != 1 || diags[0].Severity != hcl.DiagWarning || !strings.Contains(diags[0].Detail, "does not exist") {
+		t.Errorf("want one warning, got %v", diags)
+	}
+
+	// A first apply (empty state) needs no flag.
+	e.prior = Prior{}
+	if _, diags := e.plan(t); diags.HasErrors() || len(diags) != 0 {
+		t.Errorf("first plan: %v", diags)
+	}
+}

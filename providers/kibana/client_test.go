@@ -412,7 +412,8 @@ func TestListBadPages(t *testing.T) {
 			return page(1, `{"id":"a","item_id":"lumuctl-default-1","_version":"v","list_id":"endpoint_trusted_apps"}`)
 		}, wantErr: "belongs to list"},
 		{name: "no total", body: func(int) string { return `{"data":[]}` }, wantErr: "no total"},
-		{name: "not JSON", body: func(int) string { return `<html>` }, wantErr: "decode"},
+		{name: "not JSON", body: func(int) string { return `{"data":[` }, wantErr: "decode"},
+		{name: "HTML", body: func(int) string { return `<html>` }, wantErr: "did not come from Kibana's exception-list API: an HTML page"},
 		{name: "foreign items of odd shape are only counted", body: func(int) string {
 			return page(3, `{"id":"x","entries":"weird","meta":5}`, `{"item_id":"other"}`, item("c", "lumuctl-default-1"))
 		}, wantOwned: 1, wantUnman: 2},

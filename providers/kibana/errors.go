@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/lumuctl/lumuctl/engine/provider"
@@ -105,6 +106,11 @@ type reqInfo struct {
 // newAPIError maps a non-success answer to an *APIError.
 func (c *Client) newAPIError(ri reqInfo, status int, body []byte, attempts int) *APIError {
 	msg := c.scrub(decodeMessage(body))
+	if shape := answerShape(status, body, http.Header{}); strings.HasPrefix(shape, "an HTML page") {
+		// Kibana's API answers JSON; an HTML error page comes from a proxy
+		// or from something that is not Kibana's API at this url.
+		msg = c.scrub(shape) + ", not Kibana's API (check url = " + strconv.Quote(c.base.String()) + ")"
+	}
 	e := &APIError{
 		Kibana:     c.name,
 		Method:     ri.method,

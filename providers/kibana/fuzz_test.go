@@ -153,6 +153,16 @@ func FuzzDecodeError(f *testing.F) {
 		_ = decodeMessage(body)
 		c, _ := fuzzClient(t, status, body)
 		_, err := c.Get(ctx, "so-1")
+		var nk *NotKibanaError
+		if errors.As(err, &nk) {
+			// Only a 404 that is not the API's own "does not exist" is
+			// judged not Kibana's; it must never read as a missing item.
+			if status != 404 || errors.Is(err, provider.ErrNotFound) || nk.Status != status {
+				t.Fatalf("status %d: %v", status, err)
+			}
+			checkErrText(t, err)
+			return
+		}
 		var apiErr *APIError
 		if !errors.As(err, &apiErr) {
 			t.Fatalf("status %d: error %T %v is not an *APIError", status, err, err)

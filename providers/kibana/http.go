@@ -130,14 +130,14 @@ func (c *Client) do(ctx context.Context, cl call) (result, error) {
 		}
 		res := result{status: status, body: body, attempts: attempt}
 		if !retryableStatus(status) {
-			return res, nil
+			return res, c.checkOrigin(cl, status, body, hdr)
 		}
 		wait := c.backoff(attempt)
 		if ra, ok := c.retryAfter(hdr); ok {
 			wait = ra
 		}
 		if c.now().Add(wait).After(deadline) {
-			return res, nil
+			return res, c.checkOrigin(cl, status, body, hdr)
 		}
 		if serr := c.sleep(ctx, wait); serr != nil {
 			return result{}, &transportError{kibana: c.name, method: cl.method, endpoint: endpoint,

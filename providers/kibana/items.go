@@ -42,8 +42,23 @@ func (c *Client) ContainerExists(ctx context.Context) (bool, error) {
 	}
 	switch {
 	case res.ok():
+		// The answer must be the list itself: a 200 from anything else
+		// (a proxy, another API) must not count as "the list exists".
+		var l struct {
+			ListID        string `json:"list_id"`
+			NamespaceType string `json:"namespace_type"`
+		}
+		if err := json.Unmarshal(res.body, &l); err != nil || l.ListID != ListID {
+			what := fmt.Sprintf("a 200 answer that is not the %s list", ListID)
+			if err != nil {
+				what += " (not JSON: " + err.Error() + ")"
+			}
+			return false, &NotKibanaError{Kibana: c.name, URL: c.base.String(), Method: ri.method,
+				Endpoint: c.base.Path + ri.path, Status: res.status, What: what}
+		}
 		return true, nil
 	case res.status == http.StatusNotFound:
+		// checkOrigin has made sure this is the API's own "does not exist".
 		return false, nil
 	}
 	return false, c.newAPIError(ri, res.status, res.body, res.attempts)
