@@ -151,6 +151,8 @@ type Source interface {
 type SourceOptions struct {
 	// CachePath is the bbolt cache file; "" disables caching.
 	CachePath string
+	// HTTPLog is told about every request and retry; nil for none.
+	HTTPLog HTTPLog
 }
 
 // SourceFactory builds a Source.

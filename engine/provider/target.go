@@ -89,6 +89,8 @@ type TargetConfig struct {
 	RetryTimeout       time.Duration
 	// ReadOnly makes every non-GET request fail before it leaves the process.
 	ReadOnly bool
+	// HTTPLog is told about every request and retry; nil for none.
+	HTTPLog HTTPLog
 }
 
 // TargetFactory builds a Target.

@@ -42,6 +42,9 @@ const (
 type Client struct {
 	name         string   // configuration label, for messages
 	base         *url.URL // scheme://host[:port][/base][/s/<space>]
+	origin       string   // base for messages: provider.Origin(base)
+	label        string   // `kibana "NAME" (origin)`, for the HTTP log
+	log          provider.HTTPLog
 	space        string
 	apiKey       string
 	hc           *http.Client
@@ -135,6 +138,9 @@ func New(cfg provider.TargetConfig, opts ...Option) (*Client, error) {
 		now:          time.Now,
 		rand:         rand.Float64,
 		seen:         map[string]seenItem{},
+		origin:       provider.Origin(base),
+		label:        provider.Endpoint("kibana", name, base),
+		log:          cfg.HTTPLog,
 	}
 	if c.retryTimeout <= 0 {
 		c.retryTimeout = DefaultRetryTimeout

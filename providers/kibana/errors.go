@@ -17,8 +17,9 @@ import (
 // status, never the API key.
 type APIError struct {
 	Kibana     string // configuration label
+	URL        string // scheme://host:port/base-path (with the space), see provider.Origin
 	Method     string
-	Endpoint   string // URL path (with base and space), no query
+	Endpoint   string // API path below URL, no query
 	StatusCode int
 	Message    string // Kibana's message, as decoded from either envelope
 	Hint       string // what to do about it; may be empty
@@ -26,13 +27,17 @@ type APIError struct {
 	kind       error
 }
 
+// Error names the kibana block, its URL, the request and the status:
+//
+//	Kibana rejected the API key of kibana "main" (https://k.example:9243, GET /api/exception_lists: 401)
+//	kibana "main" (https://k.example:9243, GET /api/exception_lists: 503 Service Unavailable): ...
 func (e *APIError) Error() string {
 	var b strings.Builder
 	switch e.StatusCode {
 	case http.StatusUnauthorized:
-		fmt.Fprintf(&b, "Kibana rejected the API key of kibana %q (%s %s: 401)", e.Kibana, e.Method, e.Endpoint)
+		fmt.Fprintf(&b, "Kibana rejected the API key of kibana %q (%s, %s %s: 401)", e.Kibana, e.URL, e.Method, e.Endpoint)
 	default:
-		fmt.Fprintf(&b, "kibana %q: %s %s: %d %s", e.Kibana, e.Method, e.Endpoint, e.StatusCode, http.StatusText(e.StatusCode))
+		fmt.Fprintf(&b, "kibana %q (%s, %s %s: %d %s)", e.Kibana, e.URL, e.Method, e.Endpoint, e.StatusCode, http.StatusText(e.StatusCode))
 	}
 	if e.Message != "" {
 		fmt.Fprintf(&b, ": %s", e.Message)
@@ -113,8 +118,9 @@ func (c *Client) newAPIError(ri reqInfo, status int, body []byte, attempts int) 
 	}
 	e := &APIError{
 		Kibana:     c.name,
+		URL:        c.origin,
 		Method:     ri.method,
-		Endpoint:   c.base.Path + ri.path,
+		Endpoint:   ri.path,
 		StatusCode: status,
 		Message:    msg,
 		Attempts:   attempts,
@@ -187,15 +193,16 @@ func (c *Client) scrub(s string) string {
 // transportError is a request that got no HTTP answer (after retries).
 type transportError struct {
 	kibana   string
+	origin   string // see provider.Origin
 	method   string
-	endpoint string
+	path     string // API path below origin
 	attempts int
 	msg      string
 	err      error
 }
 
 func (e *transportError) Error() string {
-	s := fmt.Sprintf("kibana %q: %s %s: %s", e.kibana, e.method, e.endpoint, e.msg)
+	s := fmt.Sprintf("kibana %q (%s, %s %s): %s", e.kibana, e.origin, e.method, e.path, e.msg)
 	if e.attempts > 1 {
 		s += fmt.Sprintf(" (after %d attempts)", e.attempts)
 	}

@@ -73,7 +73,7 @@ func TestErrorMapping(t *testing.T) {
 		{name: "413", status: 413, body: `{"statusCode":413,"error":"Request Entity Too Large","message":"Payload content length greater than maximum allowed: 1048576"}`,
 			op: create("policy:all"), want: []string{"413", "max_values_per_item"}},
 		{name: "5xx after retries", status: 503, body: `<html>Service Unavailable</html>`,
-			op: get, want: []string{`kibana "prod": GET /api/exception_lists/items: 503 Service Unavailable`, "attempts"}},
+			op: get, want: []string{`kibana "prod" (http://127.0.0.1:`, `, GET /api/exception_lists/items: 503 Service Unavailable): `, "attempts"}},
 		{name: "501 not retried", status: 501, body: ``, op: get, want: []string{"501 Not Implemented"}},
 		{name: "key echoed by a proxy is scrubbed", status: 502, body: `{"statusCode":502,"error":"Bad Gateway","message":"upstream said: Authorization: ApiKey ` + fakeKey + `"}`,
 			op: get, want: []string{"[REDACTED]"}},
@@ -153,7 +153,7 @@ func TestRetries(t *testing.T) {
 		{name: "backoff grows", answers: []answer{{status: 500}, {status: 504}, {status: 503}, {status: 200, body: item}},
 			wantCalls: 4, wantSleeps: []time.Duration{250 * time.Millisecond, 500 * time.Millisecond, time.Second}},
 		{name: "400 tried once", answers: []answer{{status: 400, body: `{"statusCode":400,"error":"Bad Request","message":"bad"}`}},
-			wantCalls: 1, wantErr: "400 Bad Request: bad"},
+			wantCalls: 1, wantErr: "400 Bad Request): bad"},
 		{name: "Retry-After beyond the budget gives up", answers: []answer{{status: 429, header: map[string]string{"Retry-After": "3600"}}},
 			wantCalls: 1, wantErr: "429 Too Many Requests"},
 		// Budget 1m at rand=0: waits 0.25+0.5+1+2+4+8+16 = 31.75s, the next (30s capped → 15s) still fits, then 15s would end at 61.75s.

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/lumuctl/lumuctl/engine/provider"
+	"github.com/lumuctl/lumuctl/providers/internal/netx"
 )
 
 // Response size bounds: hostile or broken servers must not exhaust memory.
@@ -92,15 +93,18 @@ func retryableStatus(s int) bool {
 
 // do sends cl, retrying connection errors and retryable statuses with
 // jittered exponential backoff (Retry-After honoured) until retryTimeout has
-// passed since the first attempt. It returns the final HTTP answer whatever
-// its status, or an error when no answer could be had.
+// passed since the first attempt. A host name that does not resolve gets
+// netx.DNSAttempts attempts only. Every attempt is reported to the HTTP log,
+// and so is every retry before its wait. It returns the final HTTP answer
+// whatever its status, or an error when no answer could be had.
 func (c *Client) do(ctx context.Context, cl call) (result, error) {
 	deadline := c.now().Add(c.retryTimeout)
-	endpoint := c.base.Path + cl.path
 	for attempt := 1; ; attempt++ {
+		sent := time.Now()
 		status, body, hdr, err := c.once(ctx, cl)
+		c.logRequest(cl, attempt, status, err, time.Since(sent))
 		if err != nil {
-			te := &transportError{kibana: c.name, method: cl.method, endpoint: endpoint, attempts: attempt, err: err}
+			te := &transportError{kibana: c.name, origin: c.origin, method: cl.method, path: cl.path, attempts: attempt, err: err}
 			switch {
 			case ctx.Err() != nil:
 				te.msg, te.err = ctx.Err().Error(), ctx.Err()
@@ -117,11 +121,16 @@ func (c *Client) do(ctx context.Context, cl call) (result, error) {
 				te.msg = re.Error()
 				return result{}, te
 			}
-			te.msg = c.scrub(err.Error())
+			te.msg = c.scrub(netx.Cause(err))
+			if _, dns := netx.DNSError(err); dns && attempt >= netx.DNSAttempts {
+				te.msg += "; check url and the DNS resolver"
+				return result{}, te
+			}
 			wait := c.backoff(attempt)
 			if c.now().Add(wait).After(deadline) {
 				return result{}, te
 			}
+			c.logRetry(te.msg, attempt, wait, deadline)
 			if serr := c.sleep(ctx, wait); serr != nil {
 				te.msg, te.err = serr.Error(), serr
 				return result{}, te
@@ -139,11 +148,37 @@ func (c *Client) do(ctx context.Context, cl call) (result, error) {
 		if c.now().Add(wait).After(deadline) {
 			return res, c.checkOrigin(cl, status, body, hdr)
 		}
+		c.logRetry(fmt.Sprintf("%d %s on %s %s", status, http.StatusText(status), cl.method, cl.path), attempt, wait, deadline)
 		if serr := c.sleep(ctx, wait); serr != nil {
-			return result{}, &transportError{kibana: c.name, method: cl.method, endpoint: endpoint,
+			return result{}, &transportError{kibana: c.name, origin: c.origin, method: cl.method, path: cl.path,
 				attempts: attempt, msg: serr.Error(), err: serr}
 		}
 	}
+}
+
+// logRequest reports one attempt to the HTTP log.
+func (c *Client) logRequest(cl call, attempt, status int, err error, took time.Duration) {
+	if c.log == nil {
+		return
+	}
+	path := cl.path
+	if q := cl.query.Encode(); q != "" {
+		path += "?" + q
+	}
+	r := provider.HTTPRequest{Client: c.label, Method: cl.method, Path: path, Status: status, Duration: took, Attempt: attempt}
+	if err != nil {
+		r.Err = c.scrub(netx.Cause(err))
+	}
+	c.log.Request(r)
+}
+
+// logRetry reports that the attempt-th attempt failed with cause and is
+// retried after wait.
+func (c *Client) logRetry(cause string, attempt int, wait time.Duration, deadline time.Time) {
+	if c.log == nil {
+		return
+	}
+	c.log.Retry(provider.HTTPRetry{Client: c.label, Cause: cause, Retry: attempt, Wait: wait, GiveUpIn: deadline.Sub(c.now())})
 }
 
 // backoff is the wait after the attempt-th failure: an exponential base

@@ -18,6 +18,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/lumuctl/lumuctl/engine/provider"
+	"github.com/lumuctl/lumuctl/providers/internal/netx"
 )
 
 // Defaults and bounds of the client.
@@ -84,13 +85,17 @@ type ClientConfig struct {
 	MaxPages int
 	// Progress receives rate-limit and retry waits; may be nil.
 	Progress func(kind provider.ProgressKind, wait time.Duration, detail string)
+	// HTTPLog is told about every attempt and every retry; may be nil.
+	HTTPLog provider.HTTPLog
 }
 
 // Client talks to the classic Lumu Defender API of one company. It is safe
 // for concurrent use.
 type Client struct {
-	cfg  ClientConfig
-	base *url.URL
+	cfg    ClientConfig
+	base   *url.URL
+	origin string // base for messages: provider.Origin(base)
+	label  string // `company "NAME" (origin)`
 }
 
 // NewClient checks cfg and returns a Client.
@@ -138,7 +143,7 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 	if cfg.MaxPages <= 0 {
 		cfg.MaxPages = DefaultMaxPages
 	}
-	return &Client{cfg: cfg, base: u}, nil
+	return &Client{cfg: cfg, base: u, origin: provider.Origin(u), label: provider.Endpoint("company", cfg.Company, u)}, nil
 }
 
 // ListQuery selects incidents for POST /api/incidents/all.
@@ -315,7 +320,11 @@ type request struct {
 }
 
 // APIError is a response of Lumu that the client does not retry (or no
-// longer retries). Its message names the endpoint and status, never the key.
+// longer retries), or a request that got no answer. Its message names the
+// API URL, the endpoint and the status, never the key (the Source adds the
+// company and ioc_filter blocks):
+//
+//	Lumu (https://defender.lumu.io:443, GET /api/incidents/ID/details: 503 Service Unavailable): gave up after ...
 type APIError struct {
 	Endpoint   string
 	StatusCode int
@@ -331,8 +340,9 @@ func (e *APIError) Error() string { return e.msg }
 func (e *APIError) Unwrap() error { return e.sentinel }
 
 // do sends r, honouring the rate limiter and retrying transient failures
-// until the retry budget is spent. The returned error never contains the
-// key.
+// until the retry budget is spent; a host name that does not resolve gets
+// netx.DNSAttempts attempts only. Every attempt and every retry is reported
+// to the HTTP log. The returned error never contains the key.
 func (c *Client) do(ctx context.Context, r request) ([]byte, error) {
 	start := c.cfg.Now()
 	deadline := start.Add(c.cfg.RetryTimeout)
@@ -340,7 +350,9 @@ func (c *Client) do(ctx context.Context, r request) ([]byte, error) {
 		if err := c.throttle(ctx, r.endpoint); err != nil {
 			return nil, err
 		}
+		sent := time.Now()
 		res := c.once(ctx, r)
+		c.logRequest(r, attempt, res, time.Since(sent))
 		if err := ctx.Err(); err != nil {
 			return nil, fmt.Errorf("%s: interrupted: %w", r.endpoint, err)
 		}
@@ -357,10 +369,14 @@ func (c *Client) do(ctx context.Context, r request) ([]byte, error) {
 		)
 		switch {
 		case res.err != nil:
-			cause = res.err.Error()
+			cause = res.cause
 			wait = c.backoff(attempt)
+			if _, dns := netx.DNSError(res.netErr); dns && attempt >= netx.DNSAttempts {
+				msg := fmt.Sprintf("%s: %s; check api_url and the DNS resolver (after %d attempts)", c.where(r, 0), cause, attempt)
+				return nil, &APIError{Endpoint: r.endpoint, msg: c.scrub(msg)}
+			}
 		case res.status == http.StatusTooManyRequests:
-			cause = fmt.Sprintf("Lumu answered %s on %s", statusText(res.status), r.endpoint)
+			cause = fmt.Sprintf("%s on %s", statusText(res.status), r.endpoint)
 			kind = provider.ProgressRateLimited
 			if d, ok := retryAfter(res.header, c.cfg.Now()); ok {
 				wait = max(d, minRetryGap)
@@ -368,24 +384,63 @@ func (c *Client) do(ctx context.Context, r request) ([]byte, error) {
 				wait = c.backoff(attempt)
 			}
 		case retryableStatus(res.status):
-			cause = fmt.Sprintf("Lumu answered %s on %s", statusText(res.status), r.endpoint)
+			cause = fmt.Sprintf("%s on %s", statusText(res.status), r.endpoint)
 			wait = c.backoff(attempt)
 		default:
 			return nil, c.statusError(r, res)
 		}
 		now := c.cfg.Now()
 		if now.Add(wait).After(deadline) {
-			msg := fmt.Sprintf("%s; gave up after %d attempts in %s (retry_timeout %s)",
-				cause, attempt, now.Sub(start).Round(time.Millisecond), c.cfg.RetryTimeout)
+			what := c.where(r, res.status)
+			if res.err != nil {
+				what += ": " + res.cause + ";"
+			} else {
+				what += ":"
+			}
+			msg := fmt.Sprintf("%s gave up after %d attempts in %s (retry_timeout %s)",
+				what, attempt, now.Sub(start).Round(time.Millisecond), c.cfg.RetryTimeout)
 			return nil, &APIError{Endpoint: r.endpoint, StatusCode: res.status, msg: c.scrub(msg)}
 		}
 		if c.cfg.Progress != nil {
 			c.cfg.Progress(kind, wait, c.scrub(cause))
 		}
+		if c.cfg.HTTPLog != nil {
+			c.cfg.HTTPLog.Retry(provider.HTTPRetry{Client: c.label, Cause: c.scrub(cause), Retry: attempt, Wait: wait, GiveUpIn: deadline.Sub(now)})
+		}
 		if err := c.cfg.Sleep(ctx, wait); err != nil {
 			return nil, fmt.Errorf("%s: interrupted while waiting to retry: %w", r.endpoint, err)
 		}
 	}
+}
+
+// where names the API URL, the endpoint and, when not zero, the status of
+// an answer: `Lumu (https://h:443, GET /p: 404 Not Found)`. The Source
+// prefixes its errors with the company and ioc_filter blocks.
+func (c *Client) where(r request, status int) string {
+	if status == 0 {
+		return fmt.Sprintf("Lumu (%s, %s)", c.origin, r.endpoint)
+	}
+	return fmt.Sprintf("Lumu (%s, %s: %s)", c.origin, r.endpoint, statusText(status))
+}
+
+// logRequest reports one attempt to the HTTP log. The path carries the
+// request's query without the key.
+func (c *Client) logRequest(r request, attempt int, res result, took time.Duration) {
+	if c.cfg.HTTPLog == nil {
+		return
+	}
+	path := r.path
+	if q := r.query.Encode(); q != "" {
+		path += "?" + q
+	}
+	ev := provider.HTTPRequest{Client: c.label, Method: r.method, Path: c.scrub(path), Status: res.status, Duration: took, Attempt: attempt}
+	if res.err != nil && res.status == 0 {
+		ev.Err = res.cause
+		if ev.Err == "" {
+			ev.Err = res.err.Error()
+		}
+	}
+	c.cfg.HTTPLog.Request(ev)
 }
 
 // throttle waits for the per-key budget.
@@ -416,8 +471,10 @@ type result struct {
 	status int
 	header http.Header
 	body   []byte
-	err    error // transport error, already scrubbed
-	fatal  bool  // err is not worth retrying
+	err    error  // transport error, already scrubbed
+	cause  string // err in a few words ("connection refused"), scrubbed
+	netErr error  // the transport's error without *url.Error (which holds the key)
+	fatal  bool   // err is not worth retrying
 }
 
 // once sends one attempt of r.
@@ -451,7 +508,8 @@ func (c *Client) once(ctx context.Context, r request) result {
 		if errors.As(err, &ue) {
 			err = ue.Err
 		}
-		return result{err: fmt.Errorf("%s: %s", r.endpoint, c.scrub(err.Error()))}
+		cause := c.scrub(netx.Cause(err))
+		return result{err: fmt.Errorf("%s: %s", r.endpoint, cause), cause: cause, netErr: err}
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode >= 300 && resp.StatusCode < 400 {
@@ -463,7 +521,8 @@ func (c *Client) once(ctx context.Context, r request) result {
 	}
 	data, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
 	if err != nil {
-		return result{err: fmt.Errorf("%s: reading Lumu's answer: %s", r.endpoint, c.scrub(err.Error()))}
+		cause := "reading Lumu's answer: " + c.scrub(err.Error())
+		return result{err: fmt.Errorf("%s: %s", r.endpoint, cause), cause: cause}
 	}
 	if int64(len(data)) > limit {
 		if resp.StatusCode >= 200 && resp.StatusCode < 300 {
@@ -483,27 +542,29 @@ func (c *Client) redirectError(r request, req *http.Request, resp *http.Response
 			to = "to host " + sanitize(u.Host)
 		}
 	}
-	msg := fmt.Sprintf("Lumu answered %s on %s redirecting %s; lumuctl does not follow redirects: check api_url of company %q",
-		statusText(resp.StatusCode), r.endpoint, to, c.cfg.Company)
+	msg := fmt.Sprintf("%s: Lumu redirects %s; lumuctl does not follow redirects: check api_url of company %q",
+		c.where(r, resp.StatusCode), to, c.cfg.Company)
 	return &APIError{Endpoint: r.endpoint, StatusCode: resp.StatusCode, msg: c.scrub(msg)}
 }
 
-// statusError turns a final non-2xx answer into an error a person can act on.
+// statusError turns a final non-2xx answer into an error a person can act
+// on. It starts with where the request went (see where).
 func (c *Client) statusError(r request, res result) error {
 	e := &APIError{Endpoint: r.endpoint, StatusCode: res.status}
+	where := c.where(r, res.status)
 	switch res.status {
 	case http.StatusUnauthorized:
 		e.sentinel = provider.ErrUnauthorized
-		e.msg = fmt.Sprintf("Lumu rejected the Defender API key of company %q (401 on %s): check defender_key; a key revoked in the Lumu portal must be replaced", c.cfg.Company, r.endpoint)
+		e.msg = fmt.Sprintf("Lumu rejected the Defender API key of company %q (%s, %s: 401): check defender_key; a key revoked in the Lumu portal must be replaced", c.cfg.Company, c.origin, r.endpoint)
 	case http.StatusForbidden:
 		e.sentinel = provider.ErrForbidden
-		e.msg = fmt.Sprintf("Lumu refused %s for company %q (403): the key may lack access to the Defender API", r.endpoint, c.cfg.Company)
+		e.msg = fmt.Sprintf("%s: Lumu refused the request of company %q: the key may lack access to the Defender API", where, c.cfg.Company)
 	case http.StatusNotFound:
 		e.sentinel = provider.ErrNotFound
 		if r.incident != "" {
-			e.msg = fmt.Sprintf("Lumu has no incident %s (404 on %s)", r.incident, r.endpoint)
+			e.msg = fmt.Sprintf("%s: Lumu has no incident %s", where, r.incident)
 		} else {
-			e.msg = fmt.Sprintf("Lumu answered 404 Not Found on %s: check api_url of company %q", r.endpoint, c.cfg.Company)
+			e.msg = fmt.Sprintf("%s: check api_url of company %q", where, c.cfg.Company)
 		}
 	case http.StatusBadRequest:
 		var p apiProblem
@@ -512,9 +573,9 @@ func (c *Client) statusError(r request, res result) error {
 		if p.Name == "" && p.Detail == "" {
 			detail = bodySnippet(res.body)
 		}
-		e.msg = fmt.Sprintf("Lumu rejected %s (400 Bad Request): %s", r.endpoint, detail)
+		e.msg = fmt.Sprintf("%s: Lumu rejected the request: %s", where, detail)
 	default:
-		e.msg = fmt.Sprintf("Lumu answered %s on %s", statusText(res.status), r.endpoint)
+		e.msg = where
 		if s := bodySnippet(res.body); s != "" {
 			e.msg += ": " + s
 		}

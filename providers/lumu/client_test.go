@@ -202,14 +202,14 @@ func TestStatusErrors(t *testing.T) {
 		sentinel  error
 		wantCalls int
 	}{
-		{"401", 401, "", "list", `Lumu rejected the Defender API key of company "acme" (401 on POST /api/incidents/all (page 1))`, provider.ErrUnauthorized, 1},
-		{"403", 403, "", "context", `Lumu refused GET /api/incidents/` + incA + `/context?hash=sha256 for company "acme" (403)`, provider.ErrForbidden, 1},
-		{"400 with name and detail", 400, `{"name":"InvalidDateRange","detail":"fromDate is beyond the retention limit"}`, "list", "Lumu rejected POST /api/incidents/all (page 1) (400 Bad Request): InvalidDateRange: fromDate is beyond the retention limit", nil, 1},
+		{"401", 401, "", "list", `Lumu rejected the Defender API key of company "acme" (http://127.0.0.1:`, provider.ErrUnauthorized, 1},
+		{"403", 403, "", "context", `/context?hash=sha256: 403 Forbidden): Lumu refused the request of company "acme"`, provider.ErrForbidden, 1},
+		{"400 with name and detail", 400, `{"name":"InvalidDateRange","detail":"fromDate is beyond the retention limit"}`, "list", ", POST /api/incidents/all (page 1): 400 Bad Request): Lumu rejected the request: InvalidDateRange: fromDate is beyond the retention limit", nil, 1},
 		{"400 echoing the key", 400, `bad request for /api/incidents/all?key=` + testKey + `&page=1`, "list", "bad request for /api/incidents/all?key=REDACTED&page=1", nil, 1},
-		{"404 names the incident", 404, `{"detail":"nope"}`, "context", "Lumu has no incident " + incA + " (404 on GET /api/incidents/" + incA + "/context?hash=sha256)", provider.ErrNotFound, 1},
-		{"404 details", 404, "", "details", "Lumu has no incident " + incA + " (404 on GET /api/incidents/" + incA + "/details)", provider.ErrNotFound, 1},
-		{"500 after retries", 500, "oops", "details", "Lumu answered 500 Internal Server Error on GET /api/incidents/" + incA + "/details; gave up after", nil, 0},
-		{"418 not retried", 418, "teapot", "list", "Lumu answered 418 I'm a teapot on POST /api/incidents/all (page 1): teapot", nil, 1},
+		{"404 names the incident", 404, `{"detail":"nope"}`, "context", ", GET /api/incidents/" + incA + "/context?hash=sha256: 404 Not Found): Lumu has no incident " + incA, provider.ErrNotFound, 1},
+		{"404 details", 404, "", "details", ", GET /api/incidents/" + incA + "/details: 404 Not Found): Lumu has no incident " + incA, provider.ErrNotFound, 1},
+		{"500 after retries", 500, "oops", "details", ", GET /api/incidents/" + incA + "/details: 500 Internal Server Error): gave up after", nil, 0},
+		{"418 not retried", 418, "teapot", "list", ", POST /api/incidents/all (page 1): 418 I'm a teapot): teapot", nil, 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -327,7 +327,7 @@ func TestRetryBudgetExhausted(t *testing.T) {
 	c := testClient(t, srv, clk, func(cfg *ClientConfig) { cfg.RetryTimeout = 2 * time.Second })
 	_, err := c.Context(context.Background(), incA, provider.SHA1)
 	// Waits 250ms, 500ms, 1s (1.75s); the next 2s wait would pass 2s.
-	want := "Lumu answered 503 Service Unavailable on GET /api/incidents/" + incA + "/context?hash=sha1; gave up after 4 attempts in 1.75s (retry_timeout 2s)"
+	want := "Lumu (" + srv.URL + ", GET /api/incidents/" + incA + "/context?hash=sha1: 503 Service Unavailable): gave up after 4 attempts in 1.75s (retry_timeout 2s)"
 	if err == nil || err.Error() != want {
 		t.Fatalf("error = %v\nwant %s", err, want)
 	}
@@ -346,7 +346,7 @@ func Test429RetryAfterBeyondBudget(t *testing.T) {
 	clk := newFakeClock()
 	c := testClient(t, srv, clk, nil) // default 2m budget
 	_, err := c.Details(context.Background(), incA)
-	if err == nil || !strings.Contains(err.Error(), "Lumu answered 429 Too Many Requests on GET /api/incidents/"+incA+"/details; gave up after 1 attempts") {
+	if err == nil || !strings.Contains(err.Error(), "/details: 429 Too Many Requests): gave up after 1 attempts") {
 		t.Fatalf("error = %v", err)
 	}
 	if calls.Load() != 1 || len(clk.Sleeps()) != 0 {
@@ -460,7 +460,7 @@ func TestConnectionErrorsAreRetriedAndScrubbed(t *testing.T) {
 		t.Fatal("no error")
 	}
 	assertNoKey(t, err.Error())
-	if !strings.HasPrefix(err.Error(), "POST /api/incidents/all (page 1): ") || !strings.Contains(err.Error(), "gave up after 3 attempts") {
+	if !strings.HasPrefix(err.Error(), "Lumu (http://"+ln.Addr().String()+", POST /api/incidents/all (page 1)): ") || !strings.Contains(err.Error(), "gave up after 3 attempts") {
 		t.Errorf("error = %v", err)
 	}
 	if diff := cmp.Diff([]time.Duration{250 * time.Millisecond, 500 * time.Millisecond}, clk.Sleeps()); diff != "" {

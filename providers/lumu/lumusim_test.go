@@ -202,7 +202,7 @@ func TestLumusimFaults(t *testing.T) {
 		r := req
 		r.Company.RetryTimeout = 5 * time.Second
 		resp := testSource(t, srv, newFakeClock(), "").Fetch(context.Background(), r)
-		if resp.Err == nil || !strings.Contains(resp.Err.Error(), "Lumu answered 503 Service Unavailable on GET /api/incidents/") {
+		if resp.Err == nil || !strings.Contains(resp.Err.Error(), ": 503 Service Unavailable): gave up after") {
 			t.Fatalf("Err = %v", resp.Err)
 		}
 		assertNoKey(t, resp.Err.Error())
@@ -214,7 +214,7 @@ func TestLumusimFaults(t *testing.T) {
 		r := req
 		r.Company.Key = "not-" + testKey
 		resp := testSource(t, srv, newFakeClock(), "").Fetch(context.Background(), r)
-		if resp.Err == nil || !strings.Contains(resp.Err.Error(), `Lumu rejected the Defender API key of company "acme" (401`) {
+		if resp.Err == nil || !strings.Contains(resp.Err.Error(), `Lumu rejected the Defender API key of company "acme" (http://127.0.0.1:`) {
 			t.Fatalf("Err = %v", resp.Err)
 		}
 		assertNoKey(t, resp.Err.Error())

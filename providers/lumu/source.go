@@ -58,6 +58,7 @@ type Source struct {
 	jitter       func() float64
 	concurrency  int
 	cacheTimeout time.Duration
+	httpLog      provider.HTTPLog
 
 	cache     *cache
 	cacheWarn *provider.Warning
@@ -85,6 +86,7 @@ func NewSource(o provider.SourceOptions, opts ...Option) (provider.Source, hcl.D
 		concurrency:  DefaultConcurrency,
 		cacheTimeout: DefaultCacheTimeout,
 		limiters:     make(map[string]*rate.Limiter),
+		httpLog:      o.HTTPLog,
 	}
 	for _, opt := range opts {
 		opt(s)
@@ -197,6 +199,7 @@ func (f *fetch) run(ctx context.Context) error {
 		Progress: func(k provider.ProgressKind, d time.Duration, detail string) {
 			f.progress(provider.ProgressEvent{Kind: k, Wait: d, Detail: detail})
 		},
+		HTTPLog: f.src.httpLog,
 	})
 	if err != nil {
 		return err

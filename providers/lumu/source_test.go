@@ -392,7 +392,7 @@ func TestFetchFailures(t *testing.T) {
 		wantErr string
 	}{
 		{"wrong key", func(f *fakeLumu, req *provider.FetchRequest) { f.key = "another" },
-			`Lumu rejected the Defender API key of company "acme" (401`},
+			`Lumu rejected the Defender API key of company "acme" (http://127.0.0.1:`},
 		{"context fails", func(f *fakeLumu, req *provider.FetchRequest) {
 			req.Company.RetryTimeout = time.Second
 			f.hook = func(w http.ResponseWriter, r *http.Request, n int) bool {
@@ -402,7 +402,7 @@ func TestFetchFailures(t *testing.T) {
 				}
 				return false
 			}
-		}, "Lumu answered 502 Bad Gateway on GET /api/incidents/"},
+		}, ": 502 Bad Gateway): gave up after"},
 		{"bad company uuid", func(f *fakeLumu, req *provider.FetchRequest) { req.Company.UUID = "acme" }, `company uuid "acme" is not a UUID`},
 		{"muted status", func(f *fakeLumu, req *provider.FetchRequest) { req.Filter.Statuses = []string{"muted"} }, `status "muted" is not open or closed`},
 		{"unknown hash type", func(f *fakeLumu, req *provider.FetchRequest) { req.Filter.HashTypes = []provider.HashType{"crc32"} }, `unknown hash type "crc32"`},

@@ -161,7 +161,7 @@ func (g *globals) progress() provider.ProgressFunc {
 		case provider.ProgressRateLimited:
 			msg = fmt.Sprintf("%s: waiting %s for the Lumu rate limit", ev.Source, ev.Wait.Round(time.Millisecond))
 		case provider.ProgressRetrying:
-			msg = fmt.Sprintf("%s: retrying in %s (%s)", ev.Source, ev.Wait.Round(time.Millisecond), ev.Detail)
+			return // the HTTP log shows every retry (httpLog.Retry)
 		default:
 			return
 		}

@@ -60,9 +60,10 @@ func (v *varArgs) register(fs *pflag.FlagSet) {
 
 // workspace is the loaded configuration and the state store of one run.
 type workspace struct {
-	parser *config.Parser
-	cfg    *config.Config
-	store  *boltstore.Store
+	parser  *config.Parser
+	cfg     *config.Config
+	store   *boltstore.Store
+	httpLog provider.HTTPLog // handed to every provider client
 }
 
 // loadWorkspace loads the configuration of the working directory with every
@@ -70,7 +71,7 @@ type workspace struct {
 func (g *globals) loadWorkspace(vars []config.VarArg) (*workspace, hcl.Diagnostics) {
 	p := config.NewParser()
 	cfg, diags := p.LoadDir(".", config.LoadOptions{Vars: vars, Getenv: g.env})
-	ws := &workspace{parser: p, cfg: cfg}
+	ws := &workspace{parser: p, cfg: cfg, httpLog: g.httpLog()}
 	if cfg != nil && !diags.HasErrors() {
 		ws.store = boltstore.New(cfg.StateFile(), boltstore.Options{})
 	}
@@ -86,7 +87,7 @@ func (w *workspace) source(f provider.Factories) (provider.Source, hcl.Diagnosti
 	if err := os.MkdirAll(filepath.Dir(cache), 0o700); err != nil {
 		return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Cannot create the cache directory", Detail: err.Error()}}
 	}
-	return f.Source(provider.SourceOptions{CachePath: cache})
+	return f.Source(provider.SourceOptions{CachePath: cache, HTTPLog: w.httpLog})
 }
 
 // targets builds one Target per kibana block.
@@ -95,7 +96,9 @@ func (w *workspace) targets(f provider.Factories, readOnly bool) (map[string]pro
 	var diags hcl.Diagnostics
 	for _, name := range w.cfg.KibanaNames() {
 		k := w.cfg.Kibanas[name]
-		t, err := f.Target(w.cfg.ProviderTarget(k, readOnly))
+		tc := w.cfg.ProviderTarget(k, readOnly)
+		tc.HTTPLog = w.httpLog
+		t, err := f.Target(tc)
 		if err != nil {
 			rng := k.DeclRange
 			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Cannot set up the Kibana client",
