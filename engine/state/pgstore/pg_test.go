@@ -125,7 +125,7 @@ func TestTerminatedWriterSession(t *testing.T) {
 	if _, err := w.JournalBegin(state.JournalEntry{Op: state.OpCreate, ItemID: it.Item.ItemID, Item: &it}); err != nil {
 		t.Fatal(err)
 	}
-	cluster.Exec(t, fmt.Sprintf(`SELECT pg_terminate_backend(backend_pid) FROM %s.locks WHERE namespace = 'prod'`, schema))
+	cluster.Exec(t, fmt.Sprintf(`SELECT pg_terminate_backend(backend_pid, 10000) FROM %s.locks WHERE namespace = 'prod'`, schema))
 	_, err = w.JournalBegin(state.JournalEntry{Op: state.OpCreate, ItemID: it.Item.ItemID, Item: &it})
 	if !errors.Is(err, pgstore.ErrConnection) {
 		t.Fatalf("JournalBegin after the session was terminated = %v, want ErrConnection", err)
@@ -133,7 +133,7 @@ func TestTerminatedWriterSession(t *testing.T) {
 	if strings.Contains(err.Error(), cluster.URL()) {
 		t.Errorf("error shows the URL: %v", err)
 	}
-	w2, err := newStore(t, schema, "prod").Lock(context.Background(), state.LockOptions{Command: "apply"})
+	w2, err := newStore(t, schema, "prod").Lock(context.Background(), state.LockOptions{Command: "apply", Timeout: 10 * time.Second})
 	if err != nil {
 		t.Fatalf("Lock after the holder's session ended: %v", err)
 	}
