@@ -62,7 +62,7 @@ func TestNotKibanaAnswers(t *testing.T) {
 		{"Kibana's Boom 404", 404, "application/json", `{"statusCode":404,"error":"Not Found","message":"Not Found"}`, `a generic 404 "Not Found"`, true},
 		{"plain text 404", 404, "text/plain", "404 page not found", `a body that is not JSON (text/plain): "404 page not found"`, true},
 		{"another list", 200, "application/json", `{"list_id":"endpoint_trusted_apps","namespace_type":"agnostic"}`, "a 200 answer that is not the endpoint_blocklists list", true},
-		{"proxy 502 page", 502, "text/html", "<html><head><title>502 Bad Gateway</title></head></html>", `502 Bad Gateway: an HTML page titled "502 Bad Gateway" (a proxy's error page?), not Kibana's API (check url = `, false},
+		{"proxy 502 page", 502, "text/html", "<html><head><title>502 Bad Gateway</title></head></html>", `502 Bad Gateway): an HTML page titled "502 Bad Gateway" (a proxy's error page?), not Kibana's API (check url = `, false},
 		{"Kibana's own 404", 404, "application/json", `{"message":"exception list list_id: \"endpoint_blocklists\" does not exist","status_code":404}`, "", false},
 	}
 	for _, tt := range tests {
