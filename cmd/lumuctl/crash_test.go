@@ -457,7 +457,7 @@ func TestCrashConsistency(t *testing.T) {
 			}
 			// A run that was not killed must succeed: in particular a write
 			// the killed run had in flight must not surface as a 409 here
-			// (Reconcile waits one Kibana request timeout before deciding).
+			// (its own write of the same item recognises it by its content).
 			hits[point]++
 			roundHits = append(roundHits, fmt.Sprintf("%s(%d/%d writes, %s)", point, w, planned, delay.Round(time.Millisecond)))
 			if !killed {

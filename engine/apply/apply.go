@@ -286,6 +286,11 @@ func write(ctx context.Context, opts Options, live liveIndex, o op) error {
 		result, err = t.Update(ctx, *c.After)
 	case plan.Delete:
 		err = t.Delete(ctx, c.ID, c.ExpectVersion)
+		if errors.Is(err, provider.ErrNotFound) {
+			// Gone already, which is all a delete asks: an interrupted
+			// run's delete of the same item may land after this run read it.
+			err = nil
+		}
 		result = entry.Item.Item
 	}
 	if err != nil {

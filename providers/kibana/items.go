@@ -135,9 +135,10 @@ func (c *Client) decodeOwn(body []byte, what string) (provider.Item, error) {
 }
 
 // Create adds it to the container. it.ItemID is required; ID and Version are
-// ignored. A create that was retried and then answered 409 reads the item
-// back: when it holds what was sent the earlier attempt succeeded and the
-// item is returned, otherwise the 409 is a conflict.
+// ignored. A create answered 409 reads the item back: when it holds what was
+// sent, an earlier attempt succeeded (a retry, or the same write sent by an
+// interrupted run that landed late) and the item is returned, otherwise the
+// 409 is a conflict.
 func (c *Client) Create(ctx context.Context, it provider.Item) (provider.Item, error) {
 	if it.ItemID == "" {
 		return provider.Item{}, errors.New("kibana: Create: empty item_id")
@@ -158,14 +159,13 @@ func (c *Client) Create(ctx context.Context, it provider.Item) (provider.Item, e
 	}
 	apiErr := c.newAPIError(ri, res.status, res.body, res.attempts)
 	if res.status == http.StatusConflict {
-		if res.attempts > 1 {
-			live, err := c.GetByItemID(ctx, it.ItemID)
-			if err == nil && sameContent(b, live) {
-				return live, nil
-			}
-			if err != nil {
-				return provider.Item{}, fmt.Errorf("%w; reading it back failed: %w", apiErr, err)
-			}
+		live, err := c.GetByItemID(ctx, it.ItemID)
+		if err == nil && sameContent(b, live) {
+			c.remember(live)
+			return live, nil
+		}
+		if err != nil {
+			return provider.Item{}, fmt.Errorf("%w; reading it back failed: %w", apiErr, err)
 		}
 		apiErr.Hint = fmt.Sprintf("An item with item_id %q already exists with other content", it.ItemID)
 	}
@@ -176,7 +176,11 @@ func (c *Client) Create(ctx context.Context, it provider.Item) (provider.Item, e
 // without it Kibana would let the last writer win). The item is sent whole;
 // ownerSpaceId:* tags of the item as last read at it.Version are kept even
 // when it.Tags lacks them, and when this client has not read the item at
-// that version it reads it first (a different live version is a conflict).
+// that version it reads it first (a different live version is a conflict,
+// unless the item already holds exactly what would be sent). A 409 reads the
+// item back the same way: when it holds what was sent, an earlier attempt (a
+// retry, or the same write of an interrupted run that landed late) succeeded
+// and the item is returned.
 func (c *Client) Update(ctx context.Context, it provider.Item) (provider.Item, error) {
 	switch {
 	case it.ID == "":
@@ -193,6 +197,9 @@ func (c *Client) Update(ctx context.Context, it provider.Item) (provider.Item, e
 			return provider.Item{}, err
 		}
 		if err := c.checkUnchanged(it.ID, it.ItemID, it.Version, live); err != nil {
+			if sameContent(newItemBody(it), live) {
+				return live, nil
+			}
 			return provider.Item{}, err
 		}
 		seen = seenItem{version: live.Version, owner: ownerSpaceTags(live.Tags)}
@@ -217,9 +224,9 @@ func (c *Client) Update(ctx context.Context, it provider.Item) (provider.Item, e
 		return c.decodeOwn(res.body, "PUT "+itemsPath)
 	}
 	apiErr := c.newAPIError(ri, res.status, res.body, res.attempts)
-	if res.status == http.StatusConflict && res.attempts > 1 {
-		// An earlier attempt may have been applied before its answer was
-		// lost: then the item now holds exactly what we sent.
+	if res.status == http.StatusConflict {
+		// An earlier attempt, or an interrupted run's identical write, may
+		// have landed: then the item now holds exactly what we sent.
 		live, err := c.Get(ctx, it.ID)
 		if err == nil && sameContent(b, live) {
 			return live, nil

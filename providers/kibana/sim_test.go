@@ -411,3 +411,55 @@ func TestSimCountUnmanaged(t *testing.T) {
 		t.Fatalf("CountUnmanaged cost %d extra _find requests, want 1", extra)
 	}
 }
+
+// TestSimLateLandingWrite: an interrupted run's write may land after the
+// next run read the item. The next run's identical write is then answered
+// 409 (create: the item_id exists; update: _version moved on); the client
+// reads the item back and, since it holds exactly what would be sent,
+// reports success. Different content stays a conflict.
+func TestSimLateLandingWrite(t *testing.T) {
+	env := newSim(t, kibanasim.Options{Seed: 13, ContainerExists: true})
+	late := env.client(t, nil) // the interrupted run
+	c := env.client(t, nil)    // the next run
+	want := sampleItem("lumuctl-default-a")
+	if _, err := late.Create(ctx, want); err != nil {
+		t.Fatal(err)
+	}
+	env.sim.ResetCounters()
+	got, err := c.Create(ctx, want)
+	if err != nil {
+		t.Fatalf("identical create after a late landing: %v", err)
+	}
+	if n := env.sim.Counters()[kibanasim.KindCreateItem]; n != 1 {
+		t.Errorf("creates = %d, want 1 (no retry)", n)
+	}
+	other := want
+	other.Entries = []provider.Entry{{Field: "file.hash.sha256", Type: "match_any", Operator: "included", Value: hashes(2, "cd")}}
+	if _, err := c.Create(ctx, other); !errors.Is(err, provider.ErrConflict) {
+		t.Fatalf("create with other content: err = %v, want a conflict", err)
+	}
+
+	// Update: the next run read the item at got.Version; the late update
+	// moves it on with the same content the next run sends.
+	upd := want
+	upd.ID, upd.Version = got.ID, got.Version
+	upd.Entries = other.Entries
+	if _, err := late.Update(ctx, upd); err != nil {
+		t.Fatal(err)
+	}
+	res, err := c.Update(ctx, upd)
+	if err != nil {
+		t.Fatalf("identical update after a late landing: %v", err)
+	}
+	if res.Version == got.Version {
+		t.Errorf("update returned the old _version %s", res.Version)
+	}
+	stale := upd
+	stale.Entries = want.Entries
+	if _, err := c.Update(ctx, stale); !errors.Is(err, provider.ErrConflict) {
+		t.Fatalf("update with other content at a stale _version: err = %v, want a conflict", err)
+	}
+	if n := len(env.sim.Items()); n != 1 {
+		t.Errorf("items = %d, want 1", n)
+	}
+}

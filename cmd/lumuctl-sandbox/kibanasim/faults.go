@@ -2,6 +2,7 @@ package kibanasim
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"maps"
@@ -23,6 +24,10 @@ type Fault struct {
 	Reset             bool   `json:"reset,omitempty"`               // close the connection without answering
 	ResetAfterSuccess bool   `json:"reset_after_success,omitempty"` // handle the request, then close without answering
 	DelayMS           int    `json:"delay_ms,omitempty"`            // answer this much later
+	// LandLate keeps handling the request after DelayMS even when the
+	// client has gone meanwhile (a real server does not notice a killed
+	// client before it answers): the write of a SIGKILLed run lands late.
+	LandLate bool `json:"land_late,omitempty"`
 }
 
 func (f *Fault) check() error {
@@ -204,7 +209,11 @@ func (s *Server) front(w http.ResponseWriter, r *http.Request) {
 	if f != nil {
 		lat += time.Duration(f.DelayMS) * time.Millisecond
 	}
-	if lat > 0 {
+	if f != nil && f.LandLate {
+		// Handle the request whatever the client does meanwhile.
+		r = r.WithContext(context.WithoutCancel(r.Context()))
+		time.Sleep(lat)
+	} else if lat > 0 {
 		t := time.NewTimer(lat)
 		select {
 		case <-t.C:
@@ -244,6 +253,9 @@ func (s *Server) front(w http.ResponseWriter, r *http.Request) {
 	entry.Status = sw.status
 	if f != nil {
 		entry.Fault = fmt.Sprintf("delay %dms", f.DelayMS)
+		if f.LandLate {
+			entry.Fault += ", landed late"
+		}
 	}
 }
 

@@ -160,20 +160,18 @@ func runApply(ctx context.Context, g *globals, f applyFlags, mode plan.Mode, pla
 		return out.fail(err)
 	}
 	if len(pending) > 0 {
-		// A write an interrupted run had in flight may land up to one
-		// request timeout after it was sent: wait that long before deciding.
-		var settle time.Duration
-		for _, k := range ws.cfg.Kibanas {
-			settle = max(settle, k.Timeout)
-		}
+		// No waiting: a write the interrupted run had in flight may still
+		// land after this check, but it carried what the journal recorded,
+		// and this run's own write of the same item recognises it by its
+		// content (a 409 on create, or a moved _version, whose live item
+		// holds exactly what is sent counts as success; a delete finding
+		// the item gone likewise), so the run starts at once (SPEC 8).
 		done, err := apply.Reconcile(ctx, writer, pending, func(bl string) provider.Target {
 			if b, ok := ws.cfg.Blocklists[bl]; ok {
 				return writable[b.Kibana.Name]
 			}
 			return nil
-		}, apply.ReconcileOptions{Settle: settle, Now: g.now, Waiting: func(d time.Duration) {
-			out.note(fmt.Sprintf("Found %d unfinished write(s) of an interrupted run; waiting %s (the Kibana request timeout) before checking whether they landed.", len(pending), d.Round(time.Second)))
-		}})
+		}, apply.ReconcileOptions{Now: g.now})
 		if err != nil {
 			return out.fail(err)
 		}
