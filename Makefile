@@ -71,6 +71,7 @@ FUZZTIME ?= 20s
 FUZZ_TARGETS := \
 	FuzzLoad:./engine/config \
 	FuzzVarsFile:./engine/config \
+	FuzzNesting:./engine/config \
 	FuzzDecode:./engine/plan \
 	FuzzDecodeRecord:./engine/state/boltstore \
 	FuzzDecodeIncidents:./providers/lumu \

@@ -60,7 +60,7 @@ type LoadOptions struct {
 }
 
 // readFile reads --var-file files.
-var readFile = os.ReadFile
+var readFile = ReadSource
 
 var labelRE = regexp.MustCompile(`^[a-z][a-z0-9_]{0,47}$`)
 
@@ -107,7 +107,7 @@ func (p *Parser) LoadDir(dir string, opts LoadOptions) (*Config, hcl.Diagnostics
 		var out []source
 		for _, n := range names {
 			path := filepath.Join(dir, n)
-			data, err := os.ReadFile(path)
+			data, err := ReadSource(path)
 			if err != nil {
 				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Cannot read file",
 					Detail: fmt.Sprintf("Reading %s failed: %s.", path, errText(err))})
@@ -168,6 +168,10 @@ func (p *Parser) load(dir string, cfgSrcs, varSrcs []source, opts LoadOptions) (
 	l := &loader{p: p, opts: opts, vars: map[string]*Variable{}, blocks: map[string][]*hclsyntax.Block{}}
 	var bodies []*hclsyntax.Body
 	for _, src := range cfgSrcs {
+		if d := CheckSource(src.name, src.data); d.HasErrors() {
+			l.diags = append(l.diags, d...)
+			continue
+		}
 		f, d := p.p.ParseHCL(src.data, src.name)
 		l.diags = append(l.diags, d...)
 		if f == nil {

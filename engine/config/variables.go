@@ -160,6 +160,10 @@ func (l *loader) setRaw(name, raw, from string, subject *hcl.Range) {
 	if v.Type == cty.String {
 		val = cty.StringVal(raw)
 	} else {
+		if d := CheckSource(from, []byte(raw)); d.HasErrors() {
+			l.errorf(subject, "Invalid value for variable", "The value given for variable %q by %s is refused: %s %s", name, from, d[0].Summary+".", d[0].Detail)
+			return
+		}
 		expr, d := hclsyntax.ParseExpression([]byte(raw), from, hcl.InitialPos)
 		if !d.HasErrors() && len(expr.Variables()) == 0 {
 			val, d = expr.Value(nil)
@@ -198,6 +202,10 @@ func (l *loader) assign(v *Variable, val cty.Value, from string, subject *hcl.Ra
 
 // varsFile applies one .lumuvars file.
 func (l *loader) varsFile(src source) {
+	if d := CheckSource(src.name, src.data); d.HasErrors() {
+		l.diags = append(l.diags, d...)
+		return
+	}
 	f, d := l.p.p.ParseHCL(src.data, src.name)
 	l.diags = append(l.diags, d...)
 	if f == nil || d.HasErrors() {

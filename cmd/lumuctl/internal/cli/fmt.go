@@ -18,6 +18,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/lumuctl/lumuctl/engine/config"
 	"github.com/lumuctl/lumuctl/engine/safefile"
 )
 
@@ -164,7 +165,7 @@ func (f *formatter) dir(dir string) error {
 // file formats one file in place (not with --check), listing it on stdout
 // when it changes.
 func (f *formatter) file(path string) error {
-	src, err := os.ReadFile(path)
+	src, err := config.ReadSource(path)
 	if err != nil {
 		return fmt.Errorf("fmt: %s: %w", path, pathErr(err))
 	}
@@ -191,7 +192,7 @@ func (f *formatter) file(path string) error {
 // stdin formats standard input. Without --check or --diff the result goes to
 // stdout; with them only the diff, if any, is printed.
 func (f *formatter) stdin() error {
-	src, err := io.ReadAll(f.g.streams.In)
+	src, err := io.ReadAll(io.LimitReader(f.g.streams.In, config.MaxSourceBytes+1))
 	if err != nil {
 		return fmt.Errorf("fmt: reading standard input: %w", err)
 	}
@@ -216,6 +217,10 @@ func (f *formatter) stdin() error {
 // canonical format. On a syntax error it records the diagnostics and
 // returns false.
 func (f *formatter) format(name string, src []byte) ([]byte, bool) {
+	if diags := config.CheckSource(name, src); diags.HasErrors() {
+		f.diags = append(f.diags, diags...)
+		return nil, false
+	}
 	file, diags := hclsyntax.ParseConfig(src, name, hcl.InitialPos)
 	if diags.HasErrors() {
 		f.files[name] = file
