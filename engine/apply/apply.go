@@ -63,6 +63,10 @@ type Result struct {
 	Blocked int
 	// Writes counts the item writes that reached Kibana successfully.
 	Writes int
+	// Abandoned counts the writes given up because of an interrupt while
+	// they waited to be retried: whether an earlier attempt landed is not
+	// known, so their journal entries stay for the next run to reconcile.
+	Abandoned int
 	// Errors are the failed writes (and other failures), in order.
 	Errors      []error
 	Interrupted bool
@@ -96,8 +100,10 @@ func Apply(ctx context.Context, opts Options) (*Result, error) {
 		par = 4
 	}
 	res := &Result{}
-	// Writes must finish once sent, even if the user presses Ctrl-C.
-	sendCtx := context.WithoutCancel(ctx)
+	// Writes must finish once sent, even if the user presses Ctrl-C; waits
+	// to retry them end with ctx (the request on the wire is not cancelled,
+	// the next attempt is not made).
+	sendCtx := provider.WithRetryWait(context.WithoutCancel(ctx), ctx)
 
 	for _, k := range p.Kibanas {
 		if opts.Kibanas[k.Name] == nil {
@@ -156,6 +162,9 @@ func Apply(ctx context.Context, opts Options) (*Result, error) {
 			if err != nil {
 				res.Errors = append(res.Errors, err)
 				failed[o.blocklist] = true
+				if ctx.Err() != nil && errors.Is(err, context.Canceled) {
+					res.Abandoned++
+				}
 				return
 			}
 			res.Writes++

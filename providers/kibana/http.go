@@ -93,10 +93,12 @@ func retryableStatus(s int) bool {
 
 // do sends cl, retrying connection errors and retryable statuses with
 // jittered exponential backoff (Retry-After honoured) until retryTimeout has
-// passed since the first attempt. A host name that does not resolve gets
-// netx.DNSAttempts attempts only. Every attempt is reported to the HTTP log,
-// and so is every retry before its wait. It returns the final HTTP answer
-// whatever its status, or an error when no answer could be had.
+// passed since the first attempt, or until provider.RetryWait(ctx) is done
+// (an interrupt: the request on the wire is not cancelled, the next attempt
+// is not made). A host name that does not resolve gets netx.DNSAttempts
+// attempts only. Every attempt is reported to the HTTP log, and so is every
+// retry before its wait. It returns the final HTTP answer whatever its
+// status, or an error when no answer could be had.
 func (c *Client) do(ctx context.Context, cl call) (result, error) {
 	deadline := c.now().Add(c.retryTimeout)
 	for attempt := 1; ; attempt++ {
@@ -131,8 +133,8 @@ func (c *Client) do(ctx context.Context, cl call) (result, error) {
 				return result{}, te
 			}
 			c.logRetry(te.msg, attempt, wait, deadline)
-			if serr := c.sleep(ctx, wait); serr != nil {
-				te.msg, te.err = serr.Error(), serr
+			if serr := c.sleep(provider.RetryWait(ctx), wait); serr != nil {
+				te.msg, te.err = "interrupted while waiting to retry ("+te.msg+"): "+serr.Error(), serr
 				return result{}, te
 			}
 			continue
@@ -149,9 +151,9 @@ func (c *Client) do(ctx context.Context, cl call) (result, error) {
 			return res, c.checkOrigin(cl, status, body, hdr)
 		}
 		c.logRetry(fmt.Sprintf("%d %s on %s %s", status, http.StatusText(status), cl.method, cl.path), attempt, wait, deadline)
-		if serr := c.sleep(ctx, wait); serr != nil {
-			return result{}, &transportError{kibana: c.name, origin: c.origin, method: cl.method, path: cl.path,
-				attempts: attempt, msg: serr.Error(), err: serr}
+		if serr := c.sleep(provider.RetryWait(ctx), wait); serr != nil {
+			return result{}, &transportError{kibana: c.name, origin: c.origin, method: cl.method, path: cl.path, attempts: attempt,
+				msg: fmt.Sprintf("interrupted while waiting to retry (answer %d %s): %s", status, http.StatusText(status), serr), err: serr}
 		}
 	}
 }

@@ -263,9 +263,9 @@ func checkPlanSignature(g *globals, out *runOutput, p *plan.Plan, file string) e
 	case err == nil:
 		return nil
 	case errors.Is(err, plan.ErrUnsigned):
-		return withCode(ExitPlanRefused, fmt.Errorf("%s: %w, and %s is set: only plans signed with that key are applied. Nothing was changed.", file, err, planKeyEnv))
+		return withCode(ExitPlanRefused, fmt.Errorf("%s: %w, and %s is set: only plans signed with that key are applied; nothing was changed", file, err, planKeyEnv))
 	case errors.Is(err, plan.ErrBadSignature):
-		return withCode(ExitPlanRefused, fmt.Errorf("%s: %w. Nothing was changed.", file, err))
+		return withCode(ExitPlanRefused, fmt.Errorf("%s: %w; nothing was changed", file, err))
 	}
 	return fmt.Errorf("%s: %w", planKeyEnv, err)
 }
@@ -348,7 +348,11 @@ func (o *runOutput) applyResult(res *apply.Result, p *plan.Plan, command string)
 		}
 		return nil
 	case state.OutcomeInterrupted:
-		msg := fmt.Sprintf("%s interrupted: %d item write(s) were made and recorded, nothing more was started. Run it again to converge.", verb, res.Writes)
+		msg := fmt.Sprintf("%s interrupted: %d item write(s) were made and recorded, nothing more was started.", verb, res.Writes)
+		if res.Abandoned > 0 {
+			msg += fmt.Sprintf(" %d write(s) waiting to be retried were abandoned: the next run checks whether an earlier attempt landed.", res.Abandoned)
+		}
+		msg += " Run it again to converge."
 		if res.Writes > 0 {
 			return o.fail(withCode(ExitPartial, errors.New(msg)))
 		}
@@ -375,9 +379,10 @@ type applyHook struct {
 	total int
 	term  bool
 
-	mu   sync.Mutex
-	done int
-	last time.Time
+	mu     sync.Mutex
+	done   int // finished writes, made or failed
+	failed int
+	last   time.Time
 }
 
 func newApplyHook(g *globals, out *runOutput, p *plan.Plan) *applyHook {
@@ -390,17 +395,25 @@ func newApplyHook(g *globals, out *runOutput, p *plan.Plan) *applyHook {
 
 // PreApply implements apply.Hook.
 func (h *applyHook) PreApply(blocklist string, c plan.ItemChange) {
+	h.g.writes.inFlight.Add(1)
 	h.g.logger.Debug("writing", "blocklist", blocklist, "action", c.Action.String(), "item_id", c.ItemID)
 }
 
 // PostApply implements apply.Hook.
 func (h *applyHook) PostApply(blocklist string, c plan.ItemChange, err error) {
+	if err == nil {
+		h.g.writes.made.Add(1)
+	}
+	h.g.writes.inFlight.Add(-1)
 	if h.out.events != nil {
 		h.out.events.PostApply(blocklist, c, err)
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.done++
+	if err != nil {
+		h.failed++
+	}
 	// Failed writes are listed once, in the final summary (applyResult).
 	if !h.out.human {
 		return
@@ -408,13 +421,23 @@ func (h *applyHook) PostApply(blocklist string, c plan.ItemChange, err error) {
 	if h.term {
 		const width = 30
 		filled := width * h.done / max(h.total, 1)
-		fmt.Fprintf(h.g.streams.Err, "\r\x1b[K[%s%s] %d/%d items", strings.Repeat("=", filled), strings.Repeat(" ", width-filled), h.done, h.total)
+		fmt.Fprintf(h.g.streams.Err, "\r\x1b[K[%s%s] %d/%d items%s", strings.Repeat("=", filled), strings.Repeat(" ", width-filled), h.done, h.total, h.failedNote())
 		return
 	}
 	if now := h.g.now(); now.Sub(h.last) >= 10*time.Second {
 		h.last = now
-		fmt.Fprintf(h.g.streams.Err, "Still applying: %d/%d item writes done.\n", h.done, h.total)
+		// Count made writes, not finished ones: the final message counts
+		// made writes too, and the two must agree.
+		fmt.Fprintf(h.g.streams.Err, "Still applying: %d of %d item writes made%s.\n", h.done-h.failed, h.total, h.failedNote())
 	}
+}
+
+// failedNote is ", N failed" when writes failed (h.mu held).
+func (h *applyHook) failedNote() string {
+	if h.failed == 0 {
+		return ""
+	}
+	return fmt.Sprintf(", %d failed", h.failed)
 }
 
 func (h *applyHook) finish() {

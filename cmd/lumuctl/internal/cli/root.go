@@ -46,6 +46,8 @@ type globals struct {
 	factories provider.Factories
 	// clock is the run's time source; tests may replace it.
 	clock func() time.Time
+	// writes counts apply's item writes, for a second Ctrl-C.
+	writes writeCounter
 }
 
 // now returns the current time from the run's clock.
@@ -62,28 +64,38 @@ func Main() int {
 }
 
 // Run executes one lumuctl invocation. The first SIGINT/SIGTERM cancels ctx so
-// long-running commands can stop cleanly; a second one exits at once.
+// long-running commands can stop cleanly (apply starts no more writes and
+// gives up waiting to retry, while a request on the wire may finish and be
+// recorded); a second one exits at once: 3 when item writes were made, else
+// 130 (SPEC section 6). The journal covers a write the exit cuts short.
 func Run(ctx context.Context, args []string, streams Streams) int {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	g := &globals{streams: streams, getenv: os.Getenv, logger: discardLogger, factories: defaultFactories()}
 	sig := make(chan os.Signal, 2)
 	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
 	defer signal.Stop(sig)
+	done := make(chan struct{})
+	defer close(done)
 	go func() {
 		select {
 		case <-sig:
 			cancel()
-		case <-ctx.Done():
+			if n := g.writes.inFlight.Load(); n > 0 {
+				fmt.Fprintf(streams.Err, "\nInterrupted: starting no more item writes (%d in flight may still finish and are recorded); press Ctrl-C again to exit at once.\n", n)
+			}
+		case <-done:
 			return
 		}
+		// Keep listening after the cancel: the second signal must not be
+		// swallowed (signal.Notify disabled the default handling).
 		select {
 		case <-sig:
-			os.Exit(ExitInterrupted)
-		case <-ctx.Done():
+			os.Exit(g.writes.exitNow(streams.Err))
+		case <-done:
 		}
 	}()
 
-	g := &globals{streams: streams, getenv: os.Getenv, logger: discardLogger, factories: defaultFactories()}
 	root := NewRootCommand(g)
 	if args == nil {
 		args = []string{} // nil makes cobra read os.Args
