@@ -34,6 +34,7 @@ var (
 
 var (
 	namespaceRE = regexp.MustCompile(`^[a-z0-9_]{1,32}$`)
+	schemaRE    = regexp.MustCompile(`^[a-z_][a-z0-9_]{0,62}$`)
 	uuidRE      = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
 	spaceRE     = regexp.MustCompile(`^[a-z0-9_-]{1,255}$`)
 	policyIDRE  = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$`)
@@ -42,8 +43,10 @@ var (
 )
 
 var (
-	settingsSchema = bodySchema{what: "the settings block", attrs: []string{"state_path", "cache_path", "namespace"}}
-	companySchema  = bodySchema{
+	settingsSchema = bodySchema{what: "the settings block", attrs: []string{"state_path", "cache_path", "namespace"},
+		blocks: []string{"backend"}, labeled: []string{"backend"}}
+	backendSchema = bodySchema{what: `a backend "postgres" block`, attrs: []string{"url", "schema"}, required: []string{"url"}}
+	companySchema = bodySchema{
 		what:     "a company block",
 		attrs:    []string{"uuid", "defender_key", "name", "contact_name", "contact_email", "api_url", "requests_per_minute", "retry_timeout"},
 		required: []string{"uuid", "defender_key"},
@@ -104,6 +107,17 @@ func (l *loader) decodeSettings() {
 	if a := c.attrs["cache_path"]; a != nil && s.StatePath == s.CachePath {
 		l.errorf(a.Expr.Range().Ptr(), "Conflicting paths", "The cache_path must differ from the state_path (%q): the two are separate bbolt files.", s.StatePath)
 	}
+	if b := c.blocks["backend"]; b != nil {
+		s.Backend = l.backend(b)
+		if s.Backend != nil {
+			for _, name := range []string{"state_path", "cache_path"} {
+				if a := c.attrs[name]; a != nil {
+					l.errorf(a.NameRange.Ptr(), "Conflicting settings",
+						"The %s cannot be set together with a backend block: with backend %q, the state and the cache live in the database. Remove one of them.", name, s.Backend.Type)
+				}
+			}
+		}
+	}
 	if a := c.attrs["namespace"]; a != nil {
 		ns, known, ok := l.str(a, w("namespace"))
 		if ok && known {
@@ -115,6 +129,60 @@ func (l *loader) decodeSettings() {
 			}
 		}
 	}
+}
+
+// BackendTypes are the labels a settings.backend block accepts.
+var BackendTypes = []string{"postgres"}
+
+// backend decodes settings.backend "TYPE" { ... }; nil when invalid.
+func (l *loader) backend(b *hclsyntax.Block) *Backend {
+	typ := b.Labels[0]
+	if !slices.Contains(BackendTypes, typ) {
+		l.errorf(b.LabelRanges[0].Ptr(), "Unsupported backend",
+			"The backend %q is not supported.%s Supported backends are %s.", typ, didYouMean(typ, BackendTypes), quotedList(BackendTypes))
+		return nil
+	}
+	be := &Backend{Type: typ, Schema: DefaultBackendSchema, URL: unknownSecret(), DeclRange: b.DefRange()}
+	c := l.checkBody(b.Body, backendSchema, b.DefRange())
+	w := func(a string) where { return where{a, `the backend "` + typ + `" block`} }
+	if a := c.attrs["url"]; a != nil {
+		v, _, ok := l.value(a, cty.String, w("url"))
+		switch {
+		case !ok:
+		case !v.IsKnown():
+		case strings.TrimSpace(v.AsString()) == "":
+			l.errorf(a.Expr.Range().Ptr(), "Empty backend url",
+				"The url of the backend is empty. Give a postgres:// URL or a key=value connection string, preferably through a sensitive variable.")
+		default:
+			be.URL = NewSecret(v.AsString())
+			if len(a.Expr.Variables()) == 0 && urlHasPassword(v.AsString()) {
+				l.warnf(a.Expr.Range().Ptr(), "Credential written as a literal",
+					"The %s holds a password as a literal string, so anyone who can read this file can use it. Declare a variable with sensitive = true, reference it here (var.NAME), and set it with %sNAME; or leave the password out and use PGPASSWORD or ~/.pgpass.", w("url"), EnvVarPrefix)
+			}
+		}
+	}
+	if a := c.attrs["schema"]; a != nil {
+		if sch, known, ok := l.str(a, w("schema")); ok && known {
+			if !schemaRE.MatchString(sch) {
+				l.errorf(a.Expr.Range().Ptr(), "Invalid schema name",
+					"The schema %q is not valid: use 1 to 63 lowercase letters, digits or underscores, not starting with a digit.", sch)
+			} else {
+				be.Schema = sch
+			}
+		}
+	}
+	return be
+}
+
+// urlHasPassword reports whether a postgres:// URL or key=value string
+// carries a password.
+func urlHasPassword(s string) bool {
+	if u, err := url.Parse(s); err == nil && u.User != nil {
+		if _, ok := u.User.Password(); ok {
+			return true
+		}
+	}
+	return strings.Contains(s, "password=")
 }
 
 func (l *loader) decodeCompanies() {

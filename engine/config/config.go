@@ -52,7 +52,26 @@ type Settings struct {
 	// Namespace is the ownership namespace: the Kibana item_id prefix is
 	// "lumuctl-<Namespace>-".
 	Namespace string
+	// Backend is the settings.backend block; nil means the local bbolt
+	// files (StatePath, CachePath).
+	Backend *Backend
 	// DeclRange is the settings block's range (zero when the block is absent).
+	DeclRange hcl.Range
+}
+
+// DefaultBackendSchema is the PostgreSQL schema when the backend block sets none.
+const DefaultBackendSchema = "lumuctl"
+
+// Backend is a remote state backend (SPEC section 10): settings { backend
+// "postgres" { url, schema } }.
+type Backend struct {
+	// Type is the block label ("postgres").
+	Type string
+	// URL is the connection URL or key=value string. It is sensitive:
+	// unknown in offline mode when it comes from an unset variable.
+	URL Secret
+	// Schema holds lumuctl's tables ("lumuctl" by default).
+	Schema    string
 	DeclRange hcl.Range
 }
 

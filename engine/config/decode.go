@@ -24,6 +24,7 @@ type bodySchema struct {
 	attrs    []string // allowed attributes, documented order
 	required []string
 	blocks   []string // allowed nested block types (each at most once)
+	labeled  []string // those of blocks that take exactly one label
 }
 
 // content is a checked block body.
@@ -79,7 +80,12 @@ func (l *loader) checkBody(body *hclsyntax.Body, s bodySchema, subject hcl.Range
 			l.errorf(b.TypeRange.Ptr(), "Unsupported block type", "%s", detail)
 			continue
 		}
-		if len(b.Labels) > 0 {
+		if slices.Contains(s.labeled, b.Type) {
+			if len(b.Labels) != 1 {
+				l.errorf(b.TypeRange.Ptr(), "Wrong number of labels", "A %s block takes exactly one label, its type: write %s \"NAME\" { ... }.", b.Type, b.Type)
+				continue
+			}
+		} else if len(b.Labels) > 0 {
 			l.errorf(b.LabelRanges[0].Ptr(), "Extraneous label", "A %s block takes no labels. Remove %q.", b.Type, b.Labels[0])
 		}
 		if prev, dup := c.blocks[b.Type]; dup {

@@ -39,7 +39,8 @@ func (s *Store) Lock(ctx context.Context, opts state.LockOptions) (state.Writer,
 		return nil, err
 	}
 	key := lockKey(s.schema, s.namespace)
-	start := time.Now()
+	// Waiting starts after the first try (whose round trip is no wait).
+	var start time.Time
 	for {
 		var got bool
 		if err := conn.QueryRow(ctx, `SELECT pg_try_advisory_lock($1)`, key).Scan(&got); err != nil {
@@ -50,6 +51,9 @@ func (s *Store) Lock(ctx context.Context, opts state.LockOptions) (state.Writer,
 		}
 		if got {
 			break
+		}
+		if start.IsZero() {
+			start = time.Now()
 		}
 		waited := time.Since(start)
 		if waited >= opts.Timeout {

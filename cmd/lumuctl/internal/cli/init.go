@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -23,16 +24,22 @@ const exampleFile = "main" + config.ConfigSuffix
 // initFlags are the flags of `lumuctl init`.
 type initFlags struct {
 	example bool // write a commented starter configuration first
+	// migrate copies the local state file (from, default the default
+	// state_path) into the configured backend.
+	migrate bool
+	from    string
 }
 
 func (f *initFlags) register(fs *pflag.FlagSet) {
 	fs.BoolVar(&f.example, "example", false, "write a commented starter "+exampleFile+" first")
+	fs.BoolVar(&f.migrate, "migrate-state", false, "copy the local state file into the configured backend (settings.backend)")
+	fs.StringVar(&f.from, "from", "", "with --migrate-state: the local state file to copy (default "+config.DefaultStatePath+")")
 }
 
 func newInitCommand(g *globals) *cobra.Command {
 	var flags initFlags
 	cmd := &cobra.Command{
-		Use:   "init [--example]",
+		Use:   "init [--example] [--migrate-state [--from STATE_PATH]]",
 		Short: "Prepare the working directory",
 		Long: `Prepare the working directory (or --chdir DIR): check the configuration
 offline, then create the directories of the state and cache files
@@ -40,20 +47,29 @@ offline, then create the directories of the state and cache files
 themselves.
 
 With --example, first write a commented starter ` + exampleFile + ` to edit;
-an existing file is never overwritten.`,
+an existing file is never overwritten.
+
+With a backend block (settings { backend "postgres" { ... } }), init creates
+the tables (schema) and the namespace's state in the database instead of the
+state file. --migrate-state then copies a local state file (--from, default
+` + config.DefaultStatePath + `) into it, keeping its lineage and serial; it refuses
+when the backend already holds another lineage for the namespace.`,
 		Example: `  mkdir blocklists && cd blocklists
   lumuctl init --example
   lumuctl validate`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runInit(g, flags, g.color(g.streams.Out) && g.color(g.streams.Err))
+			if flags.from != "" && !flags.migrate {
+				return withCode(ExitError, errors.New("--from goes with --migrate-state"))
+			}
+			return runInit(cmd.Context(), g, flags, g.color(g.streams.Out) && g.color(g.streams.Err))
 		},
 	}
 	flags.register(cmd.Flags())
 	return cmd
 }
 
-func runInit(g *globals, flags initFlags, color bool) error {
+func runInit(ctx context.Context, g *globals, flags initFlags, color bool) error {
 	out := g.streams.Out
 	if flags.example {
 		f, err := os.OpenFile(exampleFile, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
@@ -80,6 +96,12 @@ func runInit(g *globals, flags initFlags, color bool) error {
 	if diags.HasErrors() {
 		return silentExit(ExitError)
 	}
+	if cfg.Settings.Backend != nil {
+		return initBackend(ctx, g, cfg, flags)
+	}
+	if flags.migrate {
+		return withCode(ExitError, errors.New("init --migrate-state needs a backend block in the settings (settings { backend \"postgres\" { url = ... } }): there is nothing to migrate to"))
+	}
 	for _, path := range []string{cfg.StateFile(), cfg.CacheFile()} {
 		dir := filepath.Dir(path)
 		if err := os.MkdirAll(dir, 0o700); err != nil {
@@ -90,6 +112,37 @@ func runInit(g *globals, flags initFlags, color bool) error {
 		return err
 	}
 	fmt.Fprintf(out, "Initialized: state %s, cache %s, namespace %q.\n", cfg.StateFile(), cfg.CacheFile(), cfg.Settings.Namespace)
+	return nil
+}
+
+// initBackend initialises the configured backend (schema, tables and the
+// namespace's state), migrating a local state file into it first when asked.
+// The Lumu cache stays a local file (cache_path's default) for now.
+func initBackend(ctx context.Context, g *globals, cfg *config.Config, flags initFlags) error {
+	store, err := openStore(cfg)
+	if err != nil {
+		return err
+	}
+	defer closeStore(store)
+	if flags.migrate {
+		if err := migrateState(ctx, g, cfg, store, flags.from); err != nil {
+			return err
+		}
+	}
+	if _, err := store.Init(); err != nil {
+		return stateError(err)
+	}
+	if err := os.MkdirAll(filepath.Dir(cfg.CacheFile()), 0o700); err != nil {
+		return fmt.Errorf("create directory %s: %w", filepath.Dir(cfg.CacheFile()), err)
+	}
+	src, diags := lumu.NewSource(provider.SourceOptions{CachePath: cfg.CacheFile()})
+	if diags.HasErrors() {
+		return fmt.Errorf("create the cache %s: %s", cfg.CacheFile(), diags.Error())
+	}
+	if err := src.Close(); err != nil {
+		return err
+	}
+	fmt.Fprintf(g.streams.Out, "Initialized: state %s, cache %s, namespace %q.\n", store.Path(), cfg.CacheFile(), cfg.Settings.Namespace)
 	return nil
 }
 

@@ -12,7 +12,6 @@ import (
 	"github.com/lumuctl/lumuctl/engine/config"
 	"github.com/lumuctl/lumuctl/engine/plan"
 	"github.com/lumuctl/lumuctl/engine/state"
-	"github.com/lumuctl/lumuctl/engine/state/boltstore"
 )
 
 type showFlags struct {
@@ -74,19 +73,19 @@ func showPlan(g *globals, f showFlags, path string) error {
 
 // stateStore finds the state file of the configuration without needing
 // variable values (offline load) and returns its store.
-func (g *globals) stateStore() (*boltstore.Store, error) {
+func (g *globals) stateStore() (state.Store, error) {
 	p := config.NewParser()
 	cfg, diags := p.LoadDir(".", config.LoadOptions{Getenv: g.env, Offline: true})
 	if diags.HasErrors() {
 		_ = views.WriteDiagnostics(g.streams.Out, g.streams.Err, p.Files(), diags, g.color(g.streams.Err))
 		return nil, silentExit(ExitError)
 	}
-	return boltstore.New(cfg.StateFile(), boltstore.Options{}), nil
+	return openStore(cfg)
 }
 
 // stateSnapshot reads the last committed state (never waiting for the
 // write lock).
-func (g *globals) stateSnapshot() (*boltstore.Store, *state.State, error) {
+func (g *globals) stateSnapshot() (state.Store, *state.State, error) {
 	store, err := g.stateStore()
 	if err != nil {
 		return nil, nil, err

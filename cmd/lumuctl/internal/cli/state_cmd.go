@@ -18,7 +18,8 @@ func newStateCommand(g *globals) *cobra.Command {
 		Long: `Inspect the owned items recorded in the state file, or forget some. Addresses
 are blocklist.NAME (every item of a blocklist) or an item_id.`,
 	}
-	cmd.AddCommand(newStateListCommand(g), newStateShowCommand(g), newStateRmCommand(g))
+	cmd.AddCommand(newStateListCommand(g), newStateShowCommand(g), newStateRmCommand(g),
+		newStatePullCommand(g), newStatePushCommand(g))
 	return cmd
 }
 

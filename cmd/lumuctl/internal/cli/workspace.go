@@ -15,7 +15,6 @@ import (
 	"github.com/lumuctl/lumuctl/engine/provider"
 	"github.com/lumuctl/lumuctl/engine/safefile"
 	"github.com/lumuctl/lumuctl/engine/state"
-	"github.com/lumuctl/lumuctl/engine/state/boltstore"
 	"github.com/lumuctl/lumuctl/providers/kibana"
 	"github.com/lumuctl/lumuctl/providers/lumu"
 )
@@ -62,7 +61,7 @@ func (v *varArgs) register(fs *pflag.FlagSet) {
 type workspace struct {
 	parser  *config.Parser
 	cfg     *config.Config
-	store   *boltstore.Store
+	store   state.Store
 	httpLog provider.HTTPLog // handed to every provider client
 }
 
@@ -73,7 +72,13 @@ func (g *globals) loadWorkspace(vars []config.VarArg) (*workspace, hcl.Diagnosti
 	cfg, diags := p.LoadDir(".", config.LoadOptions{Vars: vars, Getenv: g.env})
 	ws := &workspace{parser: p, cfg: cfg, httpLog: g.httpLog()}
 	if cfg != nil && !diags.HasErrors() {
-		ws.store = boltstore.New(cfg.StateFile(), boltstore.Options{})
+		store, err := openStore(cfg)
+		if err != nil {
+			rng := cfg.Settings.DeclRange
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Cannot use the state backend", Detail: err.Error(), Subject: &rng})
+			return ws, diags
+		}
+		ws.store = store
 	}
 	return ws, diags
 }

@@ -1,0 +1,41 @@
+package cli
+
+import (
+	"fmt"
+
+	"github.com/lumuctl/lumuctl/engine/config"
+	"github.com/lumuctl/lumuctl/engine/state"
+	"github.com/lumuctl/lumuctl/engine/state/boltstore"
+	"github.com/lumuctl/lumuctl/engine/state/pgstore"
+)
+
+// openStore is the one place that chooses the state backend (SPEC 10):
+// settings.backend "postgres" or, without a backend block, the local bbolt
+// file at state_path. It does no I/O. Every command reaches the state
+// through the engine's state.Store interfaces only.
+func openStore(cfg *config.Config) (state.Store, error) {
+	b := cfg.Settings.Backend
+	if b == nil {
+		return boltstore.New(cfg.StateFile(), boltstore.Options{}), nil
+	}
+	switch b.Type {
+	case "postgres":
+		if !b.URL.Known() {
+			return nil, fmt.Errorf("the url of the backend %q comes from a variable that has no value here: set it with %sNAME or in a *.auto.lumuvars file (the variable named in settings.backend.url)", b.Type, config.EnvVarPrefix)
+		}
+		s, err := pgstore.New(pgstore.Options{URL: b.URL.Reveal(), Schema: b.Schema, Namespace: cfg.Settings.Namespace})
+		if err != nil {
+			return nil, fmt.Errorf("backend %q: %w", b.Type, err)
+		}
+		return s, nil
+	}
+	return nil, fmt.Errorf("unsupported backend %q", b.Type)
+}
+
+// closeStore releases a store's connections (the PostgreSQL readers'
+// session); a bbolt store holds nothing open.
+func closeStore(s state.Store) {
+	if c, ok := s.(interface{ Close() error }); ok {
+		_ = c.Close()
+	}
+}
