@@ -163,3 +163,41 @@ func TestForgedPlanCannotTouchUnownedItems(t *testing.T) {
 		t.Fatalf("left %+v, want only the unowned item", all)
 	}
 }
+
+// TestReconcileWaitIsCapped reproduces issue 10 item 7: a journal entry
+// dated two hours ahead (the clock was set back after it was written) made
+// apply wait "2h0m4s (the Kibana request timeout)" holding the lock. No wait
+// may exceed Settle.
+func TestReconcileWaitIsCapped(t *testing.T) {
+	h := newHarness(t)
+	h.src.Set("mal", provider.SHA256, hashes("a", 10)...)
+	p := h.plan(t, false)
+	ctx := context.Background()
+	w, err := h.store.Lock(ctx, state.LockOptions{Command: "apply"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Unlock()
+	c := p.Blocklists[0].Changes[0]
+	if _, err := w.JournalBegin(state.JournalEntry{Op: state.OpCreate, ItemID: c.ItemID, Time: now.Add(2 * time.Hour),
+		Item: &state.Item{Blocklist: "lumu", OS: c.OS, HashType: c.HashType, Item: *c.After}}); err != nil {
+		t.Fatal(err)
+	}
+	pending, err := h.store.PendingJournal()
+	if err != nil || len(pending) != 1 {
+		t.Fatalf("pending = %v, %v", pending, err)
+	}
+	var slept, told []time.Duration
+	got, err := Reconcile(ctx, w, pending, func(string) provider.Target { return h.target }, ReconcileOptions{
+		Settle:  5 * time.Second,
+		Now:     func() time.Time { return now },
+		Sleep:   func(_ context.Context, d time.Duration) error { slept = append(slept, d); return nil },
+		Waiting: func(d time.Duration) { told = append(told, d) },
+	})
+	if err != nil || len(got) != 1 || got[0].Landed {
+		t.Fatalf("Reconcile = %+v, %v", got, err)
+	}
+	if len(slept) != 1 || slept[0] != 5*time.Second || len(told) != 1 || told[0] != 5*time.Second {
+		t.Fatalf("waited %v (announced %v), want [5s]", slept, told)
+	}
+}

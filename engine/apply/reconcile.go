@@ -68,7 +68,10 @@ func Reconcile(ctx context.Context, w state.Writer, pending []state.JournalEntry
 			newest = e.Time
 		}
 	}
-	if wait := newest.Add(opts.Settle).Sub(opts.Now()); len(pending) > 0 && wait > 0 {
+	// Never wait longer than Settle: an entry dated in the future (a clock
+	// set back since it was written) would otherwise hold the lock for
+	// hours.
+	if wait := min(newest.Add(opts.Settle).Sub(opts.Now()), opts.Settle); len(pending) > 0 && wait > 0 {
 		if opts.Waiting != nil {
 			opts.Waiting(wait)
 		}

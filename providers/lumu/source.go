@@ -205,9 +205,10 @@ func (f *fetch) run(ctx context.Context) error {
 		return err
 	}
 
-	// 1. List.
+	// 1. List. No toDate (like Lumu's own integrations): an incident whose
+	// lastContact is ahead of this machine's clock must still be listed.
 	list, err := client.ListIncidents(ctx, ListQuery{
-		From: from, To: now,
+		From:           from,
 		Statuses:       fl.Statuses,
 		AdversaryTypes: fl.AdversaryTypes,
 		Labels:         fl.Labels,
@@ -223,9 +224,17 @@ func (f *fetch) run(ctx context.Context) error {
 	// 2. Keep.
 	var kept []*Incident
 	for i := range list.Incidents {
-		if keep(&list.Incidents[i], fl, from, now) {
-			kept = append(kept, &list.Incidents[i])
+		in := &list.Incidents[i]
+		if !keep(in, fl, from) {
+			continue
 		}
+		// Lumu's clock may be ahead of ours: a lastContact in the future is
+		// "now" (dropping it would unblock the incident's hashes). Beyond
+		// ClockSkew the clocks are far apart, or the time is wrong: say so.
+		if ahead := in.LastContact.Time.Sub(now); ahead > ClockSkew {
+			f.warnings = append(f.warnings, futureWarning(in.ID, in.LastContact.Time, ahead))
+		}
+		kept = append(kept, in)
 	}
 	f.stats.IncidentsKept = len(kept)
 
@@ -369,10 +378,24 @@ func (f *fetch) contexts(ctx context.Context, c *Client, in *Incident, cached ma
 	return r, nil
 }
 
+// ClockSkew is how far ahead of this machine's clock a Lumu lastContact
+// may be before a warning says so. Any time ahead counts as now.
+const ClockSkew = 5 * time.Minute
+
+// futureWarning says that an incident's lastContact is far ahead of now.
+func futureWarning(id string, lc time.Time, ahead time.Duration) provider.Warning {
+	return provider.Warning{
+		Summary: "Lumu time ahead of this machine's clock",
+		Detail: fmt.Sprintf("Lumu incident %s was last seen at %s, %s ahead of this machine's clock (more than the %s tolerance); lumuctl counts it as seen now. Check the clock of this machine (NTP).",
+			id, lc.UTC().Format(time.RFC3339), ahead.Round(time.Second), ClockSkew),
+	}
+}
+
 // keep applies SPEC section 3 step 2 (and labels) to one listed incident.
-func keep(in *Incident, fl provider.Filter, from, to time.Time) bool {
+// There is no upper bound on lastContact: a time ahead of ours is now.
+func keep(in *Incident, fl provider.Filter, from time.Time) bool {
 	lc := in.LastContact.Time
-	if lc.IsZero() || lc.Before(from) || lc.After(to) {
+	if lc.IsZero() || lc.Before(from) {
 		return false
 	}
 	status := strings.ToLower(strings.TrimSpace(in.Status))

@@ -102,7 +102,7 @@ func TestFetchExtraction(t *testing.T) {
 				inc(1, from, "open", "C2C"),                          // exactly at now-days: in
 				inc(2, from.Add(-time.Millisecond), "open", "C2C"),   // just outside
 				inc(3, testNow, "open", "C2C"),                       // exactly now: in
-				inc(4, testNow.Add(time.Millisecond), "open", "C2C"), // in the future: out
+				inc(4, testNow.Add(time.Millisecond), "open", "C2C"), // Lumu's clock ahead: now
 				with(inc(5, testNow, "open", "C2C"), "lastContact", nil),
 			},
 			contexts: ctxs{
@@ -112,9 +112,26 @@ func TestFetchExtraction(t *testing.T) {
 				uid(4): {provider.SHA256: files(true, h64(4))},
 				uid(5): {provider.SHA256: files(true, h64(5))},
 			},
-			want:      map[string][]string{h64(1): {uid(1)}, h64(3): {uid(3)}},
-			wantCalls: map[string]int{"context " + uid(2) + " sha256": 0, "context " + uid(4) + " sha256": 0},
-			wantStats: &provider.FetchStats{ListCalls: 1, ContextCalls: 2, IncidentsListed: 5, IncidentsKept: 2},
+			want:      map[string][]string{h64(1): {uid(1)}, h64(3): {uid(3)}, h64(4): {uid(4)}},
+			wantCalls: map[string]int{"context " + uid(2) + " sha256": 0, "context " + uid(4) + " sha256": 1},
+			wantStats: &provider.FetchStats{ListCalls: 1, ContextCalls: 3, IncidentsListed: 5, IncidentsKept: 3},
+		},
+		{
+			// Issue 10 item 7: Lumu's clock 30 s ahead used to drop the
+			// incident, unblocking its hashes silently.
+			name: "lastContact ahead of this clock: now, with a warning beyond 5 minutes",
+			incidents: []map[string]any{
+				inc(1, testNow.Add(2*time.Hour), "open", "C2C"),
+				inc(2, testNow.Add(5*time.Minute), "open", "C2C"),
+				inc(3, testNow.Add(30*time.Second), "open", "C2C"),
+			},
+			contexts: ctxs{
+				uid(1): {provider.SHA256: files(true, h64(1))},
+				uid(2): {provider.SHA256: files(true, h64(2))},
+				uid(3): {provider.SHA256: files(true, h64(3))},
+			},
+			want:     map[string][]string{h64(1): {uid(1)}, h64(2): {uid(2)}, h64(3): {uid(3)}},
+			wantWarn: []string{"Lumu incident " + uid(1) + " was last seen at 2025-06-04T14:00:00Z, 2h0m0s ahead of this machine's clock (more than the 5m0s tolerance); lumuctl counts it as seen now."},
 		},
 		{
 			name: "statuses: muted never counts, even when listed",

@@ -142,7 +142,7 @@ func runApply(ctx context.Context, g *globals, f applyFlags, mode plan.Mode, pla
 	lockCtx := ctx
 	writer, err := ws.store.Lock(lockCtx, state.LockOptions{Command: command, Timeout: f.lockTimeout})
 	if err != nil {
-		return out.fail(stateError(err))
+		return out.fail(interrupted(ctx, command, "while waiting for the state lock", stateError(err)))
 	}
 	defer writer.Unlock()
 	if err := writer.Backup(); err != nil {
@@ -173,7 +173,7 @@ func runApply(ctx context.Context, g *globals, f applyFlags, mode plan.Mode, pla
 			return nil
 		}, apply.ReconcileOptions{Now: g.now})
 		if err != nil {
-			return out.fail(err)
+			return out.fail(interrupted(ctx, command, "while reconciling the journal", err))
 		}
 		landed := 0
 		for _, r := range done {
@@ -190,14 +190,14 @@ func runApply(ctx context.Context, g *globals, f applyFlags, mode plan.Mode, pla
 		out.diagnostics(diags)
 		live, err = verifySaved(ctx, g, ws, writable, saved, f.planMaxAge)
 		if err != nil {
-			return out.fail(err)
+			return out.fail(interrupted(ctx, command, "while checking the saved plan", err))
 		}
 		p = saved
 		out.renderPlan(p)
 	} else {
 		run, err := makePlan(ctx, g, f.runFlags, mode, ws, ws.store.Snapshot, writable)
 		if err != nil {
-			return out.fail(err)
+			return out.fail(interrupted(ctx, command, "while planning", err))
 		}
 		run.diags = append(diags, run.diags...)
 		if ctx.Err() != nil {
@@ -245,6 +245,16 @@ func runApply(ctx context.Context, g *globals, f applyFlags, mode plan.Mode, pla
 		return out.fail(err)
 	}
 	return out.applyResult(res, p, command)
+}
+
+// interrupted turns err into exit 130 when ctx was cancelled (Ctrl-C
+// during a wait before any write: the lock, a retry, a rate limit), so
+// that an interrupt is never reported as exit 1 "context canceled".
+func interrupted(ctx context.Context, command, when string, err error) error {
+	if ctx.Err() == nil || err == nil {
+		return err
+	}
+	return withCode(ExitInterrupted, fmt.Errorf("%s interrupted %s; nothing was written", command, when))
 }
 
 // checkPlanSignature enforces LUMUCTL_PLAN_KEY on a saved plan: when the
