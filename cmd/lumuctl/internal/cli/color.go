@@ -6,7 +6,7 @@ import (
 )
 
 // color reports whether output written to w may use ANSI colour: only when
-// w is a terminal (a character device), --no-color is not set, NO_COLOR is
+// w is a terminal, --no-color is not set, NO_COLOR is
 // empty or unset (https://no-color.org) and TERM is not "dumb". Views call
 // it once per stream.
 func (g *globals) color(w io.Writer) bool {
@@ -16,17 +16,19 @@ func (g *globals) color(w io.Writer) bool {
 	return isTerminal(w)
 }
 
-// isTerminal reports whether w is an *os.File attached to a character device.
-func isTerminal(w io.Writer) bool {
+// isTerminal reports whether w is an *os.File attached to a terminal. A
+// character device is not enough: /dev/null is one, and standard input is
+// /dev/null under systemd and in many CI runners (see isTTY).
+func isTerminal(w any) bool {
 	f, ok := w.(*os.File)
 	if !ok || f == nil {
 		return false
 	}
 	fi, err := f.Stat()
-	if err != nil {
+	if err != nil || fi.Mode()&os.ModeCharDevice == 0 {
 		return false
 	}
-	return fi.Mode()&os.ModeCharDevice != 0
+	return isTTY(f)
 }
 
 // env reads an environment variable through g.getenv (os.Getenv when unset).
