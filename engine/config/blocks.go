@@ -293,11 +293,7 @@ func (l *loader) url(a *hclsyntax.Attribute, w where) (string, bool) {
 		problem = "it must not have a query or fragment"
 	}
 	if problem != "" {
-		shown := s
-		if u != nil && u.User != nil {
-			u.User = nil
-			shown = u.String()
-		}
+		shown := ScrubURL(s)
 		l.errorf(a.Expr.Range().Ptr(), "Invalid URL",
 			"The %s must be an absolute http(s) URL such as \"https://host:port/base\"; %s (got %q).", w, problem, shown)
 		return "", false

@@ -173,8 +173,14 @@ func (l *loader) checkRefs(expr hcl.Expression) bool {
 	for _, tr := range expr.Variables() {
 		root := tr.RootName()
 		if root != "var" {
+			// Only a block reference is named: anything else may be a
+			// credential written without quotes (it parses as a reference).
+			what := "This reference"
+			if slices.Contains(topLevelBlocks, root) {
+				what = traversalString(tr)
+			}
 			l.errorf(tr.SourceRange().Ptr(), "Invalid reference",
-				"%s cannot be used here: only variables (var.NAME) can be referenced in this attribute. Block references such as company.NAME belong in the company, kibana and sources attributes.", traversalString(tr))
+				"%s cannot be used here: only variables (var.NAME) can be referenced in this attribute. Block references such as company.NAME belong in the company, kibana and sources attributes.", what)
 			ok = false
 			continue
 		}

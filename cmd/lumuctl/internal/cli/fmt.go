@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -18,6 +19,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/lumuctl/lumuctl/cmd/lumuctl/internal/views"
 	"github.com/lumuctl/lumuctl/engine/config"
 	"github.com/lumuctl/lumuctl/engine/safefile"
 )
@@ -184,7 +186,7 @@ func (f *formatter) file(path string) error {
 	w := f.g.streams.Out
 	fmt.Fprintln(w, path)
 	if f.flags.diff {
-		io.WriteString(w, unifiedDiff(filepath.ToSlash(path), string(src), string(out)))
+		io.WriteString(w, fmtDiff(filepath.ToSlash(path), string(src), string(out)))
 	}
 	return nil
 }
@@ -204,7 +206,7 @@ func (f *formatter) stdin() error {
 	if !bytes.Equal(src, out) {
 		f.unformatted++
 		if f.flags.diff {
-			io.WriteString(w, unifiedDiff(stdinName, string(src), string(out)))
+			io.WriteString(w, fmtDiff(stdinName, string(src), string(out)))
 		}
 	}
 	if !f.flags.check && !f.flags.diff {
@@ -240,8 +242,8 @@ func (f *formatter) finish() error {
 		if isTerminal(errw) {
 			width = 78
 		}
-		wr := hcl.NewDiagnosticTextWriter(errw, f.files, width, color)
-		if err := wr.WriteDiagnostics(f.diags); err != nil {
+		// views hides the source lines that set or may set a secret.
+		if err := views.WriteDiagnosticsWidth(errw, errw, f.files, f.diags, color, width); err != nil {
 			return err
 		}
 		return silentExit(ExitError)
@@ -290,7 +292,24 @@ func lineDiff(a, b string) []diffLine {
 // unifiedDiff returns the unified diff (`diff -u` format, labels a/name and
 // b/name, diffContext lines of context) that turns a into b, or "" when
 // they are equal.
+//
+// Secrets never reach the diff: in a variables file (*.lumuvars) every line
+// is cut to the variable's name ("lumu_key = …"), since any value may be
+// sensitive; in a configuration file a line that may hold a literal secret
+// (config.MayHoldSecret with a quoted value) is cut the same way.
+func fmtDiff(name, a, b string) string {
+	redact := redactConfigLine
+	if !strings.HasSuffix(name, config.ConfigSuffix) && name != stdinName {
+		redact = redactVarsLine
+	}
+	return diffWith(name, a, b, redact)
+}
+
 func unifiedDiff(name, a, b string) string {
+	return diffWith(name, a, b, func(s string) string { return s })
+}
+
+func diffWith(name, a, b string, redact func(string) string) string {
 	lines := lineDiff(a, b)
 	// oldN[i] and newN[i] count the old and new lines before lines[i].
 	oldN := make([]int, len(lines)+1)
@@ -335,7 +354,7 @@ func unifiedDiff(name, a, b string) string {
 			case diffmatchpatch.DiffInsert:
 				sb.WriteByte('+')
 			}
-			sb.WriteString(l.text)
+			sb.WriteString(redact(l.text))
 			if !strings.HasSuffix(l.text, "\n") {
 				sb.WriteString("\n\\ No newline at end of file\n")
 			}
@@ -356,4 +375,33 @@ func hunkRange(before, count int) string {
 	default:
 		return fmt.Sprintf("%d,%d", before+1, count)
 	}
+}
+
+// assignRE matches the start of an attribute line: indentation and name.
+var assignRE = regexp.MustCompile(`^[ \t]*[A-Za-z_][A-Za-z0-9_-]*[ \t]*=`)
+
+// redactVarsLine keeps only the name of a variables-file line (text keeps
+// its newline).
+func redactVarsLine(text string) string {
+	body, nl := strings.CutSuffix(text, "\n")
+	nlStr := ""
+	if nl {
+		nlStr = "\n"
+	}
+	if strings.TrimSpace(body) == "" {
+		return text
+	}
+	if m := assignRE.FindString(body); m != "" {
+		return strings.TrimRight(m[:len(m)-1], " \t") + " = …" + nlStr
+	}
+	return "…" + nlStr
+}
+
+// redactConfigLine cuts a configuration line that may hold a literal
+// secret to its attribute name.
+func redactConfigLine(text string) string {
+	if !config.MayHoldSecret([]byte(text)) || !strings.ContainsAny(text, "\"<") {
+		return text
+	}
+	return redactVarsLine(text)
 }

@@ -19,28 +19,38 @@ const DiagnosticWidth = 78
 // warnings to outw, like Terraform; pass the same writer twice to keep
 // them together. Colour is used only when color is true.
 func WriteDiagnostics(outw, errw io.Writer, files map[string]*hcl.File, diags hcl.Diagnostics, color bool) error {
+	return WriteDiagnosticsWidth(outw, errw, files, diags, color, DiagnosticWidth)
+}
+
+// WriteDiagnosticsWidth is WriteDiagnostics wrapping details at width (0:
+// no wrapping).
+func WriteDiagnosticsWidth(outw, errw io.Writer, files map[string]*hcl.File, diags hcl.Diagnostics, color bool, width uint) error {
 	for _, d := range diags {
 		w := outw
 		if d.Severity == hcl.DiagError {
 			w = errw
 		}
-		if config.HideSnippet(d) && d.Subject != nil {
+		if d.Subject != nil && config.HideSnippet(d, files) {
 			// The source line holds a credential: show file:line only.
-			if err := writeHidden(w, files, d, color); err != nil {
+			if err := writeHidden(w, files, d, color, width); err != nil {
 				return err
 			}
 			continue
 		}
-		if err := hcl.NewDiagnosticTextWriter(w, files, DiagnosticWidth, color).WriteDiagnostic(d); err != nil {
+		if err := hcl.NewDiagnosticTextWriter(w, files, width, color).WriteDiagnostic(d); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
+// SensitiveSnippet replaces the source lines of a diagnostic that set or
+// may set a secret (config.HideSnippet), in text and in JSON.
+const SensitiveSnippet = "(sensitive value)"
+
 // writeHidden renders d like hcl's text writer, but with the source line
-// replaced by a note.
-func writeHidden(w io.Writer, files map[string]*hcl.File, d *hcl.Diagnostic, color bool) error {
+// replaced by SensitiveSnippet.
+func writeHidden(w io.Writer, files map[string]*hcl.File, d *hcl.Diagnostic, color bool, width uint) error {
 	head := "Error: "
 	if d.Severity == hcl.DiagWarning {
 		head = "Warning: "
@@ -58,9 +68,9 @@ func writeHidden(w io.Writer, files map[string]*hcl.File, d *hcl.Diagnostic, col
 			in = ", in " + ctx
 		}
 	}
-	_, err := fmt.Fprintf(w, "%s%s\n\n  on %s line %d%s:\n%*d: (line not shown: it holds a credential)\n\n%s\n\n",
-		head, d.Summary, d.Subject.Filename, d.Subject.Start.Line, in, 4, d.Subject.Start.Line,
-		wordwrap.WrapString(d.Detail, DiagnosticWidth))
+	_, err := fmt.Fprintf(w, "%s%s\n\n  on %s line %d%s:\n%*d: %s\n\n%s\n\n",
+		head, d.Summary, d.Subject.Filename, d.Subject.Start.Line, in, 4, d.Subject.Start.Line, SensitiveSnippet,
+		wrap(d.Detail, width))
 	return err
 }
 
@@ -117,7 +127,14 @@ func NewJSONDiagnostic(d *hcl.Diagnostic, files map[string]*hcl.File) JSONDiagno
 		End:      JSONPos{Line: s.End.Line, Column: s.End.Column, Byte: s.End.Byte},
 	}
 	f := files[s.Filename]
-	if f == nil || config.HideSnippet(d) || s.Start.Byte < 0 || s.End.Byte < s.Start.Byte || s.End.Byte > len(f.Bytes) {
+	if f == nil || s.Start.Byte < 0 || s.End.Byte < s.Start.Byte || s.End.Byte > len(f.Bytes) {
+		return jd
+	}
+	if config.HideSnippet(d, files) {
+		jd.Snippet = &JSONSnippet{Code: SensitiveSnippet, StartLine: s.Start.Line}
+		if ctx := hcled.ContextString(f, s.Start.Byte); ctx != "" {
+			jd.Snippet.Context = &ctx
+		}
 		return jd
 	}
 	src := f.Bytes
@@ -163,4 +180,11 @@ func CountDiagnostics(diags hcl.Diagnostics) (errs, warns int) {
 		}
 	}
 	return errs, warns
+}
+
+func wrap(s string, width uint) string {
+	if width == 0 {
+		return s
+	}
+	return wordwrap.WrapString(s, width)
 }
