@@ -44,6 +44,9 @@ type globals struct {
 	closers []io.Closer
 	// factories build the providers; tests may replace them.
 	factories provider.Factories
+	// args are the command-line arguments of the run, for the hint on
+	// Terraform-style single-dash flags (see singleDashHint).
+	args []string
 	// clock is the run's time source; tests may replace it.
 	clock func() time.Time
 	// writes counts apply's item writes, for a second Ctrl-C.
@@ -100,6 +103,7 @@ func Run(ctx context.Context, args []string, streams Streams) int {
 	if args == nil {
 		args = []string{} // nil makes cobra read os.Args
 	}
+	g.args = args
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
 	if cerr := g.close(); cerr != nil && err == nil {
@@ -149,6 +153,9 @@ and a local state file.`,
 		},
 	}
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		if hint := singleDashHint(c, g.args, err); hint != nil {
+			err = hint
+		}
 		return usageError(c, err)
 	})
 	root.SetIn(g.streams.In)
