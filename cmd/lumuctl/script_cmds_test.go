@@ -15,16 +15,19 @@ import (
 
 	"github.com/rogpeppe/go-internal/testscript"
 
+	"github.com/lumuctl/lumuctl/cmd/lumuctl-sandbox/kibanasim"
 	"github.com/lumuctl/lumuctl/cmd/lumuctl-sandbox/sandbox"
 )
 
 // scriptCmds are custom testscript commands, used without exec:
 //
-//	sandbox [-seed N] [-scenario NAME] [-kibana91] [-unowned N]
+//	sandbox [-seed N] [-scenario NAME] [-kibana91] [-kibana-version V] [-unowned N]
 //	    starts the in-process sandbox for this script (stopped when the
 //	    script ends) and sets LUMUCTL_VAR_{lumu_url,lumu_key,kibana_url,
 //	    kibana_key,company_uuid,policy_id} plus the same as LUMU_URL, ...,
-//	    CONTROL_URL, POLICY_ID_1..3.
+//	    CONTROL_URL, POLICY_ID_1..3, and OWNER_TAG (`,"ownerSpaceId:default"`
+//	    when the emulated Kibana is 9.1+, else empty). The Kibana version is
+//	    -kibana-version, else $KIBANA_VERSION, else the stand-in's default.
 //	ctl METHOD PATH [JSON]
 //	    calls the sandbox control API and prints the response body.
 //	counter lumu|kibana NAME
@@ -83,7 +86,9 @@ func cmdSandbox(ts *testscript.TestScript, neg bool, args []string) {
 	if neg {
 		ts.Fatalf("unsupported: ! sandbox")
 	}
-	opts := sandbox.Options{Scenario: "small", Seed: 1, KibanaSeedUnowned: 5}
+	// KIBANA_VERSION is set by TestScriptKibanaGenerations, which runs the
+	// e2e scripts once per emulated Kibana generation.
+	opts := sandbox.Options{Scenario: "small", Seed: 1, KibanaSeedUnowned: 5, KibanaVersion: ts.Getenv("KIBANA_VERSION")}
 	for i := 0; i < len(args); i++ {
 		next := func() string {
 			i++
@@ -100,7 +105,9 @@ func cmdSandbox(ts *testscript.TestScript, neg bool, args []string) {
 		case "-scenario":
 			opts.Scenario = next()
 		case "-kibana91":
-			opts.Kibana91 = true
+			opts.KibanaVersion = "9.1"
+		case "-kibana-version":
+			opts.KibanaVersion = next()
 		case "-unowned":
 			n, err := strconv.Atoi(next())
 			ts.Check(err)
@@ -129,6 +136,13 @@ func cmdSandbox(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Setenv(strings.ToUpper(k), v)
 	}
 	ts.Setenv("CONTROL_URL", info.ControlURL)
+	// OWNER_TAG is what Kibana 9.1+ appends to the tags of an item created
+	// from the default space, for scripts that match tags exactly.
+	owner := ""
+	if sb.Kibana.Generation() >= kibanasim.GenSpaces {
+		owner = `,"ownerSpaceId:default"`
+	}
+	ts.Setenv("OWNER_TAG", owner)
 	for i, id := range info.PolicyIDs {
 		ts.Setenv(fmt.Sprintf("POLICY_ID_%d", i+1), id)
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/rogpeppe/go-internal/testscript"
 
+	"github.com/lumuctl/lumuctl/cmd/lumuctl-sandbox/kibanasim"
 	"github.com/lumuctl/lumuctl/cmd/lumuctl/internal/cli"
 )
 
@@ -34,6 +35,33 @@ var examplesDir = func() string {
 	}
 	return dir
 }()
+
+// TestScriptKibanaGenerations runs the end-to-end scripts (e2e_*) against
+// the other Kibana generations the stand-in emulates (SPEC 12): TestScript
+// covers kibanasim.DefaultVersion, this test every other entry of
+// kibanasim.Versions. A script's own "sandbox -kibana-version" wins.
+func TestScriptKibanaGenerations(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join("testdata", "script", "e2e_*.txtar"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no e2e scripts: %v", err)
+	}
+	for _, v := range kibanasim.Versions {
+		if v == kibanasim.DefaultVersion {
+			continue
+		}
+		t.Run("kibana-"+v, func(t *testing.T) {
+			p := scriptParams(t)
+			p.Dir = ""
+			p.Files = files
+			setup := p.Setup
+			p.Setup = func(env *testscript.Env) error {
+				env.Setenv("KIBANA_VERSION", v)
+				return setup(env)
+			}
+			testscript.Run(t, p)
+		})
+	}
+}
 
 func scriptParams(t *testing.T) testscript.Params {
 	return testscript.Params{

@@ -190,6 +190,10 @@ func Make(ctx context.Context, opts Options) (*Plan, hcl.Diagnostics) {
 	for _, name := range kibanaNames {
 		diags = append(diags, checkContainerGone(opts, name, live[name])...)
 	}
+	// Kibana 9.1+ refuses writes to per-policy items owned by another space.
+	if d := checkOwnerSpaces(cfg, p.Blocklists, live); d.HasErrors() {
+		return nil, append(diags, d...)
+	}
 	p.Warnings = append(p.Warnings, collectWarnings(results)...)
 
 	// Provenance: desired hashes from the sources, removed ones from state.
@@ -625,4 +629,84 @@ func checkContainerGone(opts Options, kibana string, lk *liveKibana) hcl.Diagnos
 		Detail:   detail + "--allow-mass-delete is set: the plan re-creates the list and every item.",
 		Subject:  &rng,
 	}}
+}
+
+// ownerSpaceTag is the tag Kibana 9.1+ (space awareness) puts on endpoint
+// artifacts: ownerSpaceId:<space id>.
+const ownerSpaceTag = "ownerSpaceId:"
+
+// checkOwnerSpaces refuses, before any write, a plan that updates or
+// deletes an owned item Kibana 9.1+ would refuse to change from this
+// kibana's space (SPEC 5): a per-policy item whose ownerSpaceId tags do not
+// name the space. Kibana's BaseValidator (validateCanUpdateItemInActiveSpace,
+// validateCanDeleteItemInActiveSpace) allows such a write only to a user with
+// the Global Artifact Management privilege, which lumuctl cannot see; global
+// (policy:all) items need that privilege from any space, so their owner
+// space never decides. Items without ownerSpaceId tags (Kibana before 9.1)
+// are never refused.
+func checkOwnerSpaces(cfg *config.Config, bps []BlocklistPlan, live map[string]*liveKibana) hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	for _, bp := range bps {
+		lk := live[bp.Kibana]
+		k := cfg.Kibanas[bp.Kibana]
+		if lk == nil || k == nil {
+			continue
+		}
+		space := k.Space
+		if space == "" {
+			space = config.DefaultKibanaSpace
+		}
+		byID := map[string]provider.Item{}
+		for _, li := range lk.byBlocklist[bp.Name] {
+			byID[li.item.ItemID] = li.item
+		}
+		for _, c := range bp.Changes {
+			if c.Action != Update && c.Action != Delete {
+				continue
+			}
+			cur, ok := byID[c.ItemID]
+			if !ok || isGlobal(cur.Tags) || (c.After != nil && isGlobal(c.After.Tags)) {
+				continue
+			}
+			owners := ownerSpaces(cur.Tags)
+			if len(owners) == 0 || slices.Contains(owners, space) {
+				continue
+			}
+			rng := k.DeclRange
+			verb := "update"
+			if c.Action == Delete {
+				verb = "delete"
+			}
+			diags = append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  "Item owned by another Kibana space",
+				Detail: fmt.Sprintf("kibana %q: the plan would %s item %s, which Kibana says is owned by space %s, but this kibana block works in space %q. "+
+					"Kibana 9.1+ lets a per-policy item be changed only from one of its owner spaces (or by a user with the Global Artifact Management privilege), so it would refuse the write. Nothing was changed. "+
+					"Fix: plan from the owner space (space = %q in kibana %q), or have a user with Global Artifact Management delete the item or change its ownerSpaceId tag to %q.",
+					bp.Kibana, verb, c.ItemID, strings.Join(quoteAll(owners), ", "), space, owners[0], bp.Kibana, ownerSpaceTag+space),
+				Subject: &rng,
+			})
+		}
+	}
+	return diags
+}
+
+func isGlobal(tags []string) bool { return slices.Contains(tags, "policy:all") }
+
+func ownerSpaces(tags []string) []string {
+	var out []string
+	for _, t := range tags {
+		if s, ok := strings.CutPrefix(t, ownerSpaceTag); ok {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func quoteAll(ss []string) []string {
+	out := make([]string, len(ss))
+	for i, s := range ss {
+		out[i] = fmt.Sprintf("%q", s)
+	}
+	return out
 }

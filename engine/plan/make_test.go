@@ -470,3 +470,54 @@ func TestContainerGoneWhileStateRecordsItems(t *testing.T) {
 		t.Errorf("first plan: %v", diags)
 	}
 }
+
+// TestOwnedItemOfAnotherSpaceIsRefusedBeforeAnyWrite pins SPEC 5 (Kibana
+// 9.1+): a per-policy item tagged ownerSpaceId:<other> cannot be changed
+// from this kibana's space; the plan is an error naming the item, its owner
+// space and the fix. Global items and items without the tag are planned.
+func TestOwnedItemOfAnotherSpaceIsRefusedBeforeAnyWrite(t *testing.T) {
+	const pol = "2b8cb1a8-7f39-4c7a-9d25-0d1b3c9e1f00"
+	e := newEnv(t, strings.Replace(oneBlocklist, `os_types`, `policies = ["`+pol+`"]
+  os_types`, 1))
+	e.target.Policies[pol] = true
+	e.src.Set("mal", provider.SHA256, hashes("a", 10)...)
+	e.applyDirect(t, e.mustPlan(t))
+	// Kibana 9.1 tagged the item with the space it was created from.
+	it := e.target.All()[0]
+	it.Tags = append(it.Tags, "ownerSpaceId:secops")
+	e.target.Put(it)
+	e.src.Set("mal", provider.SHA256, hashes("a", 11)...)
+
+	_, diags := e.plan(t)
+	if !diags.HasErrors() {
+		t.Fatal("plan updating an item of another space succeeded")
+	}
+	msg := diags.Error()
+	for _, want := range []string{it.ItemID, `owned by space "secops"`, `space = "secops" in kibana "prod"`, "ownerSpaceId:default", "Nothing was changed"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("diagnostic does not say %q:\n%s", want, msg)
+		}
+	}
+	if n := e.target.TotalWrites(); n != 1 {
+		t.Errorf("writes = %d, want the 1 of the first apply", n)
+	}
+
+	// Owned by this space: planned.
+	it.Tags = []string{"policy:" + pol, "ownerSpaceId:default"}
+	e.target.Put(it)
+	if p := e.mustPlan(t); p.Summary.Change != 1 {
+		t.Errorf("own-space item: summary %+v", p.Summary)
+	}
+	// A global item owned elsewhere: the space never decides (Global
+	// Artifact Management is needed from any space).
+	e2 := newEnv(t, oneBlocklist)
+	e2.src.Set("mal", provider.SHA256, hashes("a", 10)...)
+	e2.applyDirect(t, e2.mustPlan(t))
+	g := e2.target.All()[0]
+	g.Tags = append(g.Tags, "ownerSpaceId:secops")
+	e2.target.Put(g)
+	e2.src.Set("mal", provider.SHA256, hashes("a", 11)...)
+	if p := e2.mustPlan(t); p.Summary.Change != 1 {
+		t.Errorf("global item: summary %+v", p.Summary)
+	}
+}

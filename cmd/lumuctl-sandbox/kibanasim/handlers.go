@@ -219,6 +219,11 @@ func (s *Server) deleteItem(rc *reqCtx) (int, any, *apiErr) {
 		if global, _ := policyTags(rec.item.Tags); s.opts.Space91 && global && s.priv.NoGlobalArtifactManagement {
 			return 0, nil, siemErr(403, artifactErr+"Endpoint authorization failure. Management of global artifacts requires additional privilege (global artifact management)")
 		}
+		if s.opts.Space91 && s.priv.NoGlobalArtifactManagement {
+			if e := ownerSpaceErr(&rec.item, rc.space); e != nil {
+				return 0, nil, e
+			}
+		}
 	}
 	out := rec.item.clone()
 	s.removeLocked(rec)

@@ -34,9 +34,14 @@ const (
 
 // Options configures a Server.
 type Options struct {
-	APIKey          string            // required: requests need "Authorization: ApiKey <APIKey>"
-	PolicyIDs       []string          // Fleet Elastic Defend package policies that exist
-	Space91         bool              // emulate 9.1+ space awareness (ownerSpaceId tagging)
+	APIKey    string   // required: requests need "Authorization: ApiKey <APIKey>"
+	PolicyIDs []string // Fleet Elastic Defend package policies that exist
+	Space91   bool     // emulate 9.1+ space awareness (ownerSpaceId tagging); same as Version "9.1"
+	// Version is the Kibana release emulated (see ParseVersion and
+	// Generation): "8.17" has no artifact bounds, "9.0" has them, "9.1"
+	// adds space awareness. Empty means DefaultVersion, or "9.1" with
+	// Space91. New panics on a version ParseVersion refuses: check it first.
+	Version         string
 	SeedUnowned     int               // unowned blocklist items to seed (item_ids not starting with "lumuctl-"); implies the container exists
 	Seed            int64             // seed for generated ids and seeded items
 	ContainerExists bool              // create endpoint_blocklists at start (default false: real Kibana creates it lazily)
@@ -67,6 +72,7 @@ type Privileges struct {
 // test-facing control API.
 type Server struct {
 	opts  Options
+	gen   Generation
 	inner http.Handler // contract middleware (optional) around s.api
 
 	mu       sync.Mutex
@@ -100,7 +106,19 @@ func New(opts Options) *Server {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	if opts.Version == "" {
+		opts.Version = DefaultVersion
+		if opts.Space91 {
+			opts.Version = "9.1"
+		}
+	}
+	gen, err := ParseVersion(opts.Version)
+	if err != nil {
+		panic("kibanasim.New: " + err.Error())
+	}
+	opts.Space91 = gen >= GenSpaces
 	s := &Server{
+		gen:      gen,
 		opts:     opts,
 		priv:     opts.Privileges,
 		lists:    map[listKey]*List{},
@@ -121,6 +139,9 @@ func New(opts Options) *Server {
 	}
 	return s
 }
+
+// Generation is the Kibana generation the server emulates.
+func (s *Server) Generation() Generation { return s.gen }
 
 // ServeHTTP answers the Kibana API routes, after counting, logging,
 // latency and scheduled faults.

@@ -74,8 +74,9 @@ func sizeMsg(path string, n, limit int, max bool) string {
 }
 
 // blocklistDataError checks the blocklist data schema and returns the
-// first violation, or "".
-func blocklistDataError(it *Item) string {
+// first violation, or "". capped applies the artifact bounds (entries,
+// values per entry, value length) that Kibana before GenCapped lacks.
+func blocklistDataError(it *Item, capped bool) string {
 	switch n := len([]rune(it.Name)); {
 	case n < 1:
 		return lenMsg("name", n, 1, false)
@@ -97,11 +98,11 @@ func blocklistDataError(it *Item) string {
 	switch n := len(it.Entries); {
 	case n < 1:
 		return sizeMsg("entries", n, 1, false)
-	case n > MaxEntriesPerItem:
+	case capped && n > MaxEntriesPerItem:
 		return sizeMsg("entries", n, MaxEntriesPerItem, true)
 	}
 	for i, e := range it.Entries {
-		if msg := entryError(e, fmt.Sprintf("entries.%d", i), it.OSTypes[0]); msg != "" {
+		if msg := entryError(e, fmt.Sprintf("entries.%d", i), it.OSTypes[0], capped); msg != "" {
 			return msg
 		}
 	}
@@ -126,7 +127,7 @@ func blocklistDataError(it *Item) string {
 	return ""
 }
 
-func entryError(e Entry, path, os string) string {
+func entryError(e Entry, path, os string, capped bool) string {
 	if e.Field == signerFld {
 		if os != "windows" {
 			return fmt.Sprintf("[%s.field]: %s is only allowed for windows", path, signerFld)
@@ -166,12 +167,12 @@ func entryError(e Entry, path, os string) string {
 	switch n := len(e.Value); {
 	case n < 1:
 		return sizeMsg(path+".value", n, 1, false)
-	case n > MaxValuesPerEntry:
+	case capped && n > MaxValuesPerEntry:
 		return sizeMsg(path+".value", n, MaxValuesPerEntry, true)
 	}
 	for k, v := range e.Value {
 		p := fmt.Sprintf("%s.value.%d", path, k)
-		if n := len(v); n > MaxValueLength {
+		if n := len(v); capped && n > MaxValueLength {
 			return lenMsg(p, n, MaxValueLength, true)
 		}
 		if hash && !isValidHash(v) {
@@ -207,7 +208,7 @@ func (s *Server) blocklistPreWrite(cand, cur *Item, space string) *apiErr {
 		return siemErr(403, artifactErr+"Endpoint authorization failure")
 	}
 	dedupeValues(cand.Entries)
-	if msg := blocklistDataError(cand); msg != "" {
+	if msg := blocklistDataError(cand, s.gen >= GenCapped); msg != "" {
 		return siemErr(400, artifactErr+"%s", msg)
 	}
 	global, ids := policyTags(cand.Tags)
@@ -243,6 +244,11 @@ func (s *Server) blocklistPreWrite(cand, cur *Item, space string) *apiErr {
 	if (global || curGlobal) && priv.NoGlobalArtifactManagement {
 		return siemErr(403, artifactErr+"Endpoint authorization failure. Management of global artifacts requires additional privilege (global artifact management)")
 	}
+	if cur != nil && priv.NoGlobalArtifactManagement {
+		if e := ownerSpaceErr(cur, space); e != nil {
+			return e
+		}
+	}
 	owners := ownerSpaceTags(cand.Tags)
 	ownerErr := siemErr(403, artifactErr+`Endpoint authorization failure. Management of "ownerSpaceId" tag requires global artifact management privilege`)
 	if cur == nil {
@@ -259,4 +265,27 @@ func (s *Server) blocklistPreWrite(cand, cur *Item, space string) *apiErr {
 		cand.Tags = append(cand.Tags, ownerSpaceTagPrefx+space)
 	}
 	return nil
+}
+
+// ownerSpaceErr is BaseValidator.validateCanUpdateItemInActiveSpace and
+// validateCanDeleteItemInActiveSpace for a per-policy item, as seen by a
+// user without Global Artifact Management: the item can be changed only
+// from one of its ownerSpaceId spaces. Caller checked the 9.1+ mode and the
+// privilege.
+func ownerSpaceErr(cur *Item, space string) *apiErr {
+	var owners []string
+	for _, t := range cur.Tags {
+		if id, ok := strings.CutPrefix(t, ownerSpaceTagPrefx); ok {
+			owners = append(owners, id)
+		}
+	}
+	if slices.Contains(owners, space) {
+		return nil
+	}
+	word := "ID"
+	if len(owners) != 1 {
+		word = "IDs"
+	}
+	return siemErr(403, artifactErr+"Updates to this shared item can only be done from the following space %s: %s (or by someone having global artifact management privilege)",
+		word, strings.Join(owners, ", "))
 }

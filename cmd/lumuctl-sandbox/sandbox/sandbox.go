@@ -49,8 +49,12 @@ type Options struct {
 	// LumuRateLimit is the Lumu per-key budget per minute; 0 turns it off.
 	LumuRateLimit int
 	// Kibana91 makes the Kibana stand-in emulate 9.1+ space awareness
-	// (ownerSpaceId tags).
+	// (ownerSpaceId tags); the same as KibanaVersion "9.1".
 	Kibana91 bool
+	// KibanaVersion is the Kibana release the stand-in emulates
+	// (kibanasim.ParseVersion: "8.17", "9.0", "9.1", ...); empty means
+	// kibanasim.DefaultVersion.
+	KibanaVersion string
 	// KibanaSeedUnowned is the number of unowned blocklist items seeded in
 	// Kibana; 0 means DefaultSeedUnowned, negative means none.
 	KibanaSeedUnowned int
@@ -103,6 +107,14 @@ func Start(ctx context.Context, opts Options) (*Sandbox, error) {
 			return nil, err
 		}
 	}
+	if opts.KibanaVersion != "" {
+		if _, err := kibanasim.ParseVersion(opts.KibanaVersion); err != nil {
+			return nil, err
+		}
+		if opts.Kibana91 {
+			return nil, fmt.Errorf("kibana-91 and kibana-version %s are both set; use one", opts.KibanaVersion)
+		}
+	}
 	now := opts.Now
 	if now == nil {
 		now = time.Now
@@ -133,7 +145,7 @@ func Start(ctx context.Context, opts Options) (*Sandbox, error) {
 	sb := &Sandbox{
 		Lumu: lumusim.New(lopts),
 		Kibana: newKibana(kibanaOptions{
-			APIKey: opts.KibanaAPIKey, PolicyIDs: policies, Space91: opts.Kibana91,
+			APIKey: opts.KibanaAPIKey, PolicyIDs: policies, Space91: opts.Kibana91, Version: opts.KibanaVersion,
 			SeedUnowned: seedUnowned, Seed: opts.Seed, Now: opts.Now,
 		}),
 		done: make(chan struct{}),
