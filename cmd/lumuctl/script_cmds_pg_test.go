@@ -27,6 +27,7 @@ var (
 	pgSchemas int
 	pgMu      sync.Mutex
 	pgHeld    = map[string]state.Writer{} // by $WORK
+	pgCuts    = map[string]chan string{}  // by $WORK
 )
 
 // pgPassword is put into the scripts' URL (the test server trusts
@@ -61,6 +62,12 @@ func pgURL() string {
 //	    takes the namespace "demo" write lock in the test process until the
 //	    script ends or `pg unlock`; sets HOLDER_PID, HOLDER_WHO, HOLDER_STARTED.
 //	pg unlock
+//	pg cutafter N
+//	    in the background: once Kibana has seen N item writes and a run
+//	    holds the namespace "demo" lock, terminates that run's session
+//	    (pg_terminate_backend), as a lost connection would.
+//	pg cutdone
+//	    waits for cutafter and prints "cut after W writes".
 //	pg query SQL
 //	    runs SQL (%s is the schema) and prints each row, columns
 //	    separated by spaces.
@@ -135,6 +142,57 @@ settings {
 			ts.Fatalf("pg unlock: no lock held by this script")
 		}
 		ts.Check(w.Unlock())
+	case "cutafter":
+		if len(args) != 2 {
+			ts.Fatalf("usage: pg cutafter N")
+		}
+		n, err := strconv.Atoi(args[1])
+		ts.Check(err)
+		sb := safetySandbox(ts)
+		schema := pgx.Identifier{ts.Getenv("PG_SCHEMA")}.Sanitize()
+		done := make(chan string, 1)
+		pgMu.Lock()
+		pgCuts[ts.Getenv("WORK")] = done
+		pgMu.Unlock()
+		go func() {
+			ctx := context.Background()
+			conn, err := pgx.Connect(ctx, pgCluster.URL())
+			if err != nil {
+				done <- "error: " + err.Error()
+				return
+			}
+			defer conn.Close(ctx)
+			deadline := time.Now().Add(30 * time.Second)
+			for time.Now().Before(deadline) {
+				if w := sb.Kibana.Counters().Writes(); w >= n {
+					var cut bool
+					err := conn.QueryRow(ctx, `SELECT coalesce(bool_or(pg_terminate_backend(backend_pid, 10000)), false) FROM `+schema+
+						`.locks WHERE namespace = 'demo' AND backend_pid IN (SELECT pid FROM pg_stat_activity)`).Scan(&cut)
+					if err != nil {
+						done <- "error: " + err.Error()
+						return
+					}
+					if cut {
+						done <- fmt.Sprintf("cut after %d writes", w)
+						return
+					}
+				}
+				time.Sleep(2 * time.Millisecond)
+			}
+			done <- "error: nothing to cut after 30s"
+		}()
+	case "cutdone":
+		pgMu.Lock()
+		done := pgCuts[ts.Getenv("WORK")]
+		pgMu.Unlock()
+		if done == nil {
+			ts.Fatalf("pg cutdone: no pg cutafter in this script")
+		}
+		msg := <-done
+		if strings.HasPrefix(msg, "error: ") {
+			ts.Fatalf("pg cutafter: %s", msg)
+		}
+		fmt.Fprintln(ts.Stdout(), msg)
 	case "query":
 		if len(args) != 2 {
 			ts.Fatalf("usage: pg query SQL")

@@ -165,7 +165,10 @@ func Apply(ctx context.Context, opts Options) (*Result, error) {
 				if ctx.Err() != nil && errors.Is(err, context.Canceled) {
 					res.Abandoned++
 				}
-				return
+				if !errors.Is(err, errUnrecorded) {
+					return
+				}
+				// Kibana took the write; only recording it failed: it counts.
 			}
 			res.Writes++
 			switch o.change.Action {
@@ -313,13 +316,25 @@ func write(ctx context.Context, opts Options, live liveIndex, o op) error {
 		return err
 	}
 	if err := opts.State.JournalDone(seq, result); err != nil {
-		err = fmt.Errorf("%s %s succeeded in Kibana but could not be recorded (the next run reconciles it): %w", c.Action, c.ItemID, err)
+		err = fmt.Errorf("%s %s succeeded in Kibana but could not be recorded (the next run reconciles it): %w", c.Action, c.ItemID, unrecordedError{err})
 		opts.Hook.PostApply(o.blocklist, c, err)
 		return err
 	}
 	opts.Hook.PostApply(o.blocklist, c, nil)
 	return nil
 }
+
+// errUnrecorded marks a write Kibana accepted but the state store could not
+// record (JournalDone failed, such as on a lost database connection): it is
+// counted as made, and its journal entry stays for the next run.
+var errUnrecorded = errors.New("write not recorded")
+
+// unrecordedError wraps the store's error and matches errUnrecorded.
+type unrecordedError struct{ err error }
+
+func (e unrecordedError) Error() string        { return e.err.Error() }
+func (e unrecordedError) Unwrap() error        { return e.err }
+func (e unrecordedError) Is(target error) bool { return target == errUnrecorded }
 
 // definitelyNotWritten reports whether Kibana certainly refused the write
 // (so its journal entry can go); other failures stay pending for Reconcile.

@@ -242,7 +242,7 @@ func runApply(ctx context.Context, g *globals, f applyFlags, mode plan.Mode, pla
 		return out.fail(withCode(ExitPlanRefused, err))
 	}
 	if err != nil {
-		return out.fail(err)
+		return out.fail(applyRecordError(res, command, err))
 	}
 	return out.applyResult(res, p, command)
 }
@@ -255,6 +255,28 @@ func interrupted(ctx context.Context, command, when string, err error) error {
 		return err
 	}
 	return withCode(ExitInterrupted, fmt.Errorf("%s interrupted %s; nothing was written", command, when))
+}
+
+// applyRecordError is the error of an apply whose outcome could not be
+// recorded (the state store failed at the end, such as a lost PostgreSQL
+// connection): exit 3 when Kibana writes were made (their journal entries
+// let the next run reconcile them), the plain error otherwise.
+func applyRecordError(res *apply.Result, command string, err error) error {
+	if res == nil || (res.Writes == 0 && len(res.Errors) == 0) {
+		return err
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s failed after %d successful item write(s) (%d added, %d changed, %d destroyed):", command, res.Writes, res.Added, res.Changed, res.Destroyed)
+	for _, e := range res.Errors {
+		fmt.Fprintf(&b, "\n  - %s", e)
+	}
+	fmt.Fprintf(&b, "\n  - %s", err)
+	if res.Writes == 0 {
+		b.WriteString("\nNothing was changed in Kibana.")
+		return withCode(ExitError, errors.New(b.String()))
+	}
+	b.WriteString("\nThe writes made are in the journal; the next run reconciles them and converges.")
+	return withCode(ExitPartial, errors.New(b.String()))
 }
 
 // checkPlanSignature enforces LUMUCTL_PLAN_KEY on a saved plan: when the
