@@ -48,7 +48,7 @@ var (
 	backendSchema = bodySchema{what: `a backend "postgres" block`, attrs: []string{"url", "schema"}, required: []string{"url"}}
 	companySchema = bodySchema{
 		what:     "a company block",
-		attrs:    []string{"uuid", "defender_key", "name", "contact_name", "contact_email", "api_url", "requests_per_minute", "retry_timeout"},
+		attrs:    []string{"uuid", "defender_key", "name", "contact_name", "contact_email", "api_url", "requests_per_minute", "requests_per_day", "retry_timeout"},
 		required: []string{"uuid", "defender_key"},
 	}
 	filterSchema = bodySchema{
@@ -188,7 +188,7 @@ func urlHasPassword(s string) bool {
 func (l *loader) decodeCompanies() {
 	for _, b := range l.unique("company") {
 		co := &Company{
-			Name: b.Labels[0], APIURL: DefaultLumuAPIURL, RequestsPerMinute: DefaultRequestsPerMinute,
+			Name: b.Labels[0], APIURL: DefaultLumuAPIURL, RequestsPerMinute: DefaultRequestsPerMinute, RequestsPerDay: DefaultRequestsPerDay,
 			RetryTimeout: DefaultRetryTimeout, DeclRange: b.DefRange(), DefenderKey: unknownSecret(),
 		}
 		l.cfg.Companies[co.Name] = co
@@ -230,6 +230,11 @@ func (l *loader) decodeCompanies() {
 		if a := c.attrs["requests_per_minute"]; a != nil {
 			if n, known, ok := l.integer(a, w("requests_per_minute"), 1, 100000); ok && known {
 				co.RequestsPerMinute = n
+			}
+		}
+		if a := c.attrs["requests_per_day"]; a != nil {
+			if n, known, ok := l.integer(a, w("requests_per_day"), 1, 10000000); ok && known {
+				co.RequestsPerDay = n
 			}
 		}
 		if a := c.attrs["retry_timeout"]; a != nil {

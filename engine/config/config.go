@@ -20,6 +20,7 @@ const (
 	DefaultNamespace         = "default"
 	DefaultLumuAPIURL        = "https://defender.lumu.io"
 	DefaultRequestsPerMinute = 50
+	DefaultRequestsPerDay    = 10000
 	DefaultRetryTimeout      = 2 * time.Minute
 	DefaultKibanaTimeout     = 30 * time.Second
 	DefaultKibanaSpace       = "default"
@@ -103,8 +104,10 @@ type Company struct {
 	ContactEmail      Text
 	APIURL            string
 	RequestsPerMinute int
-	RetryTimeout      time.Duration
-	DeclRange         hcl.Range
+	// RequestsPerDay is Lumu's daily quota per key (requests_per_day).
+	RequestsPerDay int
+	RetryTimeout   time.Duration
+	DeclRange      hcl.Range
 }
 
 // IOCFilter selects incidents of a company.
@@ -227,6 +230,7 @@ func (c *Company) ProviderCompany() provider.Company {
 		APIURL:            c.APIURL,
 		Key:               c.DefenderKey.Reveal(),
 		RequestsPerMinute: c.RequestsPerMinute,
+		RequestsPerDay:    c.RequestsPerDay,
 		RetryTimeout:      c.RetryTimeout,
 	}
 }

@@ -20,6 +20,7 @@ func (c *Config) Digest() string {
 		UUID, DisplayName, ContactName, ContactEmail, APIURL string
 		RequestsPerMinute                                    int
 		RetryTimeout                                         int64
+		RequestsPerDay                                       int
 	}
 	type filter struct {
 		Company                                       string
@@ -74,7 +75,7 @@ func (c *Config) Digest() string {
 		Blocklists: map[string]blocklist{},
 	}
 	for n, co := range c.Companies {
-		doc.Companies[n] = company{co.UUID, text(co.DisplayName), text(co.ContactName), text(co.ContactEmail), co.APIURL, co.RequestsPerMinute, int64(co.RetryTimeout)}
+		doc.Companies[n] = company{co.UUID, text(co.DisplayName), text(co.ContactName), text(co.ContactEmail), co.APIURL, co.RequestsPerMinute, int64(co.RetryTimeout), co.RequestsPerDay}
 	}
 	for n, f := range c.Filters {
 		hts := make([]string, len(f.HashTypes))

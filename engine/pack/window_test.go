@@ -75,9 +75,9 @@ func TestPackSlidingWindow(t *testing.T) {
 		{"20% close the next day", 0.2, 4},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			const days, perDay, maxVals = 30, 333, 100
+			const days, perDay, maxVals = 30, 166, 50
 			worst := 0
-			for i, d := range slidingWindow(t, days, perDay, maxVals, 40, tc.earlyClose) {
+			for i, d := range slidingWindow(t, days, perDay, maxVals, 35, tc.earlyClose) {
 				bound := ceilDiv(d.removed, maxVals) + ceilDiv(d.added, maxVals) + tc.slack
 				if d.writes > bound {
 					t.Errorf("day %d: %d writes (-%d +%d hashes), more than %d", days+i, d.writes, d.removed, d.added, bound)

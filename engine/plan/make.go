@@ -370,7 +370,9 @@ func desiredSet(bl *config.Blocklist, results map[string]*fetched, prov *provena
 		if r == nil {
 			continue
 		}
-		if len(r.resp.Indicators) == 0 {
+		if len(r.resp.Indicators) == 0 && r.resp.Stats.IncidentsUnread == 0 {
+			// A source with unread incidents (daily quota) is not empty,
+			// only not read whole yet.
 			empty = append(empty, f.Name)
 		}
 		for h, ind := range r.resp.Indicators {

@@ -42,7 +42,10 @@ type Company struct {
 	APIURL            string
 	Key               string // secret
 	RequestsPerMinute int
-	RetryTimeout      time.Duration
+	// RequestsPerDay is the daily quota per key (UTC days); 0 means the
+	// provider's default.
+	RequestsPerDay int
+	RetryTimeout   time.Duration
 }
 
 // Filter is one ioc_filter, already validated by engine/config.
@@ -94,6 +97,10 @@ type FetchStats struct {
 	ContextCached   int // contexts served from the cache
 	IncidentsListed int
 	IncidentsKept   int
+	// IncidentsUnread counts kept incidents whose context could not be
+	// read in this run (daily quota, or rate limited past retry_timeout):
+	// what they yielded before stays, and the next run continues.
+	IncidentsUnread int
 }
 
 // Indicator is one hash and the incidents that produced it.

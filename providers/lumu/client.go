@@ -87,6 +87,9 @@ type ClientConfig struct {
 	Progress func(kind provider.ProgressKind, wait time.Duration, detail string)
 	// HTTPLog is told about every attempt and every retry; may be nil.
 	HTTPLog provider.HTTPLog
+	// Quota is called before every attempt (each one counts against
+	// Lumu's daily quota); an error stops the request unsent. May be nil.
+	Quota func() error
 }
 
 // Client talks to the classic Lumu Defender API of one company. It is safe
@@ -349,6 +352,11 @@ func (c *Client) do(ctx context.Context, r request) ([]byte, error) {
 	for attempt := 1; ; attempt++ {
 		if err := c.throttle(ctx, r.endpoint); err != nil {
 			return nil, err
+		}
+		if c.cfg.Quota != nil {
+			if err := c.cfg.Quota(); err != nil {
+				return nil, fmt.Errorf("%s: %w", c.where(r, 0), err)
+			}
 		}
 		sent := time.Now()
 		res := c.once(ctx, r)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -66,6 +67,8 @@ type Source struct {
 
 	mu       sync.Mutex
 	limiters map[string]*rate.Limiter // by sha256 of the key
+	quotas   map[string]*dailyQuota   // by quotaKey
+	memQuota *memQuotas               // the quota store without a cache
 }
 
 var _ provider.Source = (*Source)(nil)
@@ -86,6 +89,8 @@ func NewSource(o provider.SourceOptions, opts ...Option) (provider.Source, hcl.D
 		concurrency:  DefaultConcurrency,
 		cacheTimeout: DefaultCacheTimeout,
 		limiters:     make(map[string]*rate.Limiter),
+		quotas:       make(map[string]*dailyQuota),
+		memQuota:     &memQuotas{},
 		httpLog:      o.HTTPLog,
 	}
 	for _, opt := range opts {
@@ -129,6 +134,27 @@ func (s *Source) limiter(key string, rpm int) *rate.Limiter {
 	return l
 }
 
+// quota returns the daily quota shared by every fetch that uses key. The
+// first requests_per_day seen for a key wins.
+func (s *Source) quota(key string, perDay int) *dailyQuota {
+	id := quotaKey(key)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if q, ok := s.quotas[id]; ok {
+		return q
+	}
+	if perDay <= 0 {
+		perDay = DefaultRequestsPerDay
+	}
+	var store quotaStore = s.memQuota
+	if s.cache != nil {
+		store = s.cache
+	}
+	q := &dailyQuota{key: id, limit: perDay, store: store, now: s.now}
+	s.quotas[id] = q
+	return q
+}
+
 // Fetch lists the incidents req.Filter selects and returns their hashes.
 func (s *Source) Fetch(ctx context.Context, req provider.FetchRequest) (resp provider.FetchResponse) {
 	f := &fetch{src: s, req: req, label: req.Company.Name + "/" + req.Filter.Name}
@@ -165,6 +191,7 @@ type fetch struct {
 
 	mu         sync.Mutex // guards stats and updates while contexts are read
 	stats      provider.FetchStats
+	stopped    string // why context reads stopped ("": they did not)
 	warnings   []provider.Warning
 	updates    map[string]cachedIncident
 	indicators map[string]*provider.Indicator
@@ -173,6 +200,7 @@ type fetch struct {
 // incidentFiles is what the contexts of one kept incident yielded.
 type incidentFiles struct {
 	skipped bool                           // only_active and currently_active=false
+	unread  bool                           // not read: the daily quota or a 429 stopped the reads
 	files   map[provider.HashType][]string // raw related_files per type
 }
 
@@ -186,6 +214,15 @@ func (f *fetch) run(ctx context.Context) error {
 		now = f.src.now()
 	}
 	from := now.Add(-time.Duration(fl.Days) * 24 * time.Hour)
+	quota := f.src.quota(co.Key, co.RequestsPerDay)
+	// The incident list is always read whole (it decides removals); context
+	// reads leave a tenth of the day's quota to the lists of later runs.
+	headroom := 0
+	defer func() {
+		if err := quota.flush(); err != nil {
+			f.warnings = append(f.warnings, provider.Warning{Summary: "Lumu daily quota not recorded", Detail: err.Error()})
+		}
+	}()
 	client, err := NewClient(ClientConfig{
 		BaseURL:      co.APIURL,
 		Key:          co.Key,
@@ -200,6 +237,7 @@ func (f *fetch) run(ctx context.Context) error {
 			f.progress(provider.ProgressEvent{Kind: k, Wait: d, Detail: detail})
 		},
 		HTTPLog: f.src.httpLog,
+		Quota:   func() error { return quota.take(headroom) },
 	})
 	if err != nil {
 		return err
@@ -237,6 +275,7 @@ func (f *fetch) run(ctx context.Context) error {
 		kept = append(kept, in)
 	}
 	f.stats.IncidentsKept = len(kept)
+	headroom = quota.limit / 10
 
 	// 3. Contexts, from the cache where the incident did not change.
 	ids := make([]string, len(kept))
@@ -259,14 +298,35 @@ func (f *fetch) run(ctx context.Context) error {
 		f.mu.Unlock()
 		f.progress(provider.ProgressEvent{Kind: provider.ProgressContexts, Done: d, Total: total})
 	}
+	// Newest lastContact first: when the daily quota runs out, the most
+	// recent incidents are the ones read.
+	order := make([]int, len(kept))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(a, b int) int {
+		if c := kept[b].LastContact.Time.Compare(kept[a].LastContact.Time); c != 0 {
+			return c
+		}
+		return strings.Compare(kept[a].ID, kept[b].ID)
+	})
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(f.src.concurrency)
-	for i, in := range kept {
+	for _, i := range order {
+		in := kept[i]
 		if gctx.Err() != nil {
 			break
 		}
 		g.Go(func() error {
 			r, err := f.contexts(gctx, client, in, cached, advance)
+			if why, stop := stopsReading(err, quota.limit); stop {
+				f.mu.Lock()
+				if f.stopped == "" {
+					f.stopped = why
+				}
+				f.mu.Unlock()
+				r, err = unreadFiles(in, cached, f.req.Filter), nil
+			}
 			results[i] = r
 			return err
 		})
@@ -289,8 +349,12 @@ func (f *fetch) run(ctx context.Context) error {
 	for _, e := range fl.Exclude {
 		exclude[strings.ToLower(strings.TrimSpace(e))] = true
 	}
+	unread := 0
 	for i, in := range kept {
 		r := results[i]
+		if r.unread {
+			unread++
+		}
 		if r.skipped {
 			continue
 		}
@@ -321,6 +385,14 @@ func (f *fetch) run(ctx context.Context) error {
 				ind.Incidents = append(ind.Incidents, ref)
 			}
 		}
+	}
+	if unread > 0 {
+		f.stats.IncidentsUnread = unread
+		f.warnings = append(f.warnings, provider.Warning{
+			Summary: "Lumu incidents not read yet",
+			Detail: fmt.Sprintf("%d incident(s) not read yet: %s; the next run continues, newest lastContact first. Their hashes already known from an earlier read stay blocked; nothing is removed because of it.",
+				unread, f.stopped),
+		})
 	}
 	for _, ind := range f.indicators {
 		slices.SortFunc(ind.Incidents, func(a, b provider.IncidentRef) int { return strings.Compare(a.ID, b.ID) })
@@ -355,8 +427,14 @@ func (f *fetch) contexts(ctx context.Context, c *Client, in *Incident, cached ma
 			f.mu.Unlock()
 		} else {
 			f.mu.Lock()
-			f.stats.ContextCalls++
+			stopped := f.stopped != ""
+			if !stopped {
+				f.stats.ContextCalls++
+			}
 			f.mu.Unlock()
+			if stopped {
+				return r, errStopped
+			}
 			got, err := c.Context(ctx, in.ID, t)
 			if err != nil {
 				return r, err
@@ -456,4 +534,50 @@ func validate(co provider.Company, fl provider.Filter) error {
 		}
 	}
 	return nil
+}
+
+// errStopped: context reads stopped earlier in this fetch (daily quota,
+// or rate limited past retry_timeout).
+var errStopped = errors.New("context reads stopped")
+
+// stopsReading reports whether err ends the context reads of a fetch
+// without failing it, and why: the daily quota is used up, or Lumu kept
+// answering 429 past retry_timeout.
+func stopsReading(err error, perDay int) (string, bool) {
+	var apiErr *APIError
+	switch {
+	case err == nil:
+		return "", false
+	case errors.Is(err, errStopped):
+		return "", true
+	case errors.Is(err, ErrQuotaExhausted):
+		return fmt.Sprintf("the Lumu daily quota (requests_per_day = %d, less a tenth kept for the incident lists of later runs) is used up for today (UTC)", perDay), true
+	case errors.As(err, &apiErr) && apiErr.StatusCode == http.StatusTooManyRequests:
+		return "Lumu kept answering 429 Too Many Requests past retry_timeout", true
+	}
+	return "", false
+}
+
+// unreadFiles is what an incident whose contexts were not read in this run
+// yields: what the cache holds for it from an earlier read, even if the
+// incident changed since (its hashes stay until it is read again), else
+// nothing yet.
+func unreadFiles(in *Incident, cached map[string]cachedIncident, fl provider.Filter) incidentFiles {
+	r := incidentFiles{unread: true, files: make(map[provider.HashType][]string, len(fl.HashTypes))}
+	rec, ok := cached[in.ID]
+	if !ok {
+		return r
+	}
+	for i, t := range fl.HashTypes {
+		cx, ok := rec.Contexts[t]
+		if !ok {
+			continue
+		}
+		if i == 0 && fl.OnlyActive && cx.Active != nil && !*cx.Active {
+			r.skipped = true
+			return r
+		}
+		r.files[t] = cx.Files
+	}
+	return r
 }
