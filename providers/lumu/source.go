@@ -541,10 +541,9 @@ func validate(co provider.Company, fl provider.Filter) error {
 var errStopped = errors.New("context reads stopped")
 
 // stopsReading reports whether err ends the context reads of a fetch
-// without failing it, and why: the daily quota is used up, or Lumu kept
-// answering 429 past retry_timeout.
+// without failing it, and why: the daily quota is used up. (A 429 past
+// retry_timeout still fails the source: see the note in docs/how-it-works.md.)
 func stopsReading(err error, perDay int) (string, bool) {
-	var apiErr *APIError
 	switch {
 	case err == nil:
 		return "", false
@@ -552,8 +551,6 @@ func stopsReading(err error, perDay int) (string, bool) {
 		return "", true
 	case errors.Is(err, ErrQuotaExhausted):
 		return fmt.Sprintf("the Lumu daily quota (requests_per_day = %d, less a tenth kept for the incident lists of later runs) is used up for today (UTC)", perDay), true
-	case errors.As(err, &apiErr) && apiErr.StatusCode == http.StatusTooManyRequests:
-		return "Lumu kept answering 429 Too Many Requests past retry_timeout", true
 	}
 	return "", false
 }
