@@ -174,11 +174,3 @@ func (q *dailyQuota) takeErr() error {
 	}
 	return nil
 }
-
-// left returns the requests left today.
-func (q *dailyQuota) left() int {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	q.sync()
-	return q.limit - q.used
-}
