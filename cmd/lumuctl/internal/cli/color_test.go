@@ -8,12 +8,14 @@ import (
 )
 
 func TestColor(t *testing.T) {
-	// /dev/null is a character device, like a terminal; a pipe is not.
-	tty, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+	// A pseudo-terminal is a terminal; /dev/null is a character device but
+	// no terminal, and a pipe is neither.
+	tty := openPTY(t)
+	null, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
 	if err != nil {
-		t.Skipf("no %s: %v", os.DevNull, err)
+		t.Fatal(err)
 	}
-	defer tty.Close()
+	defer null.Close()
 	pr, pw, err := os.Pipe()
 	if err != nil {
 		t.Fatal(err)
@@ -28,7 +30,8 @@ func TestColor(t *testing.T) {
 		w       io.Writer
 		want    bool
 	}{
-		{"character device", false, nil, tty, true},
+		{"terminal", false, nil, tty, true},
+		{"/dev/null", false, nil, null, false},
 		{"--no-color", true, nil, tty, false},
 		{"NO_COLOR=1", false, map[string]string{"NO_COLOR": "1"}, tty, false},
 		{"NO_COLOR=0 counts too", false, map[string]string{"NO_COLOR": "0"}, tty, false},

@@ -26,6 +26,9 @@ func TestIsTerminalRejectsDevNull(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer file.Close()
+	if tty := openPTY(t); !isTerminal(tty) {
+		t.Errorf("isTerminal(pseudo-terminal) = false")
+	}
 	for name, x := range map[string]any{"/dev/null": null, "pipe": r, "file": file, "buffer": &bytes.Buffer{}, "nil file": (*os.File)(nil)} {
 		if isTerminal(x) {
 			t.Errorf("isTerminal(%s) = true", name)
