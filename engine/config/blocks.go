@@ -58,7 +58,7 @@ var (
 	}
 	kibanaSchema = bodySchema{
 		what:     "a kibana block",
-		attrs:    []string{"url", "api_key", "space", "ca_file", "insecure_skip_verify", "timeout", "retry_timeout"},
+		attrs:    []string{"url", "api_key", "space", "ca_file", "insecure_skip_verify", "timeout", "retry_timeout", "list_headroom"},
 		required: []string{"url", "api_key"},
 	}
 	blocklistSchema = bodySchema{
@@ -311,6 +311,7 @@ func (l *loader) decodeKibanas() {
 		k := &Kibana{
 			Name: b.Labels[0], Space: DefaultKibanaSpace, Timeout: DefaultKibanaTimeout,
 			RetryTimeout: DefaultRetryTimeout, DeclRange: b.DefRange(), APIKey: unknownSecret(),
+			ListHeadroom: DefaultListHeadroom,
 		}
 		l.cfg.Kibanas[k.Name] = k
 		c := l.checkBody(b.Body, kibanaSchema, b.DefRange())
@@ -353,6 +354,11 @@ func (l *loader) decodeKibanas() {
 		if a := c.attrs["retry_timeout"]; a != nil {
 			if d, known, ok := l.duration(a, w("retry_timeout")); ok && known {
 				k.RetryTimeout = d
+			}
+		}
+		if a := c.attrs["list_headroom"]; a != nil {
+			if n, known, ok := l.integer(a, w("list_headroom"), 0, MaxListHeadroom); ok && known {
+				k.ListHeadroom = n
 			}
 		}
 	}

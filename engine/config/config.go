@@ -24,6 +24,11 @@ const (
 	DefaultRetryTimeout      = 2 * time.Minute
 	DefaultKibanaTimeout     = 30 * time.Second
 	DefaultKibanaSpace       = "default"
+	// DefaultListHeadroom is how many of the 10,000 items of Kibana's
+	// endpoint_blocklists list a plan leaves free for others.
+	DefaultListHeadroom = 500
+	// MaxListHeadroom bounds list_headroom (Kibana's list holds 10,000).
+	MaxListHeadroom          = 9999
 	DefaultDays              = 30
 	DefaultMaxValuesPerItem  = 1000
 	DefaultMaxDeleteFraction = 0.25
@@ -137,7 +142,13 @@ type Kibana struct {
 	InsecureSkipVerify bool
 	Timeout            time.Duration
 	RetryTimeout       time.Duration
-	DeclRange          hcl.Range
+	// ListHeadroom is how many items of the 10,000 that Kibana's
+	// endpoint_blocklists list holds a plan must leave free for others:
+	// a plan that grows the list beyond 10,000 - ListHeadroom items fails.
+	// It only decides whether a plan is allowed, so it is not part of the
+	// configuration digest.
+	ListHeadroom int
+	DeclRange    hcl.Range
 }
 
 // Blocklist is a target: the owned Blocklist items of one Kibana.

@@ -144,6 +144,9 @@ func Make(ctx context.Context, opts Options) (*Plan, hcl.Diagnostics) {
 		if opts.Mode == ModeNormal {
 			desired, empty = desiredSet(bl, results, prov)
 		}
+		if d := checkPackable(cfg, bl.Name, desired); d != nil {
+			return nil, append(diags, d)
+		}
 		bp, err := planBlocklist(planInput{
 			ns:        cfg.Settings.Namespace,
 			name:      bl.Name,
@@ -185,6 +188,8 @@ func Make(ctx context.Context, opts Options) (*Plan, hcl.Diagnostics) {
 			p.Blocklists = append(p.Blocklists, bp)
 		}
 	}
+	// The 10,000 items of each Kibana's list are shared by everyone.
+	diags = append(diags, checkListSize(cfg, live, p.Blocklists)...)
 	// A container that is missing although the state records owned items
 	// in it: the list was deleted, or url points at another Kibana.
 	for _, name := range kibanaNames {
