@@ -338,10 +338,13 @@ func (s *Store) History() ([]state.HistoryEntry, error) {
 
 // provenanceSQL returns, for one hash, each blocklist's incidents in their
 // stored order.
-const provenanceSQL = `SELECT p.blocklist, i.body
+// The incident is a scalar subquery, so that its lookup is always an index
+// scan on the whole primary key (a join may be planned as a scan of the
+// blocklist's incidents while the statistics are stale after a bulk write).
+const provenanceSQL = `SELECT p.blocklist, (SELECT i.body FROM %[1]s.prov_incidents i
+		WHERE i.namespace = p.namespace AND i.blocklist = p.blocklist AND i.idx = u.idx)
 	FROM %[1]s.provenance p
 	CROSS JOIN LATERAL unnest(p.incidents) WITH ORDINALITY AS u(idx, ord)
-	LEFT JOIN %[1]s.prov_incidents i ON i.namespace = p.namespace AND i.blocklist = p.blocklist AND i.idx = u.idx
 	WHERE p.namespace = $1 AND p.hash = $2`
 
 // Provenance returns the incidents that put hash into blocklist at the last
