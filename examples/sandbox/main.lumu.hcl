@@ -38,9 +38,10 @@ company "acme" {
   defender_key = var.lumu_key
   api_url      = var.lumu_url
   name         = "ACME (sandbox)"
-  # The sandbox does not rate-limit; real Lumu keys get 50 per minute (the
-  # default).
+  # The sandbox does not rate-limit; real Lumu keys get 50 per minute and
+  # about 10,000 a day (the defaults).
   requests_per_minute = 100000
+  requests_per_day    = 10000000
 }
 
 # Malware and C2 hashes of open incidents seen in the last 30 days.
