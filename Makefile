@@ -8,7 +8,10 @@ LDFLAGS := -X github.com/lumuctl/lumuctl/cmd/lumuctl/internal/cli.version=$(VERS
            -X github.com/lumuctl/lumuctl/cmd/lumuctl/internal/cli.commit=$(COMMIT)
 GOFILES  = $$(git ls-files --cached --others --exclude-standard '*.go')
 
-.PHONY: all help build test vet lint fmt fmt-check check demo clean bench soak fuzz pg-bin
+IMAGE   ?= lumuctl:$(VERSION)
+CONTAINER ?= podman
+
+.PHONY: image image-test all help build test vet lint fmt fmt-check check demo clean bench soak fuzz pg-bin
 
 all: build
 
@@ -97,6 +100,14 @@ bench: ## benchmarks of SPEC section 8: table and bench/results.json, then the G
 	$(GO) run ./cmd/lumuctl-bench -out bench/results.json $(BENCH_FLAGS)
 	@echo; echo "Go micro-benchmarks ($(BENCH_PKGS))"; echo
 	@$(GO) test -run '^$$' -bench . -benchmem $(BENCH_PKGS) >bench/micro.txt 2>&1; s=$$?; cat bench/micro.txt; exit $$s
+
+image: ## build the container image from Dockerfile with podman, no registry needed (IMAGE, CONTAINER)
+	rm -rf $(BIN)/image
+	sh examples/deploy/image/rootfs.sh $(BIN)/image/out $(VERSION) $(COMMIT)
+	$(CONTAINER) build --pull=never --build-context build=$(BIN)/image -t $(IMAGE) .
+
+image-test: image ## build the image, then check it: runs as 65532, lumuctl version, convert and validate in the volume
+	IMAGE=$(IMAGE) CONTAINER=$(CONTAINER) sh examples/deploy/image/test.sh
 
 clean: ## remove bin/
 	rm -rf $(BIN)

@@ -265,7 +265,7 @@ func checkGuards(opts Options, bl *config.Blocklist, bp *BlocklistPlan, empty []
 	var diags hcl.Diagnostics
 	rng := bl.DeclRange
 	trip := func(guard, summary, detail string) {
-		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: summary, Detail: detail, Subject: &rng, Extra: GuardTrip{Guard: guard}})
+		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: summary, Detail: detail, Subject: &rng, Extra: GuardTrip{Guard: guard, Blocklist: bl.Name}})
 	}
 	deletes := 0
 	for _, c := range bp.Changes {
@@ -321,6 +321,6 @@ func massDeleteGuard(bp *BlocklistPlan, fraction float64, maxDeletes int, rng *h
 		Detail: fmt.Sprintf("The plan for %s trips the mass-delete guard (%s): %s. Nothing was changed. Review the plan; if the removal is intended, run again with --allow-mass-delete.",
 			what, setting, reason),
 		Subject: rng,
-		Extra:   GuardTrip{Guard: "mass_delete"},
+		Extra:   GuardTrip{Guard: "mass_delete", Blocklist: bp.Name},
 	}}
 }

@@ -48,8 +48,9 @@ type Prior struct {
 }
 
 // GuardTrip marks a diagnostic (in hcl.Diagnostic.Extra) that reports a
-// tripped safety guard: the CLI exits 6 for those.
-type GuardTrip struct{ Guard string }
+// tripped safety guard: the CLI exits 6 for those. Blocklist names the
+// blocklist whose plan tripped it.
+type GuardTrip struct{ Guard, Blocklist string }
 
 // IsGuardTrip reports whether diags contain a tripped guard.
 func IsGuardTrip(diags hcl.Diagnostics) bool {

@@ -54,6 +54,8 @@ type Client struct {
 	sleep        func(context.Context, time.Duration) error
 	now          func() time.Time
 	rand         func() float64
+	// wrapTransport, when set, wraps the HTTP transport (WithTransportWrapper).
+	wrapTransport func(http.RoundTripper) http.RoundTripper
 
 	mu   sync.Mutex
 	seen map[string]seenItem // saved-object id → what the last read showed
@@ -85,6 +87,13 @@ type Option func(*Client)
 // replace the ones New would build from ca_file, insecure_skip_verify and
 // timeout. ReadOnly still applies (the transport is wrapped).
 func WithHTTPClient(hc *http.Client) Option { return func(c *Client) { c.hc = hc } }
+
+// WithTransportWrapper wraps the transport of the client New builds (or the
+// one given WithHTTPClient), for instrumentation such as request counters.
+// The read-only guard stays outermost: a refused write never reaches wrap.
+func WithTransportWrapper(wrap func(http.RoundTripper) http.RoundTripper) Option {
+	return func(c *Client) { c.wrapTransport = wrap }
+}
 
 // WithSleeper replaces the wait between retries. sleep must return ctx.Err()
 // at once when ctx is cancelled.
@@ -164,6 +173,9 @@ func New(cfg provider.TargetConfig, opts ...Option) (*Client, error) {
 	// believed. A 3xx is an error (see once).
 	hc := *c.hc
 	hc.CheckRedirect = refuseRedirect
+	if c.wrapTransport != nil {
+		hc.Transport = c.wrapTransport(hc.Transport)
+	}
 	c.hc = &hc
 	if cfg.ReadOnly {
 		hc := *c.hc

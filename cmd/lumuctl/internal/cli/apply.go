@@ -68,7 +68,9 @@ and recorded; re-running converges), 4 saved plan refused, 5 state locked,
 			if len(args) == 1 {
 				planFile = args[0]
 			}
-			return runApply(cmd.Context(), g, f, plan.ModeNormal, planFile)
+			return g.recordRun("apply", f.metricsFile, func() error {
+				return runApply(cmd.Context(), g, f, plan.ModeNormal, planFile)
+			})
 		},
 	}
 	f.register(cmd, false)
@@ -87,7 +89,9 @@ guards do not apply; prevent_destroy does.`,
 		Example: `  lumuctl destroy --target blocklist.lumu`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runApply(cmd.Context(), g, f, plan.ModeDestroy, "")
+			return g.recordRun("destroy", f.metricsFile, func() error {
+				return runApply(cmd.Context(), g, f, plan.ModeDestroy, "")
+			})
 		},
 	}
 	f.register(cmd, true)
@@ -134,6 +138,8 @@ func runApply(ctx context.Context, g *globals, f applyFlags, mode plan.Mode, pla
 	}
 
 	ws, diags := g.loadWorkspace(f.vars.list)
+	g.observeConfig(ws)
+	defer g.observeBlocked(ws)
 	out.files = ws.files()
 	if diags.HasErrors() {
 		out.diagnostics(diags)
@@ -193,6 +199,7 @@ func runApply(ctx context.Context, g *globals, f applyFlags, mode plan.Mode, pla
 			return out.fail(interrupted(ctx, command, "while checking the saved plan", err))
 		}
 		p = saved
+		g.observePlan(p, nil)
 		out.renderPlan(p)
 	} else {
 		run, err := makePlan(ctx, g, f.runFlags, mode, ws, ws.store.Snapshot, writable)
@@ -435,6 +442,7 @@ func (h *applyHook) PreApply(blocklist string, c plan.ItemChange) {
 func (h *applyHook) PostApply(blocklist string, c plan.ItemChange, err error) {
 	if err == nil {
 		h.g.writes.made.Add(1)
+		h.g.observeWrite(blocklist, c.Action)
 	}
 	h.g.writes.inFlight.Add(-1)
 	if h.out.events != nil {

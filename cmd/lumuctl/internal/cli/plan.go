@@ -24,6 +24,7 @@ type runFlags struct {
 	jsonInto        string
 	markdown        string
 	allowMassDelete bool
+	metricsFile     string
 }
 
 // register adds the shared flags; --allow-mass-delete only where the
@@ -34,6 +35,7 @@ func (f *runFlags) register(fs *pflag.FlagSet, massDeleteGuard bool) {
 	fs.BoolVar(&f.jsonOut, "json", false, "print JSON-lines events on stdout instead of text")
 	fs.StringVar(&f.jsonInto, "json-into", "", "also write JSON-lines events to `FILE`")
 	fs.StringVar(&f.markdown, "markdown", "", "write a pull-request comment rendering of the plan to `FILE`")
+	fs.StringVar(&f.metricsFile, "metrics-file", "", "write the run's metrics to `PATH` (node_exporter textfile format, mode 0644)")
 	if massDeleteGuard {
 		fs.BoolVar(&f.allowMassDelete, "allow-mass-delete", false, "override the mass-delete guard for this run")
 	}
@@ -83,7 +85,7 @@ Exit status: 0 success (with --detailed-exitcode: no changes), 1 error,
   lumuctl plan --target blocklist.lumu --var-file prod.lumuvars`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runPlan(cmd.Context(), g, f)
+			return g.recordRun("plan", f.metricsFile, func() error { return runPlan(cmd.Context(), g, f) })
 		},
 	}
 	f.register(cmd.Flags(), true)
@@ -155,6 +157,7 @@ func makePlan(ctx context.Context, g *globals, f runFlags, mode plan.Mode, ws *w
 	}
 	run.plan = p
 	run.diags = append(run.diags, d...)
+	g.observePlan(p, d)
 	return run, nil
 }
 
@@ -169,6 +172,8 @@ func runPlan(ctx context.Context, g *globals, f planFlags) error {
 		mode = plan.ModeDestroy
 	}
 	ws, diags := g.loadWorkspace(f.vars.list)
+	g.observeConfig(ws)
+	defer g.observeBlocked(ws)
 	if diags.HasErrors() {
 		out.files = ws.files()
 		out.diagnostics(diags)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/lumuctl/lumuctl/cmd/lumuctl/internal/metrics"
 	"github.com/lumuctl/lumuctl/engine/provider"
 )
 
@@ -51,6 +52,9 @@ type globals struct {
 	clock func() time.Time
 	// writes counts apply's item writes, for a second Ctrl-C.
 	writes writeCounter
+	// metrics collects the run's metrics (SPEC section 9); nil unless
+	// --metrics-file or apply --every asked for them.
+	metrics *metrics.Set
 }
 
 // now returns the current time from the run's clock.
@@ -74,7 +78,8 @@ func Main() int {
 func Run(ctx context.Context, args []string, streams Streams) int {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	g := &globals{streams: streams, getenv: os.Getenv, logger: discardLogger, factories: defaultFactories()}
+	g := &globals{streams: streams, getenv: os.Getenv, logger: discardLogger}
+	g.factories = defaultFactories(g)
 	sig := make(chan os.Signal, 2)
 	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
 	defer signal.Stop(sig)

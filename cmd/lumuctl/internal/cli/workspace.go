@@ -15,15 +15,7 @@ import (
 	"github.com/lumuctl/lumuctl/engine/provider"
 	"github.com/lumuctl/lumuctl/engine/safefile"
 	"github.com/lumuctl/lumuctl/engine/state"
-	"github.com/lumuctl/lumuctl/providers/kibana"
-	"github.com/lumuctl/lumuctl/providers/lumu"
 )
-
-// defaultFactories are the real providers; cmd/lumuctl is the only place
-// that knows them.
-func defaultFactories() provider.Factories {
-	return provider.Factories{Source: lumu.Factory, Target: kibana.Factory}
-}
 
 // varArgs collects --var and --var-file in command-line order.
 type varArgs struct{ list []config.VarArg }
