@@ -46,6 +46,12 @@ func checkLumuctlArgs(t *testing.T, where string, args []string) {
 	if len(args) == 0 {
 		t.Fatalf("%s: no lumuctl arguments", where)
 	}
+	// --chdir would move the whole test process: come back.
+	wd, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.Chdir(wd)
 	var out bytes.Buffer
 	code := cli.Run(context.Background(), append(append([]string(nil), args...), "--help"), cli.Streams{In: strings.NewReader(""), Out: &out, Err: &out})
 	if code != 0 {

@@ -116,8 +116,18 @@ func newMetricsWorld(t *testing.T, edits ...configEdit) *metricsWorld {
 }
 
 // run runs lumuctl in-process in the configuration directory; the
-// variables follow the command name.
+// variables follow the command name. --chdir changes the process's working
+// directory: it is restored afterwards.
 func (w *metricsWorld) run(args ...string) (int, string) {
+	wd, err := os.Getwd()
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	defer func() {
+		if err := os.Chdir(wd); err != nil {
+			w.t.Fatal(err)
+		}
+	}()
 	var out bytes.Buffer
 	full := append([]string{"--chdir", w.dir, "--no-color", args[0]}, w.vars...)
 	full = append(full, args[1:]...)
