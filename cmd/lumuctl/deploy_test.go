@@ -333,6 +333,9 @@ func TestDeployKubernetes(t *testing.T) {
 	// The ConfigMap's configuration loads, and its state and cache live on
 	// a writable mount (the root filesystem is read-only).
 	cm := objs["ConfigMap/lumuctl-config"]
+	if want := deployFile(t, "examples", "deploy", "main.lumu.hcl"); cm.Data["main.lumu.hcl"] != want {
+		t.Errorf("the ConfigMap's main.lumu.hcl differs from examples/deploy/main.lumu.hcl")
+	}
 	dir := t.TempDir()
 	for name, text := range cm.Data {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o600); err != nil {
