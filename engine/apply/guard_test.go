@@ -3,6 +3,7 @@ package apply
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -199,5 +200,52 @@ func TestReconcileWaitIsCapped(t *testing.T) {
 	}
 	if len(slept) != 1 || slept[0] != 5*time.Second || len(told) != 1 || told[0] != 5*time.Second {
 		t.Fatalf("waited %v (announced %v), want [5s]", slept, told)
+	}
+}
+
+// TestItemIDHeldByAnotherList reproduces issue 10 item 8: Kibana item_ids
+// are unique across agnostic lists, so an endpoint_trusted_apps item named
+// like the first item lumuctl wants made every apply fail with 409. The
+// plan must see the collision, take the next free number and converge.
+func TestItemIDHeldByAnotherList(t *testing.T) {
+	h := newHarness(t)
+	h.src.Set("mal", provider.SHA256, hashes("a", 150)...) // 2 items per OS
+	h.target.Elsewhere = map[string]string{
+		"lumuctl-default-lumu-windows-sha256-0001": "endpoint_trusted_apps",
+		"lumuctl-default-lumu-windows-sha256-0002": "endpoint_event_filters",
+		"lumuctl-default-lumu-linux-sha256-0002":   "endpoint_trusted_apps",
+	}
+	p := h.plan(t, false)
+	var ids []string
+	for _, c := range p.Blocklists[0].Changes {
+		ids = append(ids, c.ItemID)
+	}
+	want := []string{"lumuctl-default-lumu-linux-sha256-0001", "lumuctl-default-lumu-linux-sha256-0003",
+		"lumuctl-default-lumu-windows-sha256-0003", "lumuctl-default-lumu-windows-sha256-0004"}
+	if fmt.Sprint(ids) != fmt.Sprint(want) {
+		t.Fatalf("creates %v, want %v", ids, want)
+	}
+	notes := 0
+	for _, n := range p.Warnings {
+		if n.Summary == "item_id held by another list" {
+			notes++
+			if !strings.Contains(n.Detail, "endpoint_") {
+				t.Errorf("note does not name the list: %q", n.Detail)
+			}
+		}
+	}
+	if notes != 3 {
+		t.Errorf("%d notes about held item_ids, want 3: %+v", notes, p.Warnings)
+	}
+	// Round 1 asks about the 4 creates, round 2 about the 3 renumbered ones.
+	if h.target.Checked != 7 {
+		t.Errorf("asked about %d item_ids, want 7", h.target.Checked)
+	}
+	res := h.apply(t, context.Background(), p)
+	if res.Outcome != state.OutcomeSuccess || res.Added != 4 {
+		t.Fatalf("apply = %+v", res)
+	}
+	if p2 := h.plan(t, false); p2.HasChanges() {
+		t.Fatalf("second plan has changes: %+v", p2.Summary)
 	}
 }

@@ -11,7 +11,11 @@ import (
 // Seq from its ID (which must be an id of g; a non-zero Seq given by the
 // caller must agree with it), builds new ids with g.ID, and calls Pack with
 // rank ordering the additions (may be nil).
-func PackGroup(g Group, maxValues int, existing []Existing, desired []string, rank func(hash string) int64) (*Result, error) {
+//
+// taken are sequence numbers whose item_id is held outside the group (by an
+// item of another list: Kibana item_ids are unique across agnostic lists);
+// new items skip them.
+func PackGroup(g Group, maxValues int, existing []Existing, desired []string, rank func(hash string) int64, taken ...int) (*Result, error) {
 	if err := g.Validate(); err != nil {
 		return nil, fmt.Errorf("pack: group %s: %w", g, err)
 	}
@@ -30,7 +34,7 @@ func PackGroup(g Group, maxValues int, existing []Existing, desired []string, ra
 		ex.Seq = seq
 		items[i] = ex
 	}
-	res, err := pack(Input{Type: g.Type, Max: maxValues, Existing: items, Desired: desired, NewID: g.ID, Rank: rank})
+	res, err := pack(Input{Type: g.Type, Max: maxValues, Existing: items, Desired: desired, NewID: g.ID, Rank: rank, Taken: taken})
 	if err != nil {
 		return nil, fmt.Errorf("pack: group %s: %w", g, err)
 	}

@@ -114,6 +114,9 @@ type Input struct {
 	// so that hashes which will age out together sit together. May be nil
 	// (all ranks equal).
 	Rank func(hash string) int64
+	// Taken are seqs new items must not use: their item_id is held by an
+	// item outside the group.
+	Taken []int
 }
 
 // Item is the outcome for one item of the group.
@@ -304,12 +307,15 @@ func pack(in Input) (*Result, error) {
 		if in.NewID == nil {
 			return nil, errors.New("new items are needed but Input.NewID is nil")
 		}
-		if len(items)+len(chunks) > MaxSeq {
-			return nil, fmt.Errorf("the group needs more than %d items", MaxSeq)
-		}
-		used := make(map[int]bool, len(items))
+		used := make(map[int]bool, len(items)+len(in.Taken))
 		for _, w := range items {
 			used[w.ex.Seq] = true
+		}
+		for _, t := range in.Taken {
+			used[t] = true
+		}
+		if len(used)+len(chunks) > MaxSeq {
+			return nil, fmt.Errorf("the group needs more than %d items", MaxSeq)
 		}
 		seq := 0 // the newest seq so far
 		if len(items) > 0 {

@@ -27,6 +27,9 @@ type planInput struct {
 	live   []liveItem
 	prior  map[string]provider.Item
 	orphan bool
+	// taken are, per group, seqs whose item_id an item of another list
+	// holds: new items skip them (see avoidTaken).
+	taken map[groupKey][]int
 }
 
 type groupKey struct {
@@ -138,7 +141,7 @@ func planGroup(in *planInput, k groupKey, items []liveItem, bp *BlocklistPlan) e
 	if max <= 0 {
 		max = pack.MaxValuesLimit
 	}
-	res, err := pack.PackGroup(pack.Group{Namespace: in.ns, Blocklist: in.name, OS: k.os, Type: k.ht}, max, existing, desired, in.rank)
+	res, err := pack.PackGroup(pack.Group{Namespace: in.ns, Blocklist: in.name, OS: k.os, Type: k.ht}, max, existing, desired, in.rank, in.taken[k]...)
 	if err != nil {
 		// Inputs were validated by config and splitOwnedID; a failure here
 		// is a bug, and planning must not guess.

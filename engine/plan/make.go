@@ -148,7 +148,7 @@ func Make(ctx context.Context, opts Options) (*Plan, hcl.Diagnostics) {
 		if d := checkPackable(cfg, bl.Name, desired); d != nil {
 			return nil, append(diags, d)
 		}
-		bp, err := planBlocklist(planInput{
+		in := planInput{
 			ns:        cfg.Settings.Namespace,
 			name:      bl.Name,
 			kibana:    bl.Kibana.Name,
@@ -159,7 +159,13 @@ func Make(ctx context.Context, opts Options) (*Plan, hcl.Diagnostics) {
 			rank:      lastSeen(bl, results),
 			live:      lk.byBlocklist[bl.Name],
 			prior:     opts.Prior.Items,
-		})
+		}
+		bp, err := planBlocklist(in)
+		if err == nil {
+			var notes []Note
+			bp, notes, err = avoidTaken(ctx, opts.Kibanas[bl.Kibana.Name], in, bp)
+			p.Warnings = append(p.Warnings, notes...)
+		}
 		for _, f := range bl.Sources {
 			bp.Sources = append(bp.Sources, f.Name)
 		}

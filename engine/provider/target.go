@@ -116,3 +116,16 @@ var (
 	// ErrUnauthorized: the credential was rejected.
 	ErrUnauthorized = errors.New("unauthorized")
 )
+
+// ItemIDChecker is implemented by Targets whose item_ids are shared with
+// other containers: Kibana's item_id is unique across every agnostic
+// exception list, so an item of endpoint_trusted_apps can hold the item_id
+// lumuctl would give a new blocklist item, and that create would fail with
+// 409 on every run. The planner asks, before it plans a create, whether its
+// item_id is free, and picks the next free sequence number when not.
+type ItemIDChecker interface {
+	// TakenElsewhere returns, of itemIDs, those held by an item that is not
+	// an owned item of the blocklist container (as List saw it), mapped to
+	// where it lives (a list id). Free ids are absent.
+	TakenElsewhere(ctx context.Context, itemIDs []string) (map[string]string, error)
+}

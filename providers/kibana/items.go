@@ -124,7 +124,7 @@ func (c *Client) decodeOwn(body []byte, what string) (provider.Item, error) {
 		return provider.Item{}, fmt.Errorf("kibana %q: %s: decode item: %w", c.name, what, err)
 	}
 	if w.ListID != "" && w.ListID != ListID {
-		return provider.Item{}, fmt.Errorf("kibana %q: %s: item %q belongs to list %q, not %s", c.name, what, w.ItemID, w.ListID, ListID)
+		return provider.Item{}, &foreignListError{kibana: c.name, what: what, itemID: stripControl(w.ItemID), list: stripControl(w.ListID)}
 	}
 	it, err := w.toItem()
 	if err != nil {
@@ -163,6 +163,11 @@ func (c *Client) Create(ctx context.Context, it provider.Item) (provider.Item, e
 		if err == nil && sameContent(b, live) {
 			c.remember(live)
 			return live, nil
+		}
+		var fe *foreignListError
+		if errors.As(err, &fe) {
+			apiErr.Hint = fmt.Sprintf("item_id %q is held by an item of list %q (Kibana item_ids are unique across agnostic lists); plan again: new items skip item_ids held elsewhere", it.ItemID, fe.list)
+			return provider.Item{}, apiErr
 		}
 		if err != nil {
 			return provider.Item{}, fmt.Errorf("%w; reading it back failed: %w", apiErr, err)
@@ -287,4 +292,14 @@ func (c *Client) Delete(ctx context.Context, id, expectVersion string) error {
 	}
 	c.forget(id)
 	return nil
+}
+
+// foreignListError is an item read by item_id that belongs to another list
+// than endpoint_blocklists (item_ids are unique across agnostic lists).
+type foreignListError struct {
+	kibana, what, itemID, list string
+}
+
+func (e *foreignListError) Error() string {
+	return fmt.Sprintf("kibana %q: %s: item %q belongs to list %q, not %s", e.kibana, e.what, e.itemID, e.list, ListID)
 }

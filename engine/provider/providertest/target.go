@@ -27,6 +27,12 @@ type Target struct {
 	BeforeWrite func(kind, itemID string) error
 	// Writes counts writes by kind.
 	Writes map[string]int
+	// Elsewhere holds item_ids taken by items of other lists (item_id →
+	// list id): Create refuses them with ErrConflict, like Kibana, and
+	// TakenElsewhere reports them. Set it before use.
+	Elsewhere map[string]string
+	// Checked counts the item_ids TakenElsewhere was asked about.
+	Checked int
 }
 
 var _ provider.Target = (*Target)(nil)
@@ -177,6 +183,9 @@ func (t *Target) Create(ctx context.Context, it provider.Item) (provider.Item, e
 			return provider.Item{}, fmt.Errorf("item_id %s already exists: %w", it.ItemID, provider.ErrConflict)
 		}
 	}
+	if list, ok := t.Elsewhere[it.ItemID]; ok {
+		return provider.Item{}, fmt.Errorf("item_id %s already exists in list %s: %w", it.ItemID, list, provider.ErrConflict)
+	}
 	t.nextID++
 	t.seq++
 	it.ID = fmt.Sprintf("id-%d", t.nextID)
@@ -235,4 +244,20 @@ func (t *Target) CheckPolicies(ctx context.Context, ids []string) (provider.Poli
 		}
 	}
 	return pc, nil
+}
+
+var _ provider.ItemIDChecker = (*Target)(nil)
+
+// TakenElsewhere implements provider.ItemIDChecker from Elsewhere.
+func (t *Target) TakenElsewhere(ctx context.Context, itemIDs []string) (map[string]string, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.Checked += len(itemIDs)
+	out := map[string]string{}
+	for _, id := range itemIDs {
+		if list, ok := t.Elsewhere[id]; ok {
+			out[id] = list
+		}
+	}
+	return out, nil
 }
