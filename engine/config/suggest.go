@@ -18,6 +18,10 @@ func nameSuggestion(given string, candidates []string) string {
 	return best
 }
 
+// Suggest returns the candidate closest to given when it is close enough
+// to be a plausible typo, or "" (the rule behind every "Did you mean").
+func Suggest(given string, candidates []string) string { return nameSuggestion(given, candidates) }
+
 // didYouMean is " Did you mean "x"?" or "".
 func didYouMean(given string, candidates []string) string {
 	if s := nameSuggestion(given, candidates); s != "" {

@@ -130,6 +130,13 @@ func Make(ctx context.Context, opts Options) (*Plan, hcl.Diagnostics) {
 		return nil, diags
 	}
 
+	// A --target must name a configured blocklist, or one whose owned items
+	// Kibana or the state still hold (an orphan to destroy); anything else
+	// is a typo that would otherwise plan nothing and say "No changes".
+	if d := checkTargets(cfg, opts, orphanTargets, live); d.HasErrors() {
+		return nil, append(diags, d...)
+	}
+
 	// 3. Policy ids must exist before anything is written.
 	diags = append(diags, checkPolicies(ctx, cfg, selected, opts.Kibanas)...)
 	if diags.HasErrors() {
@@ -250,6 +257,51 @@ func selectBlocklists(cfg *config.Config, targets []string) ([]*config.Blocklist
 		}
 	}
 	return out, orphans, diags
+}
+
+// checkTargets reports every target in unconfigured (see selectBlocklists)
+// that neither a live Kibana nor the state knows as a blocklist with owned
+// items, with the closest known name as a suggestion.
+func checkTargets(cfg *config.Config, opts Options, unconfigured map[string]bool, live map[string]*liveKibana) hcl.Diagnostics {
+	if len(unconfigured) == 0 {
+		return nil
+	}
+	known := map[string]bool{}
+	for name := range cfg.Blocklists {
+		known[name] = true
+	}
+	for _, lk := range live {
+		for name, items := range lk.byBlocklist {
+			if len(items) > 0 {
+				known[name] = true
+			}
+		}
+	}
+	for id := range opts.Prior.Items {
+		if bl, _, _, _, _, ok := splitOwnedID(cfg.Settings.Namespace, id); ok {
+			known[bl] = true
+		}
+	}
+	names := slices.Sorted(maps.Keys(known))
+	var diags hcl.Diagnostics
+	for _, t := range slices.Sorted(maps.Keys(unconfigured)) {
+		if known[t] {
+			continue
+		}
+		detail := fmt.Sprintf("--target blocklist.%s names no configured blocklist, and no Kibana or state holds items lumuctl owns for it.", t)
+		if s := config.Suggest(t, names); s != "" {
+			detail += fmt.Sprintf(" Did you mean --target blocklist.%s?", s)
+		}
+		var configured []string
+		for _, n := range slices.Sorted(maps.Keys(cfg.Blocklists)) {
+			configured = append(configured, "blocklist."+n)
+		}
+		if len(configured) > 0 {
+			detail += " Configured: " + strings.Join(configured, ", ") + "."
+		}
+		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Unknown --target", Detail: detail})
+	}
+	return diags
 }
 
 // involvedKibanas lists the kibana names that hold selected blocklists, plus
