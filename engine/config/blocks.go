@@ -5,6 +5,7 @@ import (
 	"maps"
 	"math"
 	"net/url"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -104,8 +105,16 @@ func (l *loader) decodeSettings() {
 			s.CachePath = p
 		}
 	}
-	if a := c.attrs["cache_path"]; a != nil && s.StatePath == s.CachePath {
-		l.errorf(a.Expr.Range().Ptr(), "Conflicting paths", "The cache_path must differ from the state_path (%q): the two are separate bbolt files.", s.StatePath)
+	if a := c.attrs["cache_path"]; a != nil {
+		// Compared as cleaned paths ("./.lumuctl/state.db" is
+		// ".lumuctl/state.db"), also with the state's lock and backup.
+		st, ca := filepath.Clean(s.StatePath), filepath.Clean(s.CachePath)
+		for _, clash := range []string{st, st + ".lock", st + ".backup"} {
+			if ca == clash {
+				l.errorf(a.Expr.Range().Ptr(), "Conflicting paths", "The cache_path %q is the same file as %q (the state_path is %q): the state, its lock and backup, and the cache are separate files.", s.CachePath, clash, s.StatePath)
+				break
+			}
+		}
 	}
 	if b := c.blocks["backend"]; b != nil {
 		s.Backend = l.backend(b)

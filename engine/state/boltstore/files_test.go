@@ -272,6 +272,20 @@ func TestNewerFormatRefused(t *testing.T) {
 			_, err := w.Commit(state.Commit{})
 			return err
 		},
+		// Issue 10, item 9: the backup of a newer-format state overwrote
+		// the good backup before anything refused the file.
+		"backup": func() error {
+			if err := os.WriteFile(s.BackupPath(), []byte("previous backup"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			w := mustLock(t, s)
+			defer w.Unlock()
+			err := w.Backup()
+			if data, _ := os.ReadFile(s.BackupPath()); string(data) != "previous backup" {
+				t.Errorf("the backup was overwritten by a newer-format state")
+			}
+			return err
+		},
 	}
 	for name, op := range ops {
 		t.Run(name, func(t *testing.T) {

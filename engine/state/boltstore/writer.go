@@ -389,6 +389,11 @@ func (s *Store) backup() error {
 		}
 		defer db.Close()
 		return db.View(func(tx *bolt.Tx) error {
+			// A file this lumuctl cannot read (a newer format) must not
+			// replace the last good backup.
+			if _, _, err := s.readMeta(tx); err != nil {
+				return err
+			}
 			_, err := tx.WriteTo(tmp)
 			return err
 		})
