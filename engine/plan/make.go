@@ -13,6 +13,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 
 	"github.com/lumuctl/lumuctl/engine/config"
+	"github.com/lumuctl/lumuctl/engine/pack"
 	"github.com/lumuctl/lumuctl/engine/provider"
 )
 
@@ -151,6 +152,7 @@ func Make(ctx context.Context, opts Options) (*Plan, hcl.Diagnostics) {
 		var empty []string
 		if opts.Mode == ModeNormal {
 			desired, empty = desiredSet(bl, results, prov)
+			keepUnread(cfg.Settings.Namespace, bl, results, opts.Prior, desired, prov)
 		}
 		if d := checkPackable(cfg, bl.Name, desired); d != nil {
 			return nil, append(diags, d)
@@ -473,6 +475,73 @@ func lastSeen(bl *config.Blocklist, results map[string]*fetched) func(string) in
 		}
 		return last
 	}
+}
+
+// keepUnread adds to desired the hashes the last apply blocked for bl on
+// behalf of incidents its sources listed but could not read this run (Lumu
+// daily quota, or a 429 past retry_timeout): such an incident is still
+// there, and what it yielded before stays blocked until it is read again
+// (SPEC section 3). Removals are still decided by the incident list.
+func keepUnread(ns string, bl *config.Blocklist, results map[string]*fetched, prior Prior, desired map[provider.HashType]map[string]struct{}, prov *provenanceBuilder) {
+	unread := map[string]bool{} // filter + "\x00" + incident id
+	for _, f := range bl.Sources {
+		if r := results[f.Name]; r != nil {
+			for _, id := range r.resp.Unread {
+				unread[f.Name+"\x00"+id] = true
+			}
+		}
+	}
+	if len(unread) == 0 || prior.Provenance == nil {
+		return
+	}
+	prefix := pack.BlocklistPrefix(ns, bl.Name)
+	for _, id := range slices.Sorted(maps.Keys(prior.Items)) {
+		if !strings.HasPrefix(id, prefix) {
+			continue
+		}
+		for _, e := range prior.Items[id].Entries {
+			t := provider.HashType(strings.TrimPrefix(e.Field, "file.hash."))
+			if t.HexLen() == 0 {
+				continue
+			}
+			for _, v := range e.Value {
+				h := trimLower(v)
+				if !isHexOf(h, t) {
+					continue
+				}
+				if _, ok := desired[t][h]; ok {
+					continue
+				}
+				var keep []provider.IncidentRef
+				for _, ref := range prior.Provenance(bl.Name, h) {
+					if unread[ref.Filter+"\x00"+ref.ID] {
+						keep = append(keep, ref)
+					}
+				}
+				if len(keep) == 0 {
+					continue
+				}
+				if desired[t] == nil {
+					desired[t] = map[string]struct{}{}
+				}
+				desired[t][h] = struct{}{}
+				prov.add(h, keep)
+			}
+		}
+	}
+}
+
+// isHexOf reports whether h is a lowercase hex digest of type t.
+func isHexOf(h string, t provider.HashType) bool {
+	if len(h) != t.HexLen() {
+		return false
+	}
+	for i := 0; i < len(h); i++ {
+		if c := h[i]; !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+			return false
+		}
+	}
+	return true
 }
 
 // policyList returns the blocklist's policy ids (nil when global).

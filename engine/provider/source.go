@@ -81,7 +81,11 @@ type FetchResponse struct {
 	// attaches the ioc_filter's block range.
 	Warnings []Warning
 	Stats    FetchStats
-	Err      error
+	// Unread are the ids of kept incidents whose contexts were not read
+	// (see FetchStats.IncidentsUnread): the engine keeps the hashes the
+	// state attributes to them, so nothing is unblocked because of it.
+	Unread []string
+	Err    error
 }
 
 // Warning is a non-fatal note from a provider.

@@ -175,7 +175,7 @@ func (s *Source) Fetch(ctx context.Context, req provider.FetchRequest) (resp pro
 		}
 	})
 	err := f.run(ctx)
-	resp = provider.FetchResponse{Warnings: f.warnings, Stats: f.stats, Err: err}
+	resp = provider.FetchResponse{Warnings: f.warnings, Stats: f.stats, Unread: f.unread, Err: err}
 	if err == nil {
 		resp.Indicators = f.indicators
 	}
@@ -191,7 +191,8 @@ type fetch struct {
 
 	mu         sync.Mutex // guards stats and updates while contexts are read
 	stats      provider.FetchStats
-	stopped    string // why context reads stopped ("": they did not)
+	stopped    string   // why context reads stopped ("": they did not)
+	unread     []string // ids of kept incidents not read
 	warnings   []provider.Warning
 	updates    map[string]cachedIncident
 	indicators map[string]*provider.Indicator
@@ -354,6 +355,7 @@ func (f *fetch) run(ctx context.Context) error {
 		r := results[i]
 		if r.unread {
 			unread++
+			f.unread = append(f.unread, in.ID)
 		}
 		if r.skipped {
 			continue
@@ -541,9 +543,10 @@ func validate(co provider.Company, fl provider.Filter) error {
 var errStopped = errors.New("context reads stopped")
 
 // stopsReading reports whether err ends the context reads of a fetch
-// without failing it, and why: the daily quota is used up. (A 429 past
-// retry_timeout still fails the source: see the note in docs/how-it-works.md.)
+// without failing it, and why: the daily quota is used up, or Lumu kept
+// answering 429 past retry_timeout.
 func stopsReading(err error, perDay int) (string, bool) {
+	var apiErr *APIError
 	switch {
 	case err == nil:
 		return "", false
@@ -551,6 +554,8 @@ func stopsReading(err error, perDay int) (string, bool) {
 		return "", true
 	case errors.Is(err, ErrQuotaExhausted):
 		return fmt.Sprintf("the Lumu daily quota (requests_per_day = %d, less a tenth kept for the incident lists of later runs) is used up for today (UTC)", perDay), true
+	case errors.As(err, &apiErr) && apiErr.StatusCode == http.StatusTooManyRequests:
+		return "Lumu kept answering 429 Too Many Requests past retry_timeout", true
 	}
 	return "", false
 }
