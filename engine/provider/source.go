@@ -162,9 +162,32 @@ type Source interface {
 type SourceOptions struct {
 	// CachePath is the bbolt cache file; "" disables caching.
 	CachePath string
+	// Cache, when not nil, is used instead of the file at CachePath (the
+	// PostgreSQL backend's cache, shared by every runner).
+	Cache Cache
 	// HTTPLog is told about every request and retry; nil for none.
 	HTTPLog HTTPLog
 }
 
 // SourceFactory builds a Source.
 type SourceFactory func(SourceOptions) (Source, hcl.Diagnostics)
+
+// Cache is a source's persistent store, shared between runs: opaque
+// records per group (for Lumu: incident records per company) and daily
+// request counters per key (a hash of the credential, never the
+// credential). Implementations are safe for concurrent use. Failures only
+// cost time: a source treats an error as "nothing cached".
+type Cache interface {
+	// Load returns the stored records of group for the given ids (missing
+	// ids are absent).
+	Load(group string, ids []string) (map[string][]byte, error)
+	// Store writes (replaces) records of group, in one transaction.
+	Store(group string, recs map[string][]byte) error
+	// QuotaUsed returns the count stored for key on day (0 if another day
+	// or none).
+	QuotaUsed(key, day string) (int, error)
+	// SetQuotaUsed stores the count of key for day.
+	SetQuotaUsed(key, day string, n int) error
+	// Close releases the cache's connections or files.
+	Close() error
+}

@@ -63,6 +63,9 @@ func (c cachedIncident) sameIncident(o cachedIncident) bool {
 type cache struct {
 	db   *bolt.DB
 	path string
+	// ext, when not nil, replaces db: a provider.Cache from the engine
+	// (the PostgreSQL backend's, shared by every runner).
+	ext provider.Cache
 }
 
 // openCache opens (or creates) the cache at path. When it cannot, it
@@ -124,6 +127,9 @@ func (c *cache) close() error {
 	if c == nil {
 		return nil
 	}
+	if c.ext != nil {
+		return c.ext.Close()
+	}
 	return c.db.Close()
 }
 
@@ -132,6 +138,19 @@ func (c *cache) close() error {
 func (c *cache) load(company string, ids []string) (out map[string]cachedIncident, err error) {
 	out = make(map[string]cachedIncident)
 	if c == nil {
+		return out, nil
+	}
+	if c.ext != nil {
+		raw, err := c.ext.Load(company, ids)
+		if err != nil {
+			return out, fmt.Errorf("reading the cache %s: %w", c.path, err)
+		}
+		for id, v := range raw {
+			var rec cachedIncident
+			if json.Unmarshal(v, &rec) == nil {
+				out[id] = rec // an unreadable record is a miss
+			}
+		}
 		return out, nil
 	}
 	defer func() {
@@ -181,6 +200,9 @@ func versionOK(tx *bolt.Tx) bool {
 func (c *cache) store(company string, updates map[string]cachedIncident) (err error) {
 	if c == nil || len(updates) == 0 {
 		return nil
+	}
+	if c.ext != nil {
+		return c.storeExt(company, updates)
 	}
 	defer func() {
 		if r := recover(); r != nil {
@@ -233,6 +255,43 @@ func (c *cache) store(company string, updates map[string]cachedIncident) (err er
 		return nil
 	})
 	if err != nil {
+		return fmt.Errorf("writing the cache %s: %w", c.path, err)
+	}
+	return nil
+}
+
+// storeExt is store for an external cache: the merge reads the stored
+// records first (another process may write in between; the cache only
+// ever costs time, so a lost merge costs a context read, never a wrong
+// answer: records are checked for freshness when read).
+func (c *cache) storeExt(company string, updates map[string]cachedIncident) error {
+	ids := make([]string, 0, len(updates))
+	for id := range updates {
+		ids = append(ids, id)
+	}
+	old, err := c.load(company, ids)
+	if err != nil {
+		return err
+	}
+	recs := make(map[string][]byte, len(updates))
+	for id, upd := range updates {
+		if o, ok := old[id]; ok && o.sameIncident(upd) {
+			for t, cx := range o.Contexts {
+				if _, ok := upd.Contexts[t]; !ok {
+					if upd.Contexts == nil {
+						upd.Contexts = make(map[provider.HashType]cachedContext)
+					}
+					upd.Contexts[t] = cx
+				}
+			}
+		}
+		data, err := json.Marshal(upd)
+		if err != nil {
+			return err
+		}
+		recs[id] = data
+	}
+	if err := c.ext.Store(company, recs); err != nil {
 		return fmt.Errorf("writing the cache %s: %w", c.path, err)
 	}
 	return nil

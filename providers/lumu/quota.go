@@ -64,6 +64,9 @@ type quotaRecord struct {
 var bucketQuota = []byte("quota")
 
 func (c *cache) quotaUsed(key, day string) (n int, err error) {
+	if c.ext != nil {
+		return c.ext.QuotaUsed(key, day)
+	}
 	err = c.db.View(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketQuota)
 		if b == nil {
@@ -79,6 +82,9 @@ func (c *cache) quotaUsed(key, day string) (n int, err error) {
 }
 
 func (c *cache) setQuotaUsed(key, day string, n int) error {
+	if c.ext != nil {
+		return c.ext.SetQuotaUsed(key, day, n)
+	}
 	data, err := json.Marshal(quotaRecord{Day: day, Used: n})
 	if err != nil {
 		return err

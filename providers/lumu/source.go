@@ -106,7 +106,10 @@ func NewSource(o provider.SourceOptions, opts ...Option) (provider.Source, hcl.D
 			Detail:   fmt.Sprintf("Concurrency must be at least 1, not %d.", s.concurrency),
 		}}
 	}
-	if o.CachePath != "" {
+	switch {
+	case o.Cache != nil:
+		s.cache = &cache{ext: o.Cache, path: "(shared state backend)"}
+	case o.CachePath != "":
 		s.cache, s.cacheWarn = openCache(o.CachePath, s.cacheTimeout)
 	}
 	return s, nil

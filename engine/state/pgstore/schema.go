@@ -74,6 +74,21 @@ var migrations = []string{
 		started     timestamptz NOT NULL,
 		backend_pid integer NOT NULL
 	);`,
+	// 1 → 2: the Lumu context cache and the daily request counters, shared
+	// by every namespace of the schema (a company's incidents and a key's
+	// quota are the same whichever configuration reads them).
+	`CREATE TABLE %[1]s.cache (
+		grp     text NOT NULL,
+		id      text NOT NULL,
+		body    bytea NOT NULL,
+		updated timestamptz NOT NULL DEFAULT now(),
+		PRIMARY KEY (grp, id)
+	);
+	CREATE TABLE %[1]s.quota (
+		key  text PRIMARY KEY,
+		day  text NOT NULL,
+		used integer NOT NULL
+	);`,
 }
 
 // SchemaVersion is the schema version this binary writes.

@@ -112,7 +112,7 @@ func (s *Store) read(what string, fn func(ctx context.Context, tx pgx.Tx, lineag
 		if v == 0 {
 			return nil
 		}
-		if v != SchemaVersion() {
+		if v > SchemaVersion() {
 			return s.versionError(v)
 		}
 		var lineage string

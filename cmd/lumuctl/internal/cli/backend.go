@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/lumuctl/lumuctl/engine/config"
+	"github.com/lumuctl/lumuctl/engine/provider"
 	"github.com/lumuctl/lumuctl/engine/state"
 	"github.com/lumuctl/lumuctl/engine/state/boltstore"
 	"github.com/lumuctl/lumuctl/engine/state/pgstore"
@@ -38,4 +39,13 @@ func closeStore(s state.Store) {
 	if c, ok := s.(interface{ Close() error }); ok {
 		_ = c.Close()
 	}
+}
+
+// sourceCache is the Lumu cache that lives with the state backend (nil for
+// the local files: the source then opens cache_path itself).
+func sourceCache(s state.Store) provider.Cache {
+	if ps, ok := s.(*pgstore.Store); ok {
+		return ps.Cache()
+	}
+	return nil
 }

@@ -117,7 +117,6 @@ func runInit(ctx context.Context, g *globals, flags initFlags, color bool) error
 
 // initBackend initialises the configured backend (schema, tables and the
 // namespace's state), migrating a local state file into it first when asked.
-// The Lumu cache stays a local file (cache_path's default) for now.
 func initBackend(ctx context.Context, g *globals, cfg *config.Config, flags initFlags) error {
 	store, err := openStore(cfg)
 	if err != nil {
@@ -129,20 +128,11 @@ func initBackend(ctx context.Context, g *globals, cfg *config.Config, flags init
 			return err
 		}
 	}
+	// Init creates the schema with every table, the cache's included.
 	if _, err := store.Init(); err != nil {
 		return stateError(err)
 	}
-	if err := os.MkdirAll(filepath.Dir(cfg.CacheFile()), 0o700); err != nil {
-		return fmt.Errorf("create directory %s: %w", filepath.Dir(cfg.CacheFile()), err)
-	}
-	src, diags := lumu.NewSource(provider.SourceOptions{CachePath: cfg.CacheFile()})
-	if diags.HasErrors() {
-		return fmt.Errorf("create the cache %s: %s", cfg.CacheFile(), diags.Error())
-	}
-	if err := src.Close(); err != nil {
-		return err
-	}
-	fmt.Fprintf(g.streams.Out, "Initialized: state %s, cache %s, namespace %q.\n", store.Path(), cfg.CacheFile(), cfg.Settings.Namespace)
+	fmt.Fprintf(g.streams.Out, "Initialized: state and cache %s.\n", store.Path())
 	return nil
 }
 
