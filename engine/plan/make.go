@@ -400,22 +400,62 @@ const maxWarningDetails = 10
 // collectWarnings merges the sources' warnings: one Note per summary, its
 // details one per line (the first maxWarningDetails, then a count).
 func collectWarnings(results map[string]*fetched) []Note {
+	// One entry per distinct (summary, detail): two ioc_filters that read
+	// the same incident report its malformed hash once, naming both.
+	type entry struct {
+		detail  string
+		filters []string
+	}
+	type group struct {
+		entries   []*entry
+		byDetail  map[string]*entry
+		incidents map[string]bool
+	}
 	var order []string
-	details := map[string][]string{}
+	groups := map[string]*group{}
 	for _, name := range slices.Sorted(maps.Keys(results)) {
 		for _, w := range results[name].resp.Warnings {
-			if _, ok := details[w.Summary]; !ok {
+			g := groups[w.Summary]
+			if g == nil {
+				g = &group{byDetail: map[string]*entry{}, incidents: map[string]bool{}}
+				groups[w.Summary] = g
 				order = append(order, w.Summary)
 			}
-			details[w.Summary] = append(details[w.Summary], strings.ToValidUTF8(fmt.Sprintf("ioc_filter %q: %s", name, w.Detail), "\uFFFD"))
+			if w.Incident != "" {
+				g.incidents[w.Incident] = true
+			}
+			if e := g.byDetail[w.Detail]; e != nil {
+				if !slices.Contains(e.filters, name) {
+					e.filters = append(e.filters, name)
+				}
+				continue
+			}
+			e := &entry{detail: w.Detail, filters: []string{name}}
+			g.byDetail[w.Detail] = e
+			g.entries = append(g.entries, e)
 		}
 	}
 	out := make([]Note, 0, len(order))
 	for _, summary := range order {
-		d := details[summary]
+		g := groups[summary]
 		n := Note{Summary: strings.ToValidUTF8(summary, "\uFFFD")}
-		if len(d) > 1 {
-			n.Summary = fmt.Sprintf("%s (%d times)", n.Summary, len(d))
+		switch times, inc := len(g.entries), len(g.incidents); {
+		case times > 1 && inc > 1:
+			n.Summary = fmt.Sprintf("%s (%d times, in %d incidents)", n.Summary, times, inc)
+		case times > 1:
+			n.Summary = fmt.Sprintf("%s (%d times)", n.Summary, times)
+		}
+		var d []string
+		for _, e := range g.entries {
+			quoted := make([]string, len(e.filters))
+			for i, f := range e.filters {
+				quoted[i] = fmt.Sprintf("%q", f)
+			}
+			label := "ioc_filter " + quoted[0]
+			if len(quoted) > 1 {
+				label = "ioc_filters " + strings.Join(quoted, ", ")
+			}
+			d = append(d, strings.ToValidUTF8(label+": "+e.detail, "\uFFFD"))
 		}
 		if len(d) > maxWarningDetails {
 			d = append(d[:maxWarningDetails:maxWarningDetails], fmt.Sprintf("... and %d more", len(d)-maxWarningDetails))

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/hashicorp/hcl/v2"
 
 	"github.com/lumuctl/lumuctl/engine/config"
@@ -519,5 +520,26 @@ func TestOwnedItemOfAnotherSpaceIsRefusedBeforeAnyWrite(t *testing.T) {
 	e2.src.Set("mal", provider.SHA256, hashes("a", 11)...)
 	if p := e2.mustPlan(t); p.Summary.Change != 1 {
 		t.Errorf("global item: summary %+v", p.Summary)
+	}
+}
+
+// TestWarningsOncePerRun: the same warning from two ioc_filters (they read
+// the same incident) is listed once, naming both; the summary counts the
+// distinct cases and incidents.
+func TestWarningsOncePerRun(t *testing.T) {
+	w := func(inc, v string) provider.Warning {
+		return provider.Warning{Summary: "Malformed hash from Lumu ignored", Detail: "incident " + inc + " lists " + v, Incident: inc}
+	}
+	results := map[string]*fetched{
+		"a": {resp: provider.FetchResponse{Warnings: []provider.Warning{w("i1", "x"), w("i1", "y"), w("i2", "z")}}},
+		"b": {resp: provider.FetchResponse{Warnings: []provider.Warning{w("i1", "x"), w("i1", "x")}}},
+	}
+	got := collectWarnings(results)
+	want := []Note{{
+		Summary: "Malformed hash from Lumu ignored (3 times, in 2 incidents)",
+		Detail:  "ioc_filters \"a\", \"b\": incident i1 lists x\nioc_filter \"a\": incident i1 lists y\nioc_filter \"a\": incident i2 lists z",
+	}}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("warnings (-want +got):\n%s", d)
 	}
 }

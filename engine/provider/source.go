@@ -92,6 +92,9 @@ type FetchResponse struct {
 type Warning struct {
 	Summary string
 	Detail  string
+	// Incident is the id of the incident the warning is about, or "". The
+	// engine counts the incidents of warnings with one Summary.
+	Incident string
 }
 
 // FetchStats counts the calls a fetch made, for tests and benchmarks.

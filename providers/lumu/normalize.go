@@ -42,6 +42,7 @@ func malformedWarning(incident string, t provider.HashType, v string) provider.W
 		Summary: "Malformed hash from Lumu ignored",
 		Detail: fmt.Sprintf("Lumu incident %s lists %q as a related %s file, which is not %d hexadecimal digits; lumuctl ignored it.",
 			incident, truncate(v, 100), t, t.HexLen()),
+		Incident: incident,
 	}
 }
 
@@ -50,5 +51,6 @@ func neverBlockWarning(incident string, t provider.HashType, h, why string) prov
 		Summary: "Hash on the never-block list ignored",
 		Detail: fmt.Sprintf("Lumu incident %s lists the %s %s, which is %s; lumuctl never blocks it.",
 			incident, t, h, why),
+		Incident: incident,
 	}
 }

@@ -471,6 +471,7 @@ func futureWarning(id string, lc time.Time, ahead time.Duration) provider.Warnin
 		Summary: "Lumu time ahead of this machine's clock",
 		Detail: fmt.Sprintf("Lumu incident %s was last seen at %s, %s ahead of this machine's clock (more than the %s tolerance); lumuctl counts it as seen now. Check the clock of this machine (NTP).",
 			id, lc.UTC().Format(time.RFC3339), ahead.Round(time.Second), ClockSkew),
+		Incident: id,
 	}
 }
 

@@ -60,6 +60,28 @@ func (pp *planPrinter) symbol(a plan.Action) string {
 	return " "
 }
 
+// warning prints one warning of the plan. A merged warning (several cases,
+// one per detail line) is a summary line only, unless Verbose: the same
+// warning shows on every plan, apply and show, and its list of cases would
+// bury the plan. The JSON events, the plan file and the markdown keep it.
+func (pp *planPrinter) warning(n plan.Note) {
+	var lines []string
+	for _, line := range strings.Split(n.Detail, "\n") {
+		if line != "" {
+			lines = append(lines, line)
+		}
+	}
+	if len(lines) > 1 && !pp.opts.Verbose {
+		pp.printf("%s %s; -v lists them\n\n", pp.paint(ansiYellow, "Warning:"), n.Summary)
+		return
+	}
+	pp.printf("%s %s\n", pp.paint(ansiYellow, "Warning:"), n.Summary)
+	for _, line := range lines {
+		pp.printf("  %s\n", line)
+	}
+	pp.printf("\n")
+}
+
 // WritePlanHuman renders p for people: drift first, then the changes per
 // blocklist and OS with hash-level lines and provenance, then the summary.
 func WritePlanHuman(w io.Writer, p *plan.Plan, opts PlanHumanOptions) error {
@@ -68,13 +90,7 @@ func WritePlanHuman(w io.Writer, p *plan.Plan, opts PlanHumanOptions) error {
 	}
 	pp := &planPrinter{w: w, opts: opts, p: p}
 	for _, n := range p.Warnings {
-		pp.printf("%s %s\n", pp.paint(ansiYellow, "Warning:"), n.Summary)
-		for _, line := range strings.Split(n.Detail, "\n") {
-			if line != "" {
-				pp.printf("  %s\n", line)
-			}
-		}
-		pp.printf("\n")
+		pp.warning(n)
 	}
 	if !p.HasChanges() {
 		pp.printf("%s\n", pp.paint(ansiGreen, "No changes. The blocklists match the configuration."))
