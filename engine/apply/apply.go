@@ -361,7 +361,7 @@ func finish(opts Options, res *Result, complete bool, failed map[string]bool) (*
 	default:
 		res.Outcome = state.OutcomeError
 	}
-	commit := state.Commit{ClearDone: true, Provenance: map[string]state.Provenance{}}
+	commit := state.Commit{ClearDone: true, Provenance: map[string]state.Provenance{}, Namespace: p.Namespace}
 	for _, bp := range p.Blocklists {
 		if failed[bp.Name] || (!complete && failed == nil) {
 			continue

@@ -85,3 +85,25 @@ func (e *LockError) Error() string {
 	return fmt.Sprintf("state is locked (%s): held by pid %d (%s) running %q since %s; waited %s",
 		e.Path, h.PID, h.Who, h.Command, h.Started.Format(time.RFC3339), e.Waited)
 }
+
+// NamespaceError says that a state belongs to another namespace than the
+// configuration that uses it: two configurations share one state_path.
+type NamespaceError struct {
+	Path       string
+	Recorded   string
+	Configured string
+}
+
+func (e *NamespaceError) Error() string {
+	return fmt.Sprintf("state %s belongs to namespace %q, but this configuration has namespace %q: two configurations must not share one state file (give this one its own settings.state_path, or correct settings.namespace); nothing was changed", e.Path, e.Recorded, e.Configured)
+}
+
+// CheckNamespace returns a *NamespaceError when st records a namespace
+// other than ns. A state that records none (new, or written by an older
+// lumuctl) is accepted; the next commit records ns.
+func CheckNamespace(st *State, path, ns string) error {
+	if st == nil || st.Namespace == "" || st.Namespace == ns {
+		return nil
+	}
+	return &NamespaceError{Path: path, Recorded: st.Namespace, Configured: ns}
+}

@@ -20,6 +20,10 @@ type State struct {
 	// Serial counts committed write transactions since creation (a new file
 	// has 0). Saved plans bind to Lineage and Serial.
 	Serial uint64
+	// Namespace is the ownership namespace of the configuration that wrote
+	// the state ("" when none was recorded yet: a new state, or one written
+	// before lumuctl recorded it). See CheckNamespace.
+	Namespace string
 	// Items are the owned items as last written, by item_id.
 	Items map[string]Item
 	// Applied is the set of plan digests already applied (with the time).
@@ -156,6 +160,9 @@ type Commit struct {
 	History *HistoryEntry
 	// ClearDone removes every journal entry marked done.
 	ClearDone bool
+	// Namespace, when not "", is recorded as the state's namespace. A store
+	// refuses a commit naming another namespace than the one recorded.
+	Namespace string
 }
 
 // LockInfo describes the holder of the write lock. It is written into the

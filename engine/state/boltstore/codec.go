@@ -38,6 +38,7 @@ var (
 	keyFormatVersion = []byte("format_version")
 	keyLineage       = []byte("lineage")
 	keySerial        = []byte("serial")
+	keyNamespace     = []byte("namespace")
 )
 
 // topBuckets are created with every new state file.

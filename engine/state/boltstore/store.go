@@ -290,6 +290,7 @@ func (s *Store) Snapshot() (*state.State, error) {
 	st := &state.State{Items: map[string]state.Item{}, Applied: map[string]time.Time{}}
 	_, err := s.view(func(tx *bolt.Tx, m meta) error {
 		st.FormatVersion, st.Lineage, st.Serial = m.version, m.lineage, m.serial
+		st.Namespace = string(tx.Bucket(bucketMeta).Get(keyNamespace))
 		err := tx.Bucket(bucketItems).ForEach(func(k, v []byte) error {
 			it, err := decodeItem(v)
 			if err != nil {

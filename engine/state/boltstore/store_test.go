@@ -407,3 +407,40 @@ func TestAppliedDigests(t *testing.T) {
 		t.Errorf("applied digests (-want +got):\n%s", diff)
 	}
 }
+
+func TestNamespaceRecorded(t *testing.T) {
+	s := statetest.MustNew(t)
+	if st := mustSnapshot(t, s); st.Namespace != "" {
+		t.Fatalf("new state namespace = %q", st.Namespace)
+	}
+	w := mustLock(t, s)
+	defer w.Unlock()
+	if _, err := w.Commit(state.Commit{}); err != nil {
+		t.Fatal(err)
+	}
+	if st := mustSnapshot(t, s); st.Namespace != "" {
+		t.Fatalf("a commit without namespace recorded %q", st.Namespace)
+	}
+	if _, err := w.Commit(state.Commit{Namespace: "prod"}); err != nil {
+		t.Fatal(err)
+	}
+	st := mustSnapshot(t, s)
+	if st.Namespace != "prod" {
+		t.Fatalf("namespace = %q, want prod", st.Namespace)
+	}
+	serial := st.Serial
+	_, err := w.Commit(state.Commit{Namespace: "dev", Remove: []string{"x"}})
+	var ne *state.NamespaceError
+	if !errors.As(err, &ne) || ne.Recorded != "prod" || ne.Configured != "dev" || !strings.Contains(err.Error(), "must not share one state file") {
+		t.Fatalf("commit for another namespace: %v", err)
+	}
+	if st := mustSnapshot(t, s); st.Serial != serial || st.Namespace != "prod" {
+		t.Fatalf("refused commit changed the state: %+v", st)
+	}
+	if err := state.CheckNamespace(st, s.Path(), "dev"); !errors.As(err, &ne) {
+		t.Fatalf("CheckNamespace = %v", err)
+	}
+	if err := state.CheckNamespace(st, s.Path(), "prod"); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -184,6 +184,15 @@ func (w *writer) Commit(c state.Commit) (uint64, error) {
 		prov[bl] = ep
 	}
 	serial, err := w.do(func(tx *bolt.Tx) error {
+		if c.Namespace != "" {
+			mb := tx.Bucket(bucketMeta)
+			if rec := string(mb.Get(keyNamespace)); rec != "" && rec != c.Namespace {
+				return &state.NamespaceError{Path: w.s.path, Recorded: rec, Configured: c.Namespace}
+			}
+			if err := mb.Put(keyNamespace, []byte(c.Namespace)); err != nil {
+				return err
+			}
+		}
 		items := tx.Bucket(bucketItems)
 		for _, id := range c.Remove {
 			if err := items.Delete([]byte(id)); err != nil {

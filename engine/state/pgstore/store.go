@@ -205,6 +205,7 @@ func (s *Store) Snapshot() (*state.State, error) {
 	st := &state.State{Items: map[string]state.Item{}, Applied: map[string]time.Time{}}
 	_, err := s.read("read state", func(ctx context.Context, tx pgx.Tx, lineage string, serial uint64) error {
 		st.FormatVersion, st.Lineage, st.Serial = SchemaVersion(), lineage, serial
+		st.Namespace = s.namespace // every row is keyed by it
 		var err error
 		if st.Items, err = s.readItems(ctx, tx); err != nil {
 			return err

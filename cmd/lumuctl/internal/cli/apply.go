@@ -165,6 +165,12 @@ func runApply(ctx context.Context, g *globals, f applyFlags, mode plan.Mode, pla
 	if err != nil {
 		return out.fail(err)
 	}
+	// Only this namespace's writes are reconciled: an entry naming another
+	// prefix (a state shared by mistake, or edited) is never acted on.
+	pending, foreign := ownedEntries(pending, ws.cfg.ItemIDPrefix())
+	if len(foreign) > 0 {
+		out.note(fmt.Sprintf("Warning: the state journal has %d unfinished write(s) of items outside namespace %q (%s); they are not reconciled and nothing is done with them.", len(foreign), ws.cfg.Settings.Namespace, strings.Join(foreign, ", ")))
+	}
 	if len(pending) > 0 {
 		// No waiting: a write the interrupted run had in flight may still
 		// land after this check, but it carried what the journal recorded,
@@ -316,6 +322,9 @@ func verifySaved(ctx context.Context, g *globals, ws *workspace, targets map[str
 	st, err := ws.store.Snapshot()
 	if err != nil {
 		return nil, stateError(err)
+	}
+	if err := state.CheckNamespace(st, ws.store.Path(), ws.cfg.Settings.Namespace); err != nil {
+		return nil, withCode(ExitError, err)
 	}
 	live := map[string]plan.LiveSet{}
 	prefix := pack.OwnedPrefix(ws.cfg.Settings.Namespace)
@@ -487,3 +496,16 @@ func (h *applyHook) finish() {
 }
 
 var _ apply.Hook = (*applyHook)(nil)
+
+// ownedEntries splits journal entries into those whose item_id carries
+// prefix and the item_ids of the others.
+func ownedEntries(entries []state.JournalEntry, prefix string) (owned []state.JournalEntry, foreign []string) {
+	for _, e := range entries {
+		if strings.HasPrefix(e.ItemID, prefix) {
+			owned = append(owned, e)
+		} else {
+			foreign = append(foreign, e.ItemID)
+		}
+	}
+	return owned, foreign
+}

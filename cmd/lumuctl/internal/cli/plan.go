@@ -123,6 +123,9 @@ func makePlan(ctx context.Context, g *globals, f runFlags, mode plan.Mode, ws *w
 	if err != nil {
 		return nil, stateError(err)
 	}
+	if err := state.CheckNamespace(st, ws.store.Path(), ws.cfg.Settings.Namespace); err != nil {
+		return nil, withCode(ExitError, err)
+	}
 	if n := len(st.Pending()); n > 0 {
 		run.diags = append(run.diags, &hcl.Diagnostic{Severity: hcl.DiagWarning, Summary: "Unfinished writes from an interrupted apply",
 			Detail: fmt.Sprintf("The state journal has %d write(s) that an earlier apply sent but did not record. The next apply reconciles them with Kibana before it plans; this plan reads Kibana directly.", n)})

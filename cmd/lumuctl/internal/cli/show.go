@@ -74,13 +74,21 @@ func showPlan(g *globals, f showFlags, path string) error {
 // stateStore finds the state file of the configuration without needing
 // variable values (offline load) and returns its store.
 func (g *globals) stateStore() (state.Store, error) {
+	s, _, err := g.stateStoreConfig()
+	return s, err
+}
+
+// stateStoreConfig is stateStore that also returns the (offline)
+// configuration.
+func (g *globals) stateStoreConfig() (state.Store, *config.Config, error) {
 	p := config.NewParser()
 	cfg, diags := p.LoadDir(".", config.LoadOptions{Getenv: g.env, Offline: true})
 	if diags.HasErrors() {
 		_ = views.WriteDiagnostics(g.streams.Out, g.streams.Err, p.Files(), diags, g.color(g.streams.Err))
-		return nil, silentExit(ExitError)
+		return nil, nil, silentExit(ExitError)
 	}
-	return openStore(cfg)
+	s, err := openStore(cfg)
+	return s, cfg, err
 }
 
 // stateSnapshot reads the last committed state (never waiting for the

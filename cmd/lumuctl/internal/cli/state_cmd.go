@@ -95,10 +95,11 @@ the configuration says. A backup of the state is written first.`,
 		Example: "  lumuctl state rm blocklist.old",
 		Args:    cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			store, err := g.stateStore()
+			store, cfg, err := g.stateStoreConfig()
 			if err != nil {
 				return err
 			}
+			ns := cfg.Settings.Namespace
 			w, err := store.Lock(cmd.Context(), state.LockOptions{Command: "state rm", Timeout: lockTimeout})
 			if err != nil {
 				return stateError(err)
@@ -108,18 +109,30 @@ the configuration says. A backup of the state is written first.`,
 			if err != nil {
 				return err
 			}
-			var ids []string
+			if err := state.CheckNamespace(st, store.Path(), ns); err != nil {
+				return err
+			}
+			var ids, foreign []string
 			for _, a := range args {
 				m, err := matchAddr(st, a)
 				if err != nil {
 					return err
 				}
-				ids = append(ids, m...)
+				for _, id := range m {
+					if strings.HasPrefix(id, cfg.ItemIDPrefix()) {
+						ids = append(ids, id)
+					} else {
+						foreign = append(foreign, id)
+					}
+				}
+			}
+			if len(foreign) > 0 {
+				return fmt.Errorf("refusing to forget %s: not of namespace %q (item_ids of this configuration start with %q); only the configuration that owns an item may change its record, and nothing was changed", strings.Join(foreign, ", "), ns, cfg.ItemIDPrefix())
 			}
 			if err := w.Backup(); err != nil {
 				return err
 			}
-			_, err = w.Commit(state.Commit{Remove: ids, History: &state.HistoryEntry{
+			_, err = w.Commit(state.Commit{Remove: ids, Namespace: ns, History: &state.HistoryEntry{
 				Time: g.now().UTC(), Who: state.CurrentUser(), Command: "state rm",
 				Outcome: state.OutcomeSuccess, Message: "forgot " + strings.Join(ids, ", "),
 			}})
