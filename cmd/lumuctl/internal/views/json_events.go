@@ -390,9 +390,9 @@ func (e *Events) Plan(p *plan.Plan) error {
 		})
 	}
 	s := p.Summary
-	msg := "No changes. The blocklists match the configuration."
+	msg := NoChangesLine
 	if p.HasChanges() {
-		msg = fmt.Sprintf("Plan: %d to add, %d to change, %d to destroy.", s.Add, s.Change, s.Destroy)
+		msg = PlanSummaryLine(s)
 	}
 	return e.changeSummary(OperationPlan, p.Digest, JSONChangeSummary{
 		Add: s.Add, Change: s.Change, Remove: s.Destroy,

@@ -87,13 +87,13 @@ func RenderMarkdown(p *plan.Plan, opts MarkdownOptions) string {
 		title.WriteString("> **Warning:** only the targeted blocklists are planned: " + strings.Join(ts, ", ") + ".\n\n")
 	}
 
+	// The summary lines are exactly the human rendering's, unformatted:
+	// reviewers and tools look for the line "Plan: X to add, ...".
 	var footer string
 	if p.HasChanges() {
-		s := p.Summary
-		footer = fmt.Sprintf("**Plan: %d to add, %d to change, %d to destroy.**\nHashes: +%d -%d, %d blocked after apply.\n",
-			s.Add, s.Change, s.Destroy, s.HashesAdded, s.HashesRemoved, s.BlockedAfter)
+		footer = PlanSummaryLine(p.Summary) + "\n" + hashSummary(p.Summary) + "\n"
 	} else {
-		footer = "**No changes.** The blocklists match the configuration.\n"
+		footer = NoChangesLine + "\n"
 	}
 
 	// Budget: everything must fit in limit-1 bytes. The marker and footer

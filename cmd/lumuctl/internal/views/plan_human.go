@@ -93,7 +93,7 @@ func WritePlanHuman(w io.Writer, p *plan.Plan, opts PlanHumanOptions) error {
 		pp.warning(n)
 	}
 	if !p.HasChanges() {
-		pp.printf("%s\n", pp.paint(ansiGreen, "No changes. The blocklists match the configuration."))
+		pp.printf("%s\n", pp.paint(ansiGreen, NoChangesLine))
 		pp.printf("%s\n", hashSummary(p.Summary))
 		return pp.err
 	}
@@ -116,7 +116,12 @@ func WritePlanHuman(w io.Writer, p *plan.Plan, opts PlanHumanOptions) error {
 	return pp.err
 }
 
-// PlanSummaryLine is "Plan: X to add, Y to change, Z to destroy."
+// NoChangesLine is the summary of a plan without changes, in every
+// rendering (human, markdown, JSON).
+const NoChangesLine = "No changes. The blocklists match the configuration."
+
+// PlanSummaryLine is "Plan: X to add, Y to change, Z to destroy.", the same
+// line in the human, markdown and JSON renderings.
 func PlanSummaryLine(s plan.Summary) string {
 	return fmt.Sprintf("Plan: %d to add, %d to change, %d to destroy.", s.Add, s.Change, s.Destroy)
 }

@@ -41,3 +41,36 @@ func TestMergedWarningIsOneLine(t *testing.T) {
 		t.Errorf("-v does not list the cases:\n%s", out)
 	}
 }
+
+// TestSummaryLineSameEverywhere: the markdown holds the line "Plan: X to
+// add, Y to change, Z to destroy." exactly as the human rendering prints it
+// (and as the JSON change_summary message says it), with or without changes.
+func TestSummaryLineSameEverywhere(t *testing.T) {
+	changed := &plan.Plan{Digest: strings.Repeat("a", 64), Summary: plan.Summary{Add: 1, Change: 2, Destroy: 3, HashesAdded: 4, HashesRemoved: 5, BlockedAfter: 6}}
+	same := &plan.Plan{Digest: strings.Repeat("b", 64)}
+	for name, p := range map[string]*plan.Plan{"changes": changed, "no changes": same} {
+		var human bytes.Buffer
+		if err := WritePlanHuman(&human, p, PlanHumanOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		want := NoChangesLine
+		if p.HasChanges() {
+			want = "Plan: 1 to add, 2 to change, 3 to destroy."
+		}
+		lines := func(s string) []string { return strings.Split(s, "\n") }
+		has := func(s string) bool {
+			for _, l := range lines(s) {
+				if l == want {
+					return true
+				}
+			}
+			return false
+		}
+		if !has(human.String()) {
+			t.Errorf("%s: the human rendering lacks the line %q:\n%s", name, want, human.String())
+		}
+		if md := RenderMarkdown(p, MarkdownOptions{}); !has(md) {
+			t.Errorf("%s: the markdown lacks the line %q:\n%s", name, want, md)
+		}
+	}
+}
