@@ -11,7 +11,7 @@ GOFILES  = $$(git ls-files --cached --others --exclude-standard '*.go')
 IMAGE   ?= lumuctl:$(VERSION)
 CONTAINER ?= podman
 
-.PHONY: image image-test all help build test vet lint fmt fmt-check check demo clean bench soak fuzz pg-bin
+.PHONY: image image-test all help build test vet lint fmt fmt-check check demo clean bench soak soak-loop fuzz pg-bin
 
 all: build
 
@@ -82,6 +82,9 @@ FUZZ_TARGETS := \
 	FuzzDecodeFind:./providers/kibana \
 	FuzzDecodeItem:./providers/kibana \
 	FuzzDecodeError:./providers/kibana
+
+soak-loop: build ## memory of apply --every over 200 cycles at 100ms against the sandbox (LOOP_FLAGS)
+	$(GO) run ./bench/looprss -lumuctl $(BIN)/lumuctl $(LOOP_FLAGS)
 
 fuzz: ## run every fuzz target for FUZZTIME (default 20s) each
 	@set -e; for t in $(FUZZ_TARGETS); do \

@@ -35,6 +35,9 @@ type Options struct {
 	Progress provider.ProgressFunc
 	// Parallelism bounds concurrent source fetches (default 4).
 	Parallelism int
+	// Fetched, when set, receives each ioc_filter's fetch statistics once
+	// the fetches are done (for metrics), in filter-name order.
+	Fetched func(filter *config.IOCFilter, stats provider.FetchStats)
 }
 
 // Prior is what the planner needs from the state file.
@@ -110,6 +113,11 @@ func Make(ctx context.Context, opts Options) (*Plan, hcl.Diagnostics) {
 		var fd hcl.Diagnostics
 		results, fd = fetchSources(ctx, opts, selected)
 		diags = append(diags, fd...)
+		if opts.Fetched != nil {
+			for _, name := range slices.Sorted(maps.Keys(results)) {
+				opts.Fetched(results[name].filter, results[name].resp.Stats)
+			}
+		}
 		if diags.HasErrors() {
 			return nil, diags
 		}

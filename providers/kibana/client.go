@@ -185,6 +185,11 @@ func New(cfg provider.TargetConfig, opts ...Option) (*Client, error) {
 	return c, nil
 }
 
+// CloseIdleConnections closes the keep-alive connections the client is not
+// using. A process that builds new clients again and again (apply --every)
+// calls it when it is done with one.
+func (c *Client) CloseIdleConnections() { c.hc.CloseIdleConnections() }
+
 func parseBaseURL(raw string) (*url.URL, error) {
 	u, err := url.Parse(raw)
 	if err != nil {

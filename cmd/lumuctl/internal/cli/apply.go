@@ -22,6 +22,7 @@ import (
 
 type applyFlags struct {
 	runFlags
+	loopFlags
 	autoApprove bool
 	input       bool
 	planMaxAge  time.Duration
@@ -41,6 +42,10 @@ func (f *applyFlags) register(cmd *cobra.Command, destroy bool) {
 	}
 	fs.IntVar(&f.parallelism, "parallelism", 4, "concurrent Kibana writes")
 	fs.DurationVar(&f.lockTimeout, "lock-timeout", 0, "how long to wait for the state lock")
+	if !destroy {
+		fs.DurationVar(&f.every, "every", 0, "run a full plan and apply every `DURATION` until stopped (needs --auto-approve)")
+		fs.StringVar(&f.metricsListen, "metrics-listen", "", "with --every, serve /metrics and /healthz on `ADDR` (host:port)")
+	}
 	cmd.MarkFlagsMutuallyExclusive("json", "json-into")
 }
 
@@ -67,6 +72,15 @@ and recorded; re-running converges), 4 saved plan refused, 5 state locked,
 			planFile := ""
 			if len(args) == 1 {
 				planFile = args[0]
+			}
+			if cmd.Flags().Changed("every") {
+				if err := checkLoop(f, planFile); err != nil {
+					return usageError(cmd, err)
+				}
+				return runLoop(cmd.Context(), g, f)
+			}
+			if f.metricsListen != "" {
+				return usageError(cmd, fmt.Errorf("--metrics-listen needs --every; a single run writes its metrics with --metrics-file"))
 			}
 			return g.recordRun("apply", f.metricsFile, func() error {
 				return runApply(cmd.Context(), g, f, plan.ModeNormal, planFile)
@@ -155,6 +169,7 @@ func runApply(ctx context.Context, g *globals, f applyFlags, mode plan.Mode, pla
 		return out.fail(err)
 	}
 	writable, d := ws.targets(g.factories, false)
+	defer closeIdle(writable)
 	diags = append(diags, d...)
 	if d.HasErrors() {
 		out.diagnostics(diags)

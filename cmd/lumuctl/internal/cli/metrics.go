@@ -26,8 +26,14 @@ func defaultFactories(g *globals) provider.Factories {
 	return provider.Factories{
 		Source: func(o provider.SourceOptions) (provider.Source, hcl.Diagnostics) {
 			if m := g.metrics; m != nil {
-				// The same client lumu.Factory uses, with a counting transport.
-				return lumu.NewSource(o, lumu.WithHTTPClient(&http.Client{Timeout: 60 * time.Second, Transport: m.LumuTransport(nil)}))
+				// The client lumu.Factory would build, with a counting
+				// transport; one for the process, so the loop's cycles
+				// share its connections.
+				if g.lumuHTTP == nil || g.lumuHTTPFor != m {
+					g.lumuHTTP = &http.Client{Timeout: 60 * time.Second, Transport: m.LumuTransport(nil)}
+					g.lumuHTTPFor = m
+				}
+				return lumu.NewSource(o, lumu.WithHTTPClient(g.lumuHTTP))
 			}
 			return lumu.Factory(o)
 		},
@@ -93,10 +99,15 @@ func (g *globals) observeConfig(ws *workspace) {
 		keys[c.ProviderCompany().Key] = name
 	}
 	m.Configure(keys, ws.cfg.KibanaNames(), ws.cfg.BlocklistNames())
-	for name := range ws.cfg.Companies {
-		// lumuctl reads every context or fails the plan; the gauge says so
-		// until a partial read (the daily quota) is reported.
-		m.SetUnread(name, 0)
+}
+
+// observeUnread sets lumuctl_lumu_unread_incidents from one plan's fetches:
+// incidents whose context the daily quota (or a long 429) left unread.
+func (g *globals) observeUnread(unread map[string]int) {
+	if m := g.metrics; m != nil {
+		for company, n := range unread {
+			m.SetUnread(company, n)
+		}
 	}
 }
 

@@ -54,6 +54,7 @@ func (o *runOutput) close() {
 // fail reports err in the requested format and returns the error to hand
 // back to cobra (printed once).
 func (o *runOutput) fail(err error) error {
+	o.g.lastFailure = err.Error()
 	if o.events != nil {
 		o.events.Diagnostics(hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Error", Detail: err.Error()}}, nil)
 		if !o.human {
@@ -67,6 +68,12 @@ func (o *runOutput) fail(err error) error {
 func (o *runOutput) diagnostics(diags hcl.Diagnostics) {
 	if len(diags) == 0 {
 		return
+	}
+	for _, d := range diags {
+		if d.Severity == hcl.DiagError {
+			o.g.lastFailure = d.Summary + ": " + d.Detail
+			break
+		}
 	}
 	if o.events != nil {
 		o.events.Diagnostics(diags, o.files)

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/lumuctl/lumuctl/engine/config"
 	"github.com/lumuctl/lumuctl/engine/plan"
 	"github.com/lumuctl/lumuctl/engine/provider"
 	"github.com/lumuctl/lumuctl/engine/state"
@@ -143,6 +144,7 @@ func makePlan(ctx context.Context, g *globals, f runFlags, mode plan.Mode, ws *w
 			return run, nil
 		}
 	}
+	unread := map[string]int{}
 	p, d := plan.Make(ctx, plan.Options{
 		Config:          ws.cfg,
 		Prior:           ws.prior(st),
@@ -154,6 +156,9 @@ func makePlan(ctx context.Context, g *globals, f runFlags, mode plan.Mode, ws *w
 		AllowMassDelete: f.allowMassDelete,
 		ToolVersion:     versionString(),
 		Progress:        g.progress(),
+		Fetched: func(f *config.IOCFilter, s provider.FetchStats) {
+			unread[f.Company.Name] += s.IncidentsUnread
+		},
 	})
 	if isTerminal(g.streams.Err) {
 		fmt.Fprint(g.streams.Err, "\r\x1b[K") // clear the progress line
@@ -161,6 +166,7 @@ func makePlan(ctx context.Context, g *globals, f runFlags, mode plan.Mode, ws *w
 	run.plan = p
 	run.diags = append(run.diags, d...)
 	g.observePlan(p, d)
+	g.observeUnread(unread)
 	return run, nil
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"os/signal"
 	"strings"
@@ -55,6 +56,12 @@ type globals struct {
 	// metrics collects the run's metrics (SPEC section 9); nil unless
 	// --metrics-file or apply --every asked for them.
 	metrics *metrics.Set
+	// lastFailure is the message of the last error a run reported (for
+	// the loop's log and /healthz, when the error itself carries none).
+	lastFailure string
+	// lumuHTTP is the Lumu HTTP client counting into lumuHTTPFor.
+	lumuHTTP    *http.Client
+	lumuHTTPFor *metrics.Set
 }
 
 // now returns the current time from the run's clock.

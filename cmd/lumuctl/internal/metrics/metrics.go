@@ -36,6 +36,9 @@ var Outcomes = []string{OutcomeSuccess, OutcomePartial, OutcomeError, OutcomeGua
 // Item write operations of lumuctl_item_writes_total.
 var Ops = []string{"create", "update", "delete"}
 
+// Guards of lumuctl_guard_trips_total.
+var Guards = []string{"mass_delete", "prevent_destroy", "empty_source"}
+
 // Lumu request kinds of lumuctl_lumu_requests_total.
 var LumuKinds = []string{"list", "context"}
 
@@ -119,6 +122,9 @@ func (s *Set) Configure(keys map[string]string, kibanas, blocklists []string) {
 	for _, b := range blocklists {
 		for _, op := range Ops {
 			s.itemWrites.WithLabelValues(b, op)
+		}
+		for _, g := range Guards {
+			s.guardTrips.WithLabelValues(b, g)
 		}
 	}
 }
@@ -212,7 +218,7 @@ func (s *Set) KibanaTransport(name string, next http.RoundTripper) http.RoundTri
 	if next == nil {
 		next = http.DefaultTransport
 	}
-	return roundTripper(func(req *http.Request) (*http.Response, error) {
+	return &countingTransport{next: next, count: func(req *http.Request) (*http.Response, error) {
 		resp, err := next.RoundTrip(req)
 		code := "error"
 		if err == nil {
@@ -220,7 +226,7 @@ func (s *Set) KibanaTransport(name string, next http.RoundTripper) http.RoundTri
 		}
 		s.kibanaRequests.WithLabelValues(name, req.Method, code).Inc()
 		return resp, err
-	})
+	}}
 }
 
 // LumuTransport counts every Lumu request through next (nil:
@@ -230,7 +236,7 @@ func (s *Set) LumuTransport(next http.RoundTripper) http.RoundTripper {
 	if next == nil {
 		next = http.DefaultTransport
 	}
-	return roundTripper(func(req *http.Request) (*http.Response, error) {
+	return &countingTransport{next: next, count: func(req *http.Request) (*http.Response, error) {
 		s.mu.Lock()
 		company, ok := s.companies[req.URL.Query().Get("key")]
 		s.mu.Unlock()
@@ -250,9 +256,21 @@ func (s *Set) LumuTransport(next http.RoundTripper) http.RoundTripper {
 			s.lumuThrottled.WithLabelValues(company).Inc()
 		}
 		return resp, err
-	})
+	}}
 }
 
-type roundTripper func(*http.Request) (*http.Response, error)
+// countingTransport counts requests on their way to next.
+type countingTransport struct {
+	next  http.RoundTripper
+	count func(*http.Request) (*http.Response, error)
+}
 
-func (f roundTripper) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+func (t *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) { return t.count(r) }
+
+// CloseIdleConnections passes http.Client.CloseIdleConnections on to the
+// wrapped transport.
+func (t *countingTransport) CloseIdleConnections() {
+	if c, ok := t.next.(interface{ CloseIdleConnections() }); ok {
+		c.CloseIdleConnections()
+	}
+}
