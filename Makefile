@@ -99,7 +99,7 @@ demo: build
 BENCH_FLAGS ?=
 BENCH_PKGS  := ./engine/pack ./engine/plan ./engine/state/boltstore ./providers/lumu
 
-bench: ## benchmarks of SPEC section 8: table and bench/results.json, then the Go micro-benchmarks (bench/micro.txt)
+bench: pg-bin ## benchmarks of SPEC section 8: table and bench/results.json, then the Go micro-benchmarks (bench/micro.txt)
 	$(GO) run ./cmd/lumuctl-bench -out bench/results.json $(BENCH_FLAGS)
 	@echo; echo "Go micro-benchmarks ($(BENCH_PKGS))"; echo
 	@$(GO) test -run '^$$' -bench . -benchmem $(BENCH_PKGS) >bench/micro.txt 2>&1; s=$$?; cat bench/micro.txt; exit $$s

@@ -29,6 +29,12 @@
 //     Kibana stand-in sleeping -latency per POST items, at each
 //     -parallelism, next to the time the one-item-per-hash layout would
 //     take (its writes × latency / parallelism).
+//  6. backend (issue 13): the large scenario's cold plan, warm plan to a
+//     file and apply of it, with the bbolt files and with the PostgreSQL
+//     backend (a throwaway server from pgstore/pgtest, loopback, fsync on),
+//     each on a fresh sandbox of the same seed; the PostgreSQL times must
+//     stay within 1.5× of bbolt's; the state's size (file, or the schema's
+//     tables without the cache) after the apply.
 //
 // Start at main.go (flags and the order of the runs); world.go builds the
 // sandboxes, lumuctl.go runs the binary, figures.go holds the pure

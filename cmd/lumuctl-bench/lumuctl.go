@@ -38,6 +38,9 @@ type configParams struct {
 	OnlyActive     bool
 	OSTypes        []string
 	MaxValues      int
+	// PGSchema, when set, puts the state and cache in PostgreSQL (URL from
+	// LUMUCTL_VAR_state_url) under this schema.
+	PGSchema string
 }
 
 const benchNamespace, benchBlocklist = "bench", "bench"
@@ -67,8 +70,19 @@ variable "kibana_key" {
   sensitive = true
 }
 
-settings {
+{{if .PGSchema}}variable "state_url" {
+  type      = string
+  sensitive = true
+}
+
+{{end}}settings {
   namespace = "` + benchNamespace + `"
+{{- if .PGSchema}}
+  backend "postgres" {
+    url    = var.state_url
+    schema = "{{.PGSchema}}"
+  }
+{{- end}}
 }
 
 company "bench" {

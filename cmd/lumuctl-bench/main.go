@@ -51,7 +51,7 @@ func main() {
 	flag.IntVar(&o.k, "k", 10, "incidents touched (new contact) before the K-changed plan")
 	flag.DurationVar(&o.latency, "latency", time.Second, "Kibana stand-in latency per POST items for measurement 4")
 	flag.StringVar(&par, "parallelism", "1,4,8", "comma-separated --parallelism values for measurement 4")
-	flag.StringVar(&skip, "skip", "", "comma-separated measurements to skip: writes, large, apply, window")
+	flag.StringVar(&skip, "skip", "", "comma-separated measurements to skip: writes, large, apply, window, backend")
 	flag.BoolVar(&o.keep, "keep", false, "keep the temporary directory (workspaces, state, cache, plan outputs) and print its path")
 	flag.Usage = func() {
 		fmt.Fprintf(flag.CommandLine.Output(), "usage: go run ./cmd/lumuctl-bench [flags]   (from the module root)\n\n")
@@ -70,10 +70,10 @@ func main() {
 	for _, s := range strings.Split(skip, ",") {
 		switch s = strings.TrimSpace(s); s {
 		case "":
-		case "writes", "large", "apply", "window":
+		case "writes", "large", "apply", "window", "backend":
 			o.skip[s] = true
 		default:
-			fmt.Fprintf(os.Stderr, "lumuctl-bench: -skip: unknown measurement %q (want writes, large, apply, window)\n", s)
+			fmt.Fprintf(os.Stderr, "lumuctl-bench: -skip: unknown measurement %q (want writes, large, apply, window, backend)\n", s)
 			os.Exit(2)
 		}
 	}
@@ -148,6 +148,11 @@ func run(ctx context.Context, o options) (*results, error) {
 	if !o.skip["window"] {
 		if err := benchWindow(ctx, o, bin, tmp, r); err != nil {
 			return finish(fmt.Errorf("sliding window: %w", err))
+		}
+	}
+	if !o.skip["backend"] {
+		if err := benchBackend(ctx, o, bin, tmp, r); err != nil {
+			return finish(fmt.Errorf("state backends: %w", err))
 		}
 	}
 	return finish(nil)

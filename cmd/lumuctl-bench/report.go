@@ -13,16 +13,17 @@ import (
 
 // results is everything one run measured; it is written as JSON.
 type results struct {
-	Machine machine     `json:"machine"`
-	Params  params      `json:"params"`
-	Writes  []writeRow  `json:"kibana_writes"`
-	Lumu    []lumuRow   `json:"lumu_calls"`
-	Plan    []planRow   `json:"plan_large"`
-	Apply   []applyRow  `json:"apply_latency"`
-	Window  []windowRun `json:"sliding_window,omitempty"`
-	Elapsed seconds     `json:"elapsed_s"`
-	Notes   []string    `json:"notes,omitempty"`
-	Failed  []string    `json:"failed,omitempty"`
+	Machine  machine      `json:"machine"`
+	Params   params       `json:"params"`
+	Writes   []writeRow   `json:"kibana_writes"`
+	Lumu     []lumuRow    `json:"lumu_calls"`
+	Plan     []planRow    `json:"plan_large"`
+	Apply    []applyRow   `json:"apply_latency"`
+	Window   []windowRun  `json:"sliding_window,omitempty"`
+	Backends []backendRow `json:"state_backends,omitempty"`
+	Elapsed  seconds      `json:"elapsed_s"`
+	Notes    []string     `json:"notes,omitempty"`
+	Failed   []string     `json:"failed,omitempty"`
 }
 
 // seconds is a duration written as seconds with millisecond precision.
@@ -215,6 +216,8 @@ func printTable(w io.Writer, r *results) {
 		tw.Flush()
 		fmt.Fprintf(w, "   worst day %d writes; every day within target: %s\n", run.Worst, yes(run.WithinAll, "yes", "NO"))
 	}
+
+	printBackends(w, r)
 
 	for _, n := range r.Notes {
 		fmt.Fprintf(w, "\nnote: %s", n)

@@ -39,10 +39,11 @@ const InstallHint = "apt-get install -y postgresql"
 
 // Cluster is one running throwaway server.
 type Cluster struct {
-	dir  string // temporary directory (data, socket, log)
-	bin  string // directory of initdb and postgres
-	port int
-	cred *syscall.Credential
+	dir     string // temporary directory (data, socket, log)
+	bin     string // directory of initdb and postgres
+	port    int
+	cred    *syscall.Credential
+	durable bool
 
 	mu  sync.Mutex
 	cmd *exec.Cmd
@@ -100,8 +101,18 @@ func versionOf(binDir string) int {
 	return n
 }
 
-// Start runs initdb and starts the server.
-func Start() (*Cluster, error) {
+// Options configure StartOptions.
+type Options struct {
+	// Durable keeps fsync and synchronous commit on (for benchmarks that
+	// compare with an fsynced file); tests turn them off for speed.
+	Durable bool
+}
+
+// Start runs initdb and starts the server (fsync off).
+func Start() (*Cluster, error) { return StartOptions(Options{}) }
+
+// StartOptions runs initdb and starts the server.
+func StartOptions(o Options) (*Cluster, error) {
 	bin, err := Bin()
 	if err != nil {
 		return nil, err
@@ -110,7 +121,7 @@ func Start() (*Cluster, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Cluster{dir: dir, bin: bin}
+	c := &Cluster{dir: dir, bin: bin, durable: o.Durable}
 	if os.Geteuid() == 0 {
 		u, err := user.Lookup("postgres")
 		if err != nil {
@@ -174,11 +185,14 @@ func (c *Cluster) startServer() error {
 		return err
 	}
 	defer logf.Close()
-	cmd := c.command("postgres", "-D", c.data(),
+	args := []string{"-D", c.data(),
 		"-c", "listen_addresses=127.0.0.1", "-p", strconv.Itoa(c.port),
-		"-c", "unix_socket_directories="+c.dir,
-		"-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
-		"-c", "max_connections=200", "-c", "shared_buffers=32MB")
+		"-c", "unix_socket_directories=" + c.dir,
+		"-c", "max_connections=200", "-c", "shared_buffers=32MB"}
+	if !c.durable {
+		args = append(args, "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off")
+	}
+	cmd := c.command("postgres", args...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr.Pdeathsig = syscall.SIGKILL
 	if err := cmd.Start(); err != nil {
