@@ -94,6 +94,21 @@ func CheckOwnership(p *plan.Plan, namespace string, live map[string]plan.LiveSet
 	if more > 0 {
 		reasons = append(reasons, fmt.Sprintf("and %d more change(s) outside the owned items", more))
 	}
+	return printable(reasons)
+}
+
+// printable makes each reason one line without control characters: the
+// item_ids and versions in them come from a plan file or from Kibana, and
+// reasons are printed one per line.
+func printable(reasons []string) []string {
+	for i, r := range reasons {
+		reasons[i] = strings.Map(func(c rune) rune {
+			if c < 0x20 || c == 0x7f || (c >= 0x80 && c < 0xa0) {
+				return ' '
+			}
+			return c
+		}, r)
+	}
 	return reasons
 }
 

@@ -83,7 +83,7 @@ func Verify(p *plan.Plan, in VerifyInput) error {
 		reasons = CheckOwnership(p, in.Namespace, in.Live)
 	}
 	if len(reasons) > 0 {
-		return &StaleError{Reasons: reasons}
+		return &StaleError{Reasons: printable(reasons)}
 	}
 	return nil
 }

@@ -296,7 +296,7 @@ func applyRecordError(res *apply.Result, command string, err error) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s failed after %d successful item write(s) (%d added, %d changed, %d destroyed):", command, res.Writes, res.Added, res.Changed, res.Destroyed)
 	for _, e := range res.Errors {
-		fmt.Fprintf(&b, "\n  - %s", e)
+		fmt.Fprintf(&b, "\n  - %s", views.NoControl(e.Error())) // one line each, whatever Kibana put in it
 	}
 	fmt.Fprintf(&b, "\n  - %s", err)
 	if res.Writes == 0 {
@@ -424,7 +424,7 @@ func (o *runOutput) applyResult(res *apply.Result, p *plan.Plan, command string)
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s failed after %d successful item write(s) (%d added, %d changed, %d destroyed):", verb, res.Writes, res.Added, res.Changed, res.Destroyed)
 	for _, e := range res.Errors {
-		fmt.Fprintf(&b, "\n  - %s", e)
+		fmt.Fprintf(&b, "\n  - %s", views.NoControl(e.Error())) // one line each, whatever Kibana put in it
 	}
 	if res.Writes > 0 {
 		b.WriteString("\nThe changes made are recorded in the state; running apply again converges.")

@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/lumuctl/lumuctl/cmd/lumuctl/internal/metrics"
+	"github.com/lumuctl/lumuctl/cmd/lumuctl/internal/views"
 	"github.com/lumuctl/lumuctl/engine/provider"
 )
 
@@ -142,7 +143,9 @@ func printError(w io.Writer, err error) {
 		// carry the hint already (usageError).
 		msg = strings.TrimRight(msg, "\n") + "\nRun 'lumuctl --help' for usage."
 	}
-	fmt.Fprintf(w, "Error: %s\n", msg)
+	// Errors quote Kibana and Lumu (item_ids, messages): no escape
+	// sequence reaches the terminal.
+	fmt.Fprintf(w, "Error: %s\n", views.NoControlLines(msg))
 }
 
 // NewRootCommand builds the lumuctl command tree. It holds no package-level

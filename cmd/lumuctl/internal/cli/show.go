@@ -156,7 +156,8 @@ func writeStateList(g *globals, st *state.State) error {
 		for _, e := range it.Item.Entries {
 			n += len(e.Value)
 		}
-		if _, err := fmt.Fprintf(g.streams.Out, "blocklist.%s  %s  %s/%s  %d hashes\n", it.Blocklist, id, it.OS, it.HashType, n); err != nil {
+		// item_ids were read from Kibana: no escape sequence reaches the terminal.
+		if _, err := fmt.Fprintf(g.streams.Out, "blocklist.%s  %s  %s/%s  %d hashes\n", it.Blocklist, views.NoControl(id), it.OS, it.HashType, n); err != nil {
 			return err
 		}
 	}

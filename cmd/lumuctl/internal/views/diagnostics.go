@@ -26,6 +26,11 @@ func WriteDiagnostics(outw, errw io.Writer, files map[string]*hcl.File, diags hc
 // no wrapping).
 func WriteDiagnosticsWidth(outw, errw io.Writer, files map[string]*hcl.File, diags hcl.Diagnostics, color bool, width uint) error {
 	for _, d := range diags {
+		// Summaries and details carry text from Kibana and Lumu (errors,
+		// item_ids): no escape sequence reaches the terminal.
+		safe := *d
+		safe.Summary, safe.Detail = NoControl(d.Summary), NoControlLines(d.Detail)
+		d := &safe
 		w := outw
 		if d.Severity == hcl.DiagError {
 			w = errw

@@ -65,17 +65,20 @@ func (pp *planPrinter) symbol(a plan.Action) string {
 // warning shows on every plan, apply and show, and its list of cases would
 // bury the plan. The JSON events, the plan file and the markdown keep it.
 func (pp *planPrinter) warning(n plan.Note) {
+	// A detail's line breaks are its producer's layout (each piece of text
+	// from Lumu or Kibana in it is one line); control characters go.
 	var lines []string
 	for _, line := range strings.Split(n.Detail, "\n") {
 		if line != "" {
-			lines = append(lines, line)
+			lines = append(lines, NoControl(line))
 		}
 	}
+	summary := NoControl(n.Summary)
 	if len(lines) > 1 && !pp.opts.Verbose {
-		pp.printf("%s %s; -v lists them\n\n", pp.paint(ansiYellow, "Warning:"), n.Summary)
+		pp.printf("%s %s; -v lists them\n\n", pp.paint(ansiYellow, "Warning:"), summary)
 		return
 	}
-	pp.printf("%s %s\n", pp.paint(ansiYellow, "Warning:"), n.Summary)
+	pp.printf("%s %s\n", pp.paint(ansiYellow, "Warning:"), summary)
 	for _, line := range lines {
 		pp.printf("  %s\n", line)
 	}
@@ -198,7 +201,7 @@ func (pp *planPrinter) change(c plan.ItemChange) {
 	}
 	pp.printf("    %s %s %s\n", pp.symbol(c.Action), NoControl(c.ItemID), what)
 	for _, r := range c.Reasons {
-		pp.printf("        (%s)\n", r)
+		pp.printf("        (%s)\n", NoControl(r))
 	}
 	if n := len(c.MovedIn); n > 0 {
 		pp.printf("        (takes over %d %s from another item)\n", n, plural(n, "hash", "hashes"))
@@ -219,9 +222,12 @@ func (pp *planPrinter) hashLines(hashes []string, why func(string) string, sign 
 		color = ansiRed
 	}
 	for _, h := range hashes[:limit] {
-		shown := h
+		// Values removed or found outside lumuctl come from Kibana as they
+		// were typed there: anything, escape sequences and line breaks
+		// included.
+		shown := NoControl(h)
 		if !pp.opts.Verbose {
-			shown = ShortHash(h)
+			shown = ShortHash(shown)
 		}
 		pp.printf("        %s %s  %s\n", pp.paint(color, sign), shown, why(h))
 	}
@@ -230,12 +236,14 @@ func (pp *planPrinter) hashLines(hashes []string, why func(string) string, sign 
 	}
 }
 
-// ShortHash abbreviates a hash as 3f2a…c9e1.
+// ShortHash abbreviates a hash as 3f2a…c9e1 (cutting on runes: a value
+// found in Kibana need not be a hash).
 func ShortHash(h string) string {
-	if len(h) <= 12 {
+	rs := []rune(h)
+	if len(rs) <= 12 {
 		return h
 	}
-	return h[:4] + "…" + h[len(h)-4:]
+	return string(rs[:4]) + "…" + string(rs[len(rs)-4:])
 }
 
 // provenanceText describes the incidents behind a hash:
@@ -285,6 +293,21 @@ func oneLine(s string, max int) string {
 // reach the terminal raw.
 func NoControl(s string) string {
 	return strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
+			return ' '
+		}
+		return r
+	}, s)
+}
+
+// NoControlLines is NoControl keeping line breaks and tabs: for messages
+// whose lines are lumuctl's own layout (each piece of outside text in them is
+// already one line) but that may still carry an escape sequence.
+func NoControlLines(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r == '\n' || r == '\t' {
+			return r
+		}
 		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
 			return ' '
 		}
