@@ -210,47 +210,58 @@ func TestInterruptWhileWaitingForTheLock(t *testing.T) {
 	if runtime.GOOS != "linux" {
 		t.Skip("finds the waiting process's lock file descriptor in /proc (Linux only)")
 	}
-	e := newE2E(t, buildLumuctl(t))
-	lockPath := filepath.Join(e.dir, ".lumuctl", "state.db.lock")
-	held, err := boltstore.New(filepath.Join(e.dir, ".lumuctl", "state.db"), boltstore.Options{}).
-		Lock(context.Background(), state.LockOptions{Command: "apply"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer held.Unlock()
-
-	cmd := exec.Command(e.bin, "apply", "--auto-approve", "--lock-timeout", "10m")
-	cmd.Dir, cmd.Env = e.dir, e.env
-	var stdout, stderr lockedBuffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	// Waiting means it has the lock file open (and polls the flock).
-	waitFor(t, "apply to wait for the lock", func() bool {
-		fds, _ := os.ReadDir(fmt.Sprintf("/proc/%d/fd", cmd.Process.Pid))
-		for _, fd := range fds {
-			if target, err := os.Readlink(fmt.Sprintf("/proc/%d/fd/%s", cmd.Process.Pid, fd.Name())); err == nil && target == lockPath {
-				return true
+	bin := buildLumuctl(t)
+	for _, tc := range []struct {
+		name string
+		args []string
+	}{
+		{"apply", []string{"apply", "--auto-approve", "--lock-timeout", "10m"}},
+		{"state rm", []string{"state", "rm", "blocklist.lumu", "--lock-timeout", "10m"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newE2E(t, bin)
+			lockPath := filepath.Join(e.dir, ".lumuctl", "state.db.lock")
+			held, err := boltstore.New(filepath.Join(e.dir, ".lumuctl", "state.db"), boltstore.Options{}).
+				Lock(context.Background(), state.LockOptions{Command: "apply"})
+			if err != nil {
+				t.Fatal(err)
 			}
-		}
-		return false
-	})
-	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
-		t.Fatal(err)
-	}
-	err = cmd.Wait()
-	var ee *exec.ExitError
-	if !errors.As(err, &ee) || ee.ExitCode() != 130 {
-		t.Errorf("apply: %v, want exit 130\n%s%s", err, stdout.String(), stderr.String())
-	}
-	if want := "Error: apply interrupted while waiting for the state lock; nothing was written"; !strings.Contains(stderr.String(), want) {
-		t.Errorf("stderr lacks %q:\n%s", want, stderr.String())
-	}
-	if strings.Contains(stderr.String(), "context canceled") {
-		t.Errorf("stderr shows the context error:\n%s", stderr.String())
-	}
-	if n := e.writes(); n != 0 {
-		t.Errorf("%d Kibana writes", n)
+			defer held.Unlock()
+
+			cmd := exec.Command(e.bin, tc.args...)
+			cmd.Dir, cmd.Env = e.dir, e.env
+			var stdout, stderr lockedBuffer
+			cmd.Stdout, cmd.Stderr = &stdout, &stderr
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			// Waiting means it has the lock file open (and polls the flock).
+			waitFor(t, tc.name+" to wait for the lock", func() bool {
+				fds, _ := os.ReadDir(fmt.Sprintf("/proc/%d/fd", cmd.Process.Pid))
+				for _, fd := range fds {
+					if target, err := os.Readlink(fmt.Sprintf("/proc/%d/fd/%s", cmd.Process.Pid, fd.Name())); err == nil && target == lockPath {
+						return true
+					}
+				}
+				return false
+			})
+			if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+				t.Fatal(err)
+			}
+			err = cmd.Wait()
+			var ee *exec.ExitError
+			if !errors.As(err, &ee) || ee.ExitCode() != 130 {
+				t.Errorf("%s: %v, want exit 130\n%s%s", tc.name, err, stdout.String(), stderr.String())
+			}
+			if want := "Error: " + tc.name + " interrupted while waiting for the state lock; nothing was written"; !strings.Contains(stderr.String(), want) {
+				t.Errorf("stderr lacks %q:\n%s", want, stderr.String())
+			}
+			if strings.Contains(stderr.String(), "context canceled") {
+				t.Errorf("stderr shows the context error:\n%s", stderr.String())
+			}
+			if n := e.writes(); n != 0 {
+				t.Errorf("%d Kibana writes", n)
+			}
+		})
 	}
 }

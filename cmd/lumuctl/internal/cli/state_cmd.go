@@ -102,7 +102,7 @@ the configuration says. A backup of the state is written first.`,
 			ns := cfg.Settings.Namespace
 			w, err := store.Lock(cmd.Context(), state.LockOptions{Command: "state rm", Timeout: lockTimeout})
 			if err != nil {
-				return stateError(err)
+				return interrupted(cmd.Context(), "state rm", "while waiting for the state lock", stateError(err))
 			}
 			defer w.Unlock()
 			st, err := store.Snapshot()

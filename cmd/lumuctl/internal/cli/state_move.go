@@ -144,7 +144,7 @@ state are refused).`,
 			defer closeStore(store)
 			w, err := store.Lock(cmd.Context(), state.LockOptions{Command: "state push", Timeout: lockTimeout})
 			if err != nil {
-				return stateError(err)
+				return interrupted(cmd.Context(), "state push", "while waiting for the state lock", stateError(err))
 			}
 			defer w.Unlock()
 			dst, err := exportStore(store)
