@@ -38,12 +38,12 @@ func (f *applyFlags) register(cmd *cobra.Command, destroy bool) {
 	fs.BoolVar(&f.autoApprove, "auto-approve", false, "apply without asking for confirmation")
 	fs.BoolVar(&f.input, "input", true, "ask for confirmation on the terminal (--input=false never asks)")
 	if !destroy {
-		fs.DurationVar(&f.planMaxAge, "plan-max-age", 24*time.Hour, "refuse a saved plan older than this")
+		durationVar(fs, &f.planMaxAge, "plan-max-age", 24*time.Hour, "refuse a saved plan older than this")
 	}
 	fs.IntVar(&f.parallelism, "parallelism", 4, "concurrent Kibana writes")
-	fs.DurationVar(&f.lockTimeout, "lock-timeout", 0, "how long to wait for the state lock")
+	durationVar(fs, &f.lockTimeout, "lock-timeout", 0, "how long to wait for the state lock")
 	if !destroy {
-		fs.DurationVar(&f.every, "every", 0, "run a full plan and apply every `DURATION` until stopped (needs --auto-approve)")
+		durationVar(fs, &f.every, "every", 0, "run a full plan and apply every `DURATION` until stopped (needs --auto-approve)")
 		fs.StringVar(&f.metricsListen, "metrics-listen", "", "with --every, serve /metrics and /healthz on `ADDR` (host:port)")
 	}
 	cmd.MarkFlagsMutuallyExclusive("json", "json-into")

@@ -93,7 +93,7 @@ Exit status: 0 success (with --detailed-exitcode: no changes), 1 error,
 	cmd.Flags().StringVar(&f.out, "out", "", "save the plan to `FILE` (mode 0600) for apply")
 	cmd.Flags().BoolVar(&f.detailedExitcode, "detailed-exitcode", false, "exit 2 when the plan has changes, 0 when it has none")
 	cmd.Flags().BoolVar(&f.destroy, "destroy", false, "plan the removal of every owned item of the selected blocklists")
-	cmd.Flags().DurationVar(&f.lockTimeout, "lock-timeout", 0, "accepted for symmetry with apply; plan never waits for the state lock")
+	durationVar(cmd.Flags(), &f.lockTimeout, "lock-timeout", 0, "accepted for symmetry with apply; plan never waits for the state lock")
 	cmd.MarkFlagsMutuallyExclusive("json", "json-into")
 	return cmd
 }

@@ -143,6 +143,6 @@ the configuration says. A backup of the state is written first.`,
 			return nil
 		},
 	}
-	cmd.Flags().DurationVar(&lockTimeout, "lock-timeout", 0, "how long to wait for the state lock")
+	durationVar(cmd.Flags(), &lockTimeout, "lock-timeout", 0, "how long to wait for the state lock")
 	return cmd
 }

@@ -170,7 +170,7 @@ state are refused).`,
 		},
 	}
 	cmd.Flags().BoolVar(&force, "force", false, "replace even another lineage or an older serial")
-	cmd.Flags().DurationVar(&lockTimeout, "lock-timeout", 0, "how long to wait for the state lock")
+	durationVar(cmd.Flags(), &lockTimeout, "lock-timeout", 0, "how long to wait for the state lock")
 	return cmd
 }
 
