@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"maps"
 	"math"
+	"net"
 	"net/url"
 	"path/filepath"
 	"regexp"
@@ -312,7 +313,22 @@ func (l *loader) url(a *hclsyntax.Attribute, w where) (string, bool) {
 			"The %s must be an absolute http(s) URL such as \"https://host:port/base\"; %s (got %q).", w, problem, shown)
 		return "", false
 	}
+	if u.Scheme == "http" && !isLoopback(u.Hostname()) {
+		l.warnf(a.Expr.Range().Ptr(), "API key sent in clear",
+			"The %s uses http:// to %s, which is not this machine: the API key and every answer cross the network unencrypted, so anyone on the path can read the key and change what lumuctl blocks. Use https://.", w, u.Hostname())
+	}
 	return strings.TrimRight(s, "/"), true
+}
+
+// isLoopback reports whether host names this machine: "localhost" (and
+// its subdomains, RFC 6761) or a loopback address.
+func isLoopback(host string) bool {
+	h := strings.ToLower(strings.TrimSuffix(host, "."))
+	if h == "localhost" || strings.HasSuffix(h, ".localhost") {
+		return true
+	}
+	ip := net.ParseIP(h)
+	return ip != nil && ip.IsLoopback()
 }
 
 func (l *loader) decodeKibanas() {

@@ -170,6 +170,9 @@ type SourceOptions struct {
 	Cache Cache
 	// HTTPLog is told about every request and retry; nil for none.
 	HTTPLog HTTPLog
+	// Refresh ignores cached data for this run: every incident context is
+	// read from the source again (and cached again).
+	Refresh bool
 }
 
 // SourceFactory builds a Source.

@@ -356,3 +356,68 @@ func TestCacheDirCreatedPrivate(t *testing.T) {
 		t.Fatal("test setup changed")
 	}
 }
+
+// Issue 10, item 12: a context answer that fails validation was cached,
+// and kept deciding later runs (removing its hashes) until the cache was
+// deleted. It is now used for the run but never cached, so the next run
+// reads it again.
+func TestCacheNeverStoresAnInvalidContext(t *testing.T) {
+	for name, bad := range map[string]map[string]any{
+		"empty object":           {},
+		"non-string file":        files(true, 12345, h64(1)),
+		"object file":            files(true, map[string]any{"sha256": h64(1)}, h64(1)),
+		"null related, no state": {"related_files": nil},
+	} {
+		t.Run(name, func(t *testing.T) { testInvalidContext(t, bad) })
+	}
+}
+
+func testInvalidContext(t *testing.T, bad map[string]any) {
+	w := newCacheWorld(t, 3)
+	w.f.setContext(uid(1), provider.SHA256, bad)
+	_, calls := w.run()
+	if calls != 6 {
+		t.Fatalf("cold: %d calls, want 6", calls)
+	}
+	// Lumu fixes its answer: the next run reads that context again (and
+	// only that one) and sees the fix.
+	w.f.setContext(uid(1), provider.SHA256, files(true, h64(1), h64(77)))
+	good, calls := w.run()
+	if calls != 1 || w.f.count("context "+uid(1)+" sha256") != 2 {
+		t.Fatalf("after the fix: %d calls, want 1 (the bad context again)", calls)
+	}
+	if good.Indicators[h64(77)] == nil {
+		t.Fatal("the fixed answer was not read")
+	}
+	if _, calls := w.run(); calls != 0 {
+		t.Fatalf("the fixed answer was not cached: %d calls", calls)
+	}
+}
+
+// plan --refresh (SourceOptions.Refresh) re-reads every context for the
+// run, and caches what it read.
+func TestRefreshRereadsEveryContext(t *testing.T) {
+	const n, types = 4, 2
+	w := newCacheWorld(t, n)
+	if _, calls := w.run(); calls != n*types {
+		t.Fatalf("cold: %d calls", calls)
+	}
+	w.f.setContext(uid(2), provider.SHA256, files(true, h64(2), h64(55)))
+	before := w.f.count("context")
+	s := testSource(t, w.srv, w.clk, w.path)
+	s.refresh = true
+	resp := s.Fetch(context.Background(), w.req)
+	s.Close()
+	if resp.Err != nil {
+		t.Fatal(resp.Err)
+	}
+	if calls := w.f.count("context") - before; calls != n*types || resp.Stats.ContextCached != 0 {
+		t.Fatalf("refresh: %d calls, stats %+v; want %d calls", calls, resp.Stats, n*types)
+	}
+	if resp.Indicators[h64(55)] == nil {
+		t.Fatal("refresh did not see the changed context")
+	}
+	if _, calls := w.run(); calls != 0 {
+		t.Fatalf("after refresh: %d calls, want 0", calls)
+	}
+}

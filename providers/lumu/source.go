@@ -60,6 +60,7 @@ type Source struct {
 	concurrency  int
 	cacheTimeout time.Duration
 	httpLog      provider.HTTPLog
+	refresh      bool // SourceOptions.Refresh
 
 	cache     *cache
 	cacheWarn *provider.Warning
@@ -92,6 +93,7 @@ func NewSource(o provider.SourceOptions, opts ...Option) (provider.Source, hcl.D
 		quotas:       make(map[string]*dailyQuota),
 		memQuota:     &memQuotas{},
 		httpLog:      o.HTTPLog,
+		refresh:      o.Refresh,
 	}
 	for _, opt := range opts {
 		opt(s)
@@ -413,7 +415,7 @@ func (f *fetch) contexts(ctx context.Context, c *Client, in *Incident, cached ma
 	r := incidentFiles{files: make(map[provider.HashType][]string, len(types))}
 	fresh := freshnessOf(in)
 	rec, hit := cached[in.ID]
-	hit = hit && rec.sameIncident(fresh)
+	hit = hit && rec.sameIncident(fresh) && !f.src.refresh
 	var fetched map[provider.HashType]cachedContext
 	defer func() {
 		if len(fetched) > 0 {
@@ -445,10 +447,19 @@ func (f *fetch) contexts(ctx context.Context, c *Client, in *Incident, cached ma
 				return r, err
 			}
 			cx = cachedContext{Active: got.CurrentlyActive, Files: got.Files()}
-			if fetched == nil {
-				fetched = make(map[provider.HashType]cachedContext, len(types))
+			// An answer that does not look like a context (neither field,
+			// or related files that are not strings) is used for this run
+			// as SPEC 3 says but never cached: a bad answer (a proxy's
+			// "{}", a broken backend) cached once would decide every later
+			// run, until the cache was deleted. A well-formed answer with
+			// an odd value (a string that is not a hash) is Lumu's data:
+			// cached, and warned about on every run.
+			if cacheable(got) {
+				if fetched == nil {
+					fetched = make(map[provider.HashType]cachedContext, len(types))
+				}
+				fetched[t] = cx
 			}
-			fetched[t] = cx
 		}
 		if i == 0 && f.req.Filter.OnlyActive && cx.Active != nil && !*cx.Active {
 			r.skipped = true
@@ -586,4 +597,19 @@ func unreadFiles(in *Incident, cached map[string]cachedIncident, fl provider.Fil
 		r.files[t] = cx.Files
 	}
 	return r
+}
+
+// cacheable reports whether a context answer is well-formed enough to be
+// cached: it has currently_active or related_files, and every related file
+// is a JSON string.
+func cacheable(cx *Context) bool {
+	if cx.CurrentlyActive == nil && cx.RelatedFiles == nil {
+		return false
+	}
+	for _, raw := range cx.RelatedFiles {
+		if len(raw) == 0 || raw[0] != '"' {
+			return false
+		}
+	}
+	return true
 }

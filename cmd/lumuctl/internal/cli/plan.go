@@ -26,6 +26,7 @@ type runFlags struct {
 	markdown        string
 	allowMassDelete bool
 	metricsFile     string
+	refresh         bool
 }
 
 // register adds the shared flags; --allow-mass-delete only where the
@@ -37,6 +38,7 @@ func (f *runFlags) register(fs *pflag.FlagSet, massDeleteGuard bool) {
 	fs.StringVar(&f.jsonInto, "json-into", "", "also write JSON-lines events to `FILE`")
 	fs.StringVar(&f.markdown, "markdown", "", "write a pull-request comment rendering of the plan to `FILE`")
 	fs.StringVar(&f.metricsFile, "metrics-file", "", "write the run's metrics to `PATH` (node_exporter textfile format, mode 0644)")
+	fs.BoolVar(&f.refresh, "refresh", false, "read every Lumu incident context again for this run instead of using the cache")
 	if massDeleteGuard {
 		fs.BoolVar(&f.allowMassDelete, "allow-mass-delete", false, "override the mass-delete guard for this run")
 	}
@@ -131,7 +133,7 @@ func makePlan(ctx context.Context, g *globals, f runFlags, mode plan.Mode, ws *w
 		run.diags = append(run.diags, &hcl.Diagnostic{Severity: hcl.DiagWarning, Summary: "Unfinished writes from an interrupted apply",
 			Detail: fmt.Sprintf("The state journal has %d write(s) that an earlier apply sent but did not record. The next apply reconciles them with Kibana before it plans; this plan reads Kibana directly.", n)})
 	}
-	src, d := ws.source(g.factories)
+	src, d := ws.source(g.factories, f.refresh)
 	run.diags = append(run.diags, d...)
 	if d.HasErrors() {
 		return run, nil

@@ -79,15 +79,15 @@ func (g *globals) loadWorkspace(vars []config.VarArg) (*workspace, hcl.Diagnosti
 func (w *workspace) files() map[string]*hcl.File { return w.parser.Files() }
 
 // source builds the Lumu source with the cache of the configuration.
-func (w *workspace) source(f provider.Factories) (provider.Source, hcl.Diagnostics) {
+func (w *workspace) source(f provider.Factories, refresh bool) (provider.Source, hcl.Diagnostics) {
 	if c := sourceCache(w.store); c != nil {
-		return f.Source(provider.SourceOptions{Cache: c, HTTPLog: w.httpLog})
+		return f.Source(provider.SourceOptions{Cache: c, HTTPLog: w.httpLog, Refresh: refresh})
 	}
 	cache := w.cfg.CacheFile()
 	if err := os.MkdirAll(filepath.Dir(cache), 0o700); err != nil {
 		return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Cannot create the cache directory", Detail: err.Error()}}
 	}
-	return f.Source(provider.SourceOptions{CachePath: cache, HTTPLog: w.httpLog})
+	return f.Source(provider.SourceOptions{CachePath: cache, HTTPLog: w.httpLog, Refresh: refresh})
 }
 
 // targets builds one Target per kibana block.
