@@ -43,10 +43,36 @@ type cachedIncident struct {
 	Contexts    map[provider.HashType]cachedContext `json:"contexts,omitempty"`
 }
 
-// cachedContext is the part of an incident context lumuctl uses.
+// cachedContext is the part of an incident context lumuctl uses. Active is
+// nil when the context had no currently_active, and true when it was true
+// or null (see Context.Active); Rank is nil when absent.
 type cachedContext struct {
 	Active *bool    `json:"currently_active,omitempty"`
+	Rank   *float64 `json:"rank,omitempty"`
 	Files  []string `json:"related_files,omitempty"`
+}
+
+func newCachedContext(c *Context) cachedContext {
+	cx := cachedContext{Rank: c.Rank, Files: c.Files()}
+	if c.HasCurrentlyActive {
+		a := c.Active()
+		cx.Active = &a
+	}
+	return cx
+}
+
+// skipReason says why Lumu's integrations skip an incident with this
+// context (SPEC 3, only_active), or "" when they keep it.
+func (cx cachedContext) skipReason() string {
+	switch {
+	case cx.Active == nil:
+		return "its context has no currently_active"
+	case !*cx.Active:
+		return "currently_active is false"
+	case cx.Rank != nil && *cx.Rank < MinRank:
+		return fmt.Sprintf("rank %g is below %d", *cx.Rank, MinRank)
+	}
+	return ""
 }
 
 func freshnessOf(in *Incident) cachedIncident {

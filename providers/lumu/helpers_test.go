@@ -194,6 +194,12 @@ func (f *fakeLumu) serveContext(w http.ResponseWriter, r *http.Request, id strin
 		w.WriteHeader(http.StatusOK) // empty 200 body
 		return
 	}
+	if st, ok := cx["_status"].(int); ok { // an error answer for this context
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(st)
+		_ = json.NewEncoder(w).Encode(map[string]any{"error": http.StatusText(st)})
+		return
+	}
 	writeJSON(w, cx)
 }
 

@@ -205,9 +205,10 @@ type fetch struct {
 
 // incidentFiles is what the contexts of one kept incident yielded.
 type incidentFiles struct {
-	skipped bool                           // only_active and currently_active=false
-	unread  bool                           // not read: the daily quota or a 429 stopped the reads
-	files   map[provider.HashType][]string // raw related_files per type
+	skipped  bool                           // only_active and inactive, or vanished
+	vanished bool                           // a context read answered 404
+	unread   bool                           // not read: the daily quota or a 429 stopped the reads
+	files    map[provider.HashType][]string // raw related_files per type
 }
 
 func (f *fetch) run(ctx context.Context) error {
@@ -362,6 +363,13 @@ func (f *fetch) run(ctx context.Context) error {
 			unread++
 			f.unread = append(f.unread, in.ID)
 		}
+		if r.vanished {
+			f.warnings = append(f.warnings, provider.Warning{
+				Summary: "Lumu incident vanished",
+				Detail: fmt.Sprintf("Lumu answered 404 for the context of incident %s, listed a moment before (company %q, ioc_filter %q); it contributes no hashes to this run.",
+					in.ID, co.Name, fl.Name),
+			})
+		}
 		if r.skipped {
 			continue
 		}
@@ -443,10 +451,18 @@ func (f *fetch) contexts(ctx context.Context, c *Client, in *Incident, cached ma
 				return r, errStopped
 			}
 			got, err := c.Context(ctx, in.ID, t)
+			if errors.Is(err, provider.ErrNotFound) {
+				// The incident vanished between the list and this read
+				// (SPEC 3): it contributes nothing; any other error still
+				// fails the source.
+				r.skipped, r.vanished = true, true
+				advance(len(types) - i)
+				return r, nil
+			}
 			if err != nil {
 				return r, err
 			}
-			cx = cachedContext{Active: got.CurrentlyActive, Files: got.Files()}
+			cx = newCachedContext(got)
 			// An answer that does not look like a context (neither field,
 			// or related files that are not strings) is used for this run
 			// as SPEC 3 says but never cached: a bad answer (a proxy's
@@ -461,7 +477,7 @@ func (f *fetch) contexts(ctx context.Context, c *Client, in *Incident, cached ma
 				fetched[t] = cx
 			}
 		}
-		if i == 0 && f.req.Filter.OnlyActive && cx.Active != nil && !*cx.Active {
+		if i == 0 && f.req.Filter.OnlyActive && cx.skipReason() != "" {
 			r.skipped = true
 			advance(len(types))
 			return r, nil
@@ -590,7 +606,7 @@ func unreadFiles(in *Incident, cached map[string]cachedIncident, fl provider.Fil
 		if !ok {
 			continue
 		}
-		if i == 0 && fl.OnlyActive && cx.Active != nil && !*cx.Active {
+		if i == 0 && fl.OnlyActive && cx.skipReason() != "" {
 			r.skipped = true
 			return r
 		}
@@ -603,7 +619,7 @@ func unreadFiles(in *Incident, cached map[string]cachedIncident, fl provider.Fil
 // cached: it has currently_active or related_files, and every related file
 // is a JSON string.
 func cacheable(cx *Context) bool {
-	if cx.CurrentlyActive == nil && cx.RelatedFiles == nil {
+	if !cx.HasCurrentlyActive && cx.RelatedFiles == nil {
 		return false
 	}
 	for _, raw := range cx.RelatedFiles {

@@ -215,12 +215,61 @@ func TestFetchExtraction(t *testing.T) {
 				f.OnlyActive = true
 				f.HashTypes = []provider.HashType{provider.SHA256, provider.MD5}
 			},
-			want: map[string][]string{h64(2): {uid(2)}, h32(2): {uid(2)}, h64(3): {uid(3)}, h32(3): {uid(3)}},
+			// uid(3)'s first context has no currently_active: inactive,
+			// as Lumu's integrations read it (SPEC 3).
+			want: map[string][]string{h64(2): {uid(2)}, h32(2): {uid(2)}},
 			wantCalls: map[string]int{
 				"context " + uid(1) + " sha256": 1, "context " + uid(1) + " md5": 0,
 				"context " + uid(2) + " sha256": 1, "context " + uid(2) + " md5": 1,
+				"context " + uid(3) + " sha256": 1, "context " + uid(3) + " md5": 0,
 			},
-			wantStats: &provider.FetchStats{ListCalls: 1, ContextCalls: 5, IncidentsListed: 3, IncidentsKept: 3},
+			wantStats: &provider.FetchStats{ListCalls: 1, ContextCalls: 4, IncidentsListed: 3, IncidentsKept: 3},
+		},
+		{
+			name: "only_active: rank below 900000 skips, missing rank is 900000, null currently_active is active",
+			incidents: []map[string]any{
+				inc(1, in(time.Hour), "open", "C2C"),
+				inc(2, in(time.Hour), "open", "C2C"),
+				inc(3, in(time.Hour), "open", "C2C"),
+				inc(4, in(time.Hour), "open", "C2C"),
+				inc(5, in(time.Hour), "open", "C2C"),
+			},
+			contexts: ctxs{
+				uid(1): {provider.SHA256: {"currently_active": true, "rank": 899999, "related_files": []string{h64(1)}}},
+				uid(2): {provider.SHA256: {"currently_active": true, "rank": 900000, "related_files": []string{h64(2)}}},
+				uid(3): {provider.SHA256: {"currently_active": true, "rank": 950000.5, "related_files": []string{h64(3)}}},
+				uid(4): {provider.SHA256: {"currently_active": nil, "related_files": []string{h64(4)}}},
+				uid(5): {provider.SHA256: {"currently_active": false, "rank": 999999, "related_files": []string{h64(5)}}},
+			},
+			filter: func(f *provider.Filter) { f.OnlyActive = true },
+			want:   map[string][]string{h64(2): {uid(2)}, h64(3): {uid(3)}, h64(4): {uid(4)}},
+		},
+		{
+			name: "only_active off: rank and a missing currently_active do not matter",
+			incidents: []map[string]any{
+				inc(1, in(time.Hour), "open", "C2C"),
+				inc(2, in(time.Hour), "open", "C2C"),
+			},
+			contexts: ctxs{
+				uid(1): {provider.SHA256: {"rank": 1, "related_files": []string{h64(1)}}},
+				uid(2): {provider.SHA256: {"related_files": []string{h64(2)}}},
+			},
+			want: map[string][]string{h64(1): {uid(1)}, h64(2): {uid(2)}},
+		},
+		{
+			name: "a 404 for one incident's context: it contributes nothing, with a warning naming it",
+			incidents: []map[string]any{
+				inc(1, in(time.Hour), "open", "C2C"),
+				inc(2, in(time.Hour), "open", "C2C"),
+			},
+			contexts: ctxs{
+				uid(1): {provider.SHA256: {"_status": 404}, provider.MD5: files(true, h32(1))},
+				uid(2): {provider.SHA256: files(true, h64(2)), provider.MD5: files(true, h32(2))},
+			},
+			filter:    func(f *provider.Filter) { f.HashTypes = []provider.HashType{provider.SHA256, provider.MD5} },
+			want:      map[string][]string{h64(2): {uid(2)}, h32(2): {uid(2)}},
+			wantWarn:  []string{"Lumu answered 404 for the context of incident " + uid(1)},
+			wantCalls: map[string]int{"context " + uid(1) + " md5": 0},
 		},
 		{
 			name:      "only_active off: inactive incidents count",
@@ -507,5 +556,22 @@ func TestFetchSharesBudget(t *testing.T) {
 	want := []time.Duration{time.Second, time.Second, time.Second, time.Second}
 	if diff := cmp.Diff(want, clk.Sleeps()); diff != "" {
 		t.Errorf("sleeps mismatch (-want +got):\n%s", diff)
+	}
+}
+
+// TestContextErrorOtherThan404FailsTheSource pins the other half of SPEC 3:
+// only a 404 makes an incident contribute nothing; any other error answer
+// for a context fails the fetch.
+func TestContextErrorOtherThan404FailsTheSource(t *testing.T) {
+	f := newFakeLumu(t)
+	f.addIncident(inc(1, testNow.Add(-time.Hour), "open", "C2C"))
+	f.addIncident(inc(2, testNow.Add(-time.Hour), "open", "C2C"))
+	f.setContext(uid(1), provider.SHA256, map[string]any{"_status": 403})
+	f.setContext(uid(2), provider.SHA256, files(true, h64(2)))
+	srv := f.start()
+	s := testSource(t, srv, newFakeClock(), "")
+	resp := s.Fetch(context.Background(), testRequest(srv))
+	if resp.Err == nil || !strings.Contains(resp.Err.Error(), "403") {
+		t.Fatalf("a 403 for one context: err = %v, indicators %d", resp.Err, len(resp.Indicators))
 	}
 }

@@ -81,8 +81,12 @@ type incidentPage struct {
 // (the endpoint is snake_case, unlike the others).
 type Context struct {
 	AdversaryID string `json:"adversary_id"`
-	// CurrentlyActive is nil when Lumu did not say.
-	CurrentlyActive *bool `json:"currently_active"`
+	// CurrentlyActive is nil when the context has no currently_active or
+	// has it null; HasCurrentlyActive tells the two apart.
+	CurrentlyActive    *bool `json:"currently_active"`
+	HasCurrentlyActive bool  `json:"-"`
+	// Rank is nil when absent (Lumu's integrations then use 900000).
+	Rank *float64 `json:"rank"`
 	// RelatedFiles holds the raw entries of related_files (absent = none).
 	// Entries that are not JSON strings are kept raw so that they can be
 	// reported, not silently lost.
@@ -91,8 +95,42 @@ type Context struct {
 	Timestamp      Time              `json:"timestamp"`
 }
 
-// Active reports whether the context does not say currently_active=false.
-func (c *Context) Active() bool { return c.CurrentlyActive == nil || *c.CurrentlyActive }
+// UnmarshalJSON records whether currently_active is present at all: Lumu's
+// integrations read a missing one as inactive.
+func (c *Context) UnmarshalJSON(b []byte) error {
+	type plain Context
+	var w struct {
+		plain
+		CurrentlyActive json.RawMessage `json:"currently_active"`
+	}
+	if err := json.Unmarshal(b, &w); err != nil {
+		return err
+	}
+	*c = Context(w.plain)
+	c.CurrentlyActive, c.HasCurrentlyActive = nil, w.CurrentlyActive != nil
+	if raw := bytes.TrimSpace(w.CurrentlyActive); len(raw) > 0 && string(raw) != "null" {
+		var v bool
+		if err := json.Unmarshal(raw, &v); err != nil {
+			return fmt.Errorf("currently_active: %w", err)
+		}
+		c.CurrentlyActive = &v
+	}
+	return nil
+}
+
+// MinRank is the rank below which Lumu's integrations skip an incident;
+// a context without rank counts as MinRank.
+const MinRank = 900000
+
+// Active reports whether Lumu's own integrations treat the context as
+// active (SPEC 3): currently_active present and not false. Their code is
+// `context.get("currently_active", False)` followed by `is False`, so a
+// missing value is inactive and a JSON null is not
+// (VictorGomesSec/guardicore-response-v2 lumulib/integration.py @ c0671597,
+// a public copy of Lumu's integration library).
+func (c *Context) Active() bool {
+	return c.HasCurrentlyActive && (c.CurrentlyActive == nil || *c.CurrentlyActive)
+}
 
 // Files returns related_files as strings: JSON strings are unquoted, any
 // other JSON value is returned as its raw text (and fails validation later).

@@ -402,7 +402,8 @@ type mitreDetail struct {
 // contextJSON is the context of an incident (snake_case).
 type contextJSON struct {
 	AdversaryID       string    `json:"adversary_id"`
-	CurrentlyActive   bool      `json:"currently_active"`
+	CurrentlyActive   *bool     `json:"currently_active,omitempty"`
+	Rank              *int      `json:"rank,omitempty"`
 	DeactivatedOn     string    `json:"deactivated_on,omitempty"`
 	ExternalResources []string  `json:"external_resources"`
 	Mitre             mitreJSON `json:"mitre"`
@@ -461,9 +462,25 @@ func (s *Server) serveContext(w http.ResponseWriter, r *http.Request, co *compan
 		s.mu.RUnlock()
 		return
 	}
+	if inc.ContextNotFound {
+		s.mu.RUnlock()
+		writeError(w, http.StatusNotFound, "NotFound", "Incident "+id+" not found")
+		return
+	}
+	var active *bool
+	if !inc.OmitCurrentlyActive {
+		a := inc.CurrentlyActive
+		active = &a
+	}
+	var rank *int
+	if inc.Rank != nil {
+		r := *inc.Rank
+		rank = &r
+	}
 	c := contextJSON{
 		AdversaryID:       inc.AdversaryID,
-		CurrentlyActive:   inc.CurrentlyActive,
+		CurrentlyActive:   active,
+		Rank:              rank,
 		DeactivatedOn:     fmtOptTime(inc.DeactivatedOn),
 		ExternalResources: []string{"https://urlhaus.abuse.ch/host/" + inc.AdversaryID + "/"},
 		Mitre:             mitreFor(inc.AdversaryTypes),

@@ -82,6 +82,14 @@ type Incident struct {
 
 	// Context fields.
 	CurrentlyActive bool
+	// OmitCurrentlyActive leaves currently_active out of the context
+	// (Lumu's integrations read that as inactive).
+	OmitCurrentlyActive bool
+	// Rank is the context's rank; nil leaves it out (read as 900000).
+	Rank *int
+	// ContextNotFound makes the context answer 404 while the incident is
+	// still listed (it vanished between the list and the read).
+	ContextNotFound bool
 	DeactivatedOn   time.Time // zero: deactivated_on absent
 	ThreatDetails   []string
 	ThreatTriggers  []string

@@ -277,6 +277,13 @@ type NewIncident struct {
 	Status string `json:"status,omitempty"`
 	// CurrentlyActive defaults to true.
 	CurrentlyActive *bool `json:"currently_active,omitempty"`
+	// OmitCurrentlyActive serves the context without currently_active.
+	OmitCurrentlyActive bool `json:"omit_currently_active,omitempty"`
+	// Rank is served as the context's rank; absent when nil.
+	Rank *int `json:"rank,omitempty"`
+	// ContextNotFound makes every context read of the incident answer 404
+	// while the incident stays listed.
+	ContextNotFound bool `json:"context_not_found,omitempty"`
 	// Labels is the labelDistribution; defaults to {"0": 1}.
 	Labels map[string]int `json:"labels,omitempty"`
 	// Hashes are the related_files per hash type, served as given.
@@ -318,21 +325,24 @@ func (s *Server) AddIncident(n NewIncident) (*Incident, error) {
 	now := s.now().Truncate(time.Millisecond)
 	s.seq++
 	inc := &Incident{
-		ID:                uuidV1(now, uint16(s.seq), 0x01aabbccddee),
-		Timestamp:         now,
-		StatusTimestamp:   now,
-		Status:            n.Status,
-		Contacts:          1,
-		AdversaryID:       n.AdversaryID,
-		AdversaryTypes:    slices.Clone(n.AdversaryTypes),
-		Description:       n.Description,
-		LabelDistribution: map[string]int{},
-		TotalEndpoints:    1,
-		FirstContact:      now,
-		LastContact:       now,
-		Unread:            true,
-		CurrentlyActive:   n.CurrentlyActive == nil || *n.CurrentlyActive,
-		RelatedFiles:      map[HashType][]string{},
+		ID:                  uuidV1(now, uint16(s.seq), 0x01aabbccddee),
+		Timestamp:           now,
+		StatusTimestamp:     now,
+		Status:              n.Status,
+		Contacts:            1,
+		AdversaryID:         n.AdversaryID,
+		AdversaryTypes:      slices.Clone(n.AdversaryTypes),
+		Description:         n.Description,
+		LabelDistribution:   map[string]int{},
+		TotalEndpoints:      1,
+		FirstContact:        now,
+		LastContact:         now,
+		Unread:              true,
+		CurrentlyActive:     n.CurrentlyActive == nil || *n.CurrentlyActive,
+		OmitCurrentlyActive: n.OmitCurrentlyActive,
+		Rank:                n.Rank,
+		ContextNotFound:     n.ContextNotFound,
+		RelatedFiles:        map[HashType][]string{},
 	}
 	for inc.ID == "" || s.owner[inc.ID] != nil {
 		s.seq++
