@@ -241,6 +241,7 @@ func runApply(ctx context.Context, g *globals, f applyFlags, mode plan.Mode, pla
 		}
 	}
 	if !p.HasChanges() {
+		syncOwned(ctx, out, ws, writer, p, live, writable)
 		return nil
 	}
 	if p.Mode == plan.ModeDestroy {
@@ -271,6 +272,9 @@ func runApply(ctx context.Context, g *globals, f applyFlags, mode plan.Mode, pla
 	}
 	if err != nil {
 		return out.fail(applyRecordError(res, command, err))
+	}
+	if res.Outcome == state.OutcomeSuccess {
+		syncOwned(ctx, out, ws, writer, p, live, writable)
 	}
 	return out.applyResult(res, p, command)
 }
@@ -523,4 +527,25 @@ func ownedEntries(entries []state.JournalEntry, prefix string) (owned []state.Jo
 		}
 	}
 	return owned, foreign
+}
+
+// syncOwned brings the state's owned items in line with Kibana after a
+// complete run (apply.SyncOwned): records of items deleted outside lumuctl
+// are forgotten, owned items the state did not know are recorded. It is
+// best effort: a failure is a warning, and the next run tries again.
+func syncOwned(ctx context.Context, out *runOutput, ws *workspace, w state.Writer, p *plan.Plan, live map[string]plan.LiveSet, targets map[string]provider.Target) {
+	st, err := ws.store.Snapshot()
+	if err == nil {
+		var r apply.SyncResult
+		r, err = apply.SyncOwned(ctx, w, apply.SyncInput{Plan: p, Live: live, State: st, Kibanas: targets, Namespace: ws.cfg.Settings.Namespace})
+		if n := len(r.Adopted); n > 0 {
+			out.note(fmt.Sprintf("Recorded %d owned item(s) that Kibana holds but the state did not know.", n))
+		}
+		if n := len(r.Forgotten); n > 0 {
+			out.note(fmt.Sprintf("Forgot %d item(s) deleted in Kibana outside lumuctl and no longer needed: %s.", n, strings.Join(r.Forgotten, ", ")))
+		}
+	}
+	if err != nil {
+		out.note(fmt.Sprintf("Warning: the state's owned items were not brought in line with Kibana (%v); the next apply tries again.", err))
+	}
 }
