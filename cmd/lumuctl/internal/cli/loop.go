@@ -82,6 +82,9 @@ func runLoop(ctx context.Context, g *globals, f applyFlags) error {
 	for cycle := 1; ; cycle++ {
 		start := g.now()
 		g.lastFailure = ""
+		// A second interrupt during this cycle reports this cycle's writes
+		// (exit 3 only when it made some), not the earlier cycles'.
+		g.writes.made.Store(0)
 		err := runApply(ctx, g, f, plan.ModeNormal, "")
 		end := g.now()
 		code := exitCodeOf(err)
