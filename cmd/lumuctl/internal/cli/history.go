@@ -13,9 +13,12 @@ import (
 func newHistoryCommand(g *globals) *cobra.Command {
 	var asJSON bool
 	cmd := &cobra.Command{
-		Use:     "history [--json]",
-		Short:   "Show the audit log of applies",
-		Long:    `history lists every apply, destroy and state rm recorded in the state file: when, who (user@host), the plan digest, the counts and the outcome.`,
+		Use:   "history [--json]",
+		Short: "Show the audit log of applies, destroys and state rm",
+		Long: `history lists every apply, destroy and state rm recorded in the state: when
+(UTC), who (user@host), the plan digest, item and hash counts, the outcome
+(success, partial, error, interrupted) and a message when there is one.
+--json prints one JSON array of the same entries.`,
 		Example: "  lumuctl history --json | jq '.[] | select(.outcome != \"success\")'",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
