@@ -322,3 +322,70 @@ func (c *cache) storeExt(company string, updates map[string]cachedIncident) erro
 	}
 	return nil
 }
+
+// CopyCache copies the bbolt cache file at path (its incident records and
+// daily request counters) into dst, for `init --migrate-state`. A missing
+// file copies nothing; a file of another cache version copies nothing.
+func CopyCache(path string, dst provider.Cache) (records int, err error) {
+	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+		return 0, nil
+	}
+	db, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true, Timeout: DefaultCacheTimeout, OpenFile: safefile.OpenFile})
+	if err != nil {
+		return 0, fmt.Errorf("open the cache %s: %w", path, err)
+	}
+	defer db.Close()
+	groups := map[string]map[string][]byte{}
+	quotas := map[string]quotaRecord{}
+	err = db.View(func(tx *bolt.Tx) error {
+		if !versionOK(tx) {
+			return nil
+		}
+		if root := tx.Bucket(bucketCompanies); root != nil {
+			err := root.ForEachBucket(func(name []byte) error {
+				recs := map[string][]byte{}
+				err := root.Bucket(name).ForEach(func(k, v []byte) error {
+					var rec cachedIncident
+					if json.Unmarshal(v, &rec) == nil { // an unreadable record is a miss
+						recs[string(k)] = append([]byte(nil), v...)
+					}
+					return nil
+				})
+				groups[string(name)] = recs
+				return err
+			})
+			if err != nil {
+				return err
+			}
+		}
+		if b := tx.Bucket(bucketQuota); b != nil {
+			return b.ForEach(func(k, v []byte) error {
+				var r quotaRecord
+				if json.Unmarshal(v, &r) == nil {
+					quotas[string(k)] = r
+				}
+				return nil
+			})
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("read the cache %s: %w", path, err)
+	}
+	for g, recs := range groups {
+		if err := dst.Store(g, recs); err != nil {
+			return records, err
+		}
+		records += len(recs)
+	}
+	for k, r := range quotas {
+		// Never lower a count another runner already made.
+		if n, err := dst.QuotaUsed(k, r.Day); err != nil || n >= r.Used {
+			continue
+		}
+		if err := dst.SetQuotaUsed(k, r.Day, r.Used); err != nil {
+			return records, err
+		}
+	}
+	return records, nil
+}

@@ -119,3 +119,37 @@ func TestExternalCache(t *testing.T) {
 		}
 	}
 }
+
+// CopyCache moves a cache file's records and counters into an external
+// cache: a source on the external cache then reads no context.
+func TestCopyCache(t *testing.T) {
+	const n, types = 5, 2
+	w := newCacheWorld(t, n)
+	if _, calls := w.run(); calls != n*types {
+		t.Fatalf("cold: %d calls", calls)
+	}
+	ext := &memCache{}
+	got, err := CopyCache(w.path, ext)
+	if err != nil || got != n {
+		t.Fatalf("CopyCache = %d, %v; want %d records", got, err, n)
+	}
+	if len(ext.quota) != 1 {
+		t.Errorf("quota counters copied: %v", ext.quota)
+	}
+	before := w.f.count("context")
+	s, diags := NewSource(provider.SourceOptions{Cache: ext},
+		WithHTTPClient(w.srv.Client()), WithClock(w.clk.Now), WithSleep(w.clk.Sleep), WithJitter(func() float64 { return 0 }))
+	if diags.HasErrors() {
+		t.Fatal(diags.Error())
+	}
+	defer s.Close()
+	if resp := s.Fetch(context.Background(), w.req); resp.Err != nil {
+		t.Fatal(resp.Err)
+	}
+	if calls := w.f.count("context") - before; calls != 0 {
+		t.Errorf("after CopyCache: %d context calls, want 0", calls)
+	}
+	if got, err := CopyCache(w.path+".missing", ext); err != nil || got != 0 {
+		t.Errorf("CopyCache of a missing file = %d, %v", got, err)
+	}
+}

@@ -14,6 +14,7 @@ import (
 	"github.com/lumuctl/lumuctl/engine/config"
 	"github.com/lumuctl/lumuctl/engine/state"
 	"github.com/lumuctl/lumuctl/engine/state/boltstore"
+	"github.com/lumuctl/lumuctl/providers/lumu"
 )
 
 // Moving a whole state between the configured backend and a local state
@@ -210,5 +211,23 @@ func migrateState(ctx context.Context, g *globals, cfg *config.Config, store sta
 		return err
 	}
 	fmt.Fprintf(g.streams.Out, "Migrated the state %s into %s: %s. The local file is left as it was; remove it once you no longer need it.\n", from, store.Path(), dumpSummary(src))
+	return migrateCache(g, store, filepath.Join(filepath.Dir(from), filepath.Base(config.DefaultCachePath)))
+}
+
+// migrateCache copies the local Lumu cache file beside the migrated state
+// into the backend's cache (a missing file copies nothing).
+func migrateCache(g *globals, store state.Store, path string) error {
+	c := sourceCache(store)
+	if c == nil {
+		return nil
+	}
+	defer c.Close()
+	n, err := lumu.CopyCache(path, c)
+	if err != nil {
+		return fmt.Errorf("migrate the Lumu cache: %w", err)
+	}
+	if n > 0 {
+		fmt.Fprintf(g.streams.Out, "Copied %d cached Lumu incident(s) from %s.\n", n, path)
+	}
 	return nil
 }
