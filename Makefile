@@ -11,7 +11,7 @@ GOFILES  = $$(git ls-files --cached --others --exclude-standard '*.go')
 IMAGE   ?= lumuctl:$(VERSION)
 CONTAINER ?= podman
 
-.PHONY: image image-test all help build test vet lint fmt fmt-check check demo clean bench soak soak-loop fuzz pg-bin
+.PHONY: image image-test all help build test vet lint fmt fmt-check check demo clean bench soak soak-loop fuzz pg-bin man
 
 all: build
 
@@ -112,5 +112,10 @@ image: ## build the container image from Dockerfile with podman, no registry nee
 image-test: image ## build the image, then check it: runs as 65532, lumuctl version, convert and validate in the volume
 	IMAGE=$(IMAGE) CONTAINER=$(CONTAINER) sh examples/deploy/image/test.sh
 
-clean: ## remove bin/
-	rm -rf $(BIN)
+MANDIR ?= man/man1
+
+man: ## man pages from the cobra command tree (cobra's doc generator) into MANDIR (man/man1)
+	$(GO) run ./cmd/lumuctl/internal/mangen -dir $(MANDIR)
+
+clean: ## remove bin/ and man/
+	rm -rf $(BIN) man
