@@ -44,6 +44,7 @@ func scriptCmds() map[string]func(ts *testscript.TestScript, neg bool, args []st
 		"exit":    cmdExit,
 		"e2e":     cmdE2E,    // script_cmds_plans_test.go
 		"safety":  cmdSafety, // script_cmds_safety_test.go
+		"proxy":   cmdProxy,  // script_cmds_proxy_test.go
 		"pg":      cmdPG,     // script_cmds_pg_test.go
 	}
 }
