@@ -147,13 +147,10 @@ func planGroup(in *planInput, k groupKey, items []liveItem, bp *BlocklistPlan) e
 		// is a bug, and planning must not guess.
 		return fmt.Errorf("internal error: %w", err)
 	}
-	before := map[string]struct{}{}
-	for _, li := range items {
-		for _, v := range ItemValues(li.item) {
-			before[trimLower(v)] = struct{}{}
-		}
-	}
-	bp.HashesBefore += len(before)
+	// Distinct normalised values present before: the desired ones already
+	// present (desired minus Blocked) plus the present ones not desired
+	// (Unblocked). No map of every value is needed.
+	bp.HashesBefore += len(desired) - len(res.Blocked) + len(res.Unblocked)
 	bp.HashesAdded += len(res.Blocked)
 	bp.HashesRemoved += len(res.Unblocked)
 	bp.HashesAfter += len(desired)
@@ -216,6 +213,9 @@ func ItemValues(it provider.Item) []string {
 // setDiff returns values in b not in a (added) and in a not in b (removed),
 // each sorted and de-duplicated.
 func setDiff(a, b []string) (added, removed []string) {
+	if slices.Equal(a, b) {
+		return nil, nil // the everyday case: the item is as last applied
+	}
 	as, bs := map[string]bool{}, map[string]bool{}
 	for _, v := range a {
 		as[v] = true

@@ -658,14 +658,17 @@ func checkPolicies(ctx context.Context, cfg *config.Config, selected []*config.B
 
 // provenanceBuilder interns incident refs while building the plan.
 type provenanceBuilder struct {
-	index  map[string]int // key of ref → index
+	index  map[refID]int // ref as read → index (no allocation per lookup)
 	refs   []provider.IncidentRef
-	hashes map[string]map[int]struct{}
+	hashes map[string][]int // hash → ref indexes, without duplicates (lists are short)
 }
 
 func newProvenanceBuilder() *provenanceBuilder {
-	return &provenanceBuilder{index: map[string]int{}, hashes: map[string]map[int]struct{}{}}
+	return &provenanceBuilder{index: map[refID]int{}, hashes: map[string][]int{}}
 }
+
+// refID identifies an incident ref as a source reported it.
+type refID struct{ company, filter, id string }
 
 func refKey(r provider.IncidentRef) string {
 	return r.Company + "\x00" + r.Filter + "\x00" + r.ID
@@ -673,20 +676,20 @@ func refKey(r provider.IncidentRef) string {
 
 func (b *provenanceBuilder) add(h string, refs []provider.IncidentRef) {
 	set := b.hashes[h]
-	if set == nil {
-		set = map[int]struct{}{}
-		b.hashes[h] = set
-	}
+	defer func() { b.hashes[h] = set }()
 	for _, r := range refs {
-		r = validRef(r)
-		k := refKey(r)
+		// Interned by the ref as read: each incident is validated and
+		// copied once, not once per hash.
+		k := refID{r.Company, r.Filter, r.ID}
 		i, ok := b.index[k]
 		if !ok {
 			i = len(b.refs)
 			b.index[k] = i
-			b.refs = append(b.refs, r)
+			b.refs = append(b.refs, validRef(r))
 		}
-		set[i] = struct{}{}
+		if !slices.Contains(set, i) {
+			set = append(set, i)
+		}
 	}
 }
 
@@ -726,7 +729,7 @@ func (b *provenanceBuilder) build() Provenance {
 	}
 	for h, set := range b.hashes {
 		idx := make([]int, 0, len(set))
-		for i := range set {
+		for _, i := range set {
 			idx = append(idx, remap[i])
 		}
 		sort.Ints(idx)

@@ -86,3 +86,35 @@ func BenchmarkEncode200k(b *testing.B) {
 	}
 	b.ReportMetric(float64(buf.Len()), "planfile_bytes")
 }
+
+// BenchmarkMakeWarm200k plans again after the initial sync of
+// BenchmarkMakeInitial200k was applied (the state records the items): the
+// everyday no-change plan, on three OSes.
+func BenchmarkMakeWarm200k(b *testing.B) {
+	opts := benchEnv(b, 200_000)
+	p, diags := Make(context.Background(), opts)
+	if diags.HasErrors() {
+		b.Fatal(diags)
+	}
+	target := opts.Kibanas["prod"].(*providertest.Target)
+	items := map[string]provider.Item{}
+	for _, bp := range p.Blocklists {
+		for _, c := range bp.Changes {
+			it, err := target.Create(context.Background(), *c.After)
+			if err != nil {
+				b.Fatal(err)
+			}
+			items[it.ItemID] = it
+		}
+	}
+	opts.Prior = Prior{Lineage: "bench", Serial: 1, Items: items}
+	b.ReportAllocs()
+	for b.Loop() {
+		if p, diags = Make(context.Background(), opts); diags.HasErrors() {
+			b.Fatal(diags)
+		}
+	}
+	if w := countWrites(p); w != 0 {
+		b.Fatalf("planned %d writes, want 0", w)
+	}
+}
