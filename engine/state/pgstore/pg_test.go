@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/jackc/pgx/v5"
 
 	"github.com/lumuctl/lumuctl/engine/state"
 	"github.com/lumuctl/lumuctl/engine/state/pgstore"
@@ -228,5 +229,63 @@ func TestURLScrubbed(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// A statement that exceeds the server's statement_timeout (here: the journal
+// table locked by another session) fails that write with a clear error;
+// the writer keeps its session and its lock, and writes again once the
+// obstacle is gone.
+func TestStatementTimeout(t *testing.T) {
+	schema := cluster.FreshSchema(t)
+	url := cluster.URL() + "&options=-c%20statement_timeout%3D300"
+	s, err := pgstore.New(pgstore.Options{URL: url, Schema: schema, Namespace: "prod"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	w, err := s.Lock(context.Background(), state.LockOptions{Command: "apply"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Unlock()
+	it := statetest.SampleItem("main", "linux", 1)
+	entry := state.JournalEntry{Op: state.OpCreate, ItemID: it.Item.ItemID, Item: &it}
+	if _, err := w.JournalBegin(entry); err != nil {
+		t.Fatal(err)
+	}
+
+	ctx := context.Background()
+	blocker, err := pgx.Connect(ctx, cluster.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer blocker.Close(ctx)
+	tx, err := blocker.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Exec(ctx, fmt.Sprintf("LOCK TABLE %s.journal IN ACCESS EXCLUSIVE MODE", schema)); err != nil {
+		t.Fatal(err)
+	}
+	_, err = w.JournalBegin(entry)
+	if err == nil || !strings.Contains(err.Error(), "statement timeout") || !strings.Contains(err.Error(), "database postgres") {
+		t.Errorf("JournalBegin while the journal is locked = %v, want a statement timeout naming the database", err)
+	}
+	if errors.Is(err, pgstore.ErrConnection) || strings.Contains(err.Error(), "statement_timeout%3D") {
+		t.Errorf("statement timeout reported as a lost connection, or with the URL: %v", err)
+	}
+	if err := tx.Rollback(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// Still the holder: another writer cannot take the lock, and writes work.
+	if _, err := newStore(t, schema, "prod").Lock(ctx, state.LockOptions{Command: "apply"}); err == nil {
+		t.Error("the lock was lost after a statement timeout")
+	}
+	if _, err := w.JournalBegin(entry); err != nil {
+		t.Errorf("JournalBegin after the obstacle went: %v", err)
+	}
+	if p, err := s.PendingJournal(); err != nil || len(p) != 2 {
+		t.Errorf("pending = %d entries, %v; want 2", len(p), err)
 	}
 }
