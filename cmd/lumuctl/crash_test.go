@@ -360,7 +360,14 @@ const (
 // and after every round. LUMUCTL_CRASH_ROUNDS sets the number of rounds
 // (default 5; `make soak` runs 200), LUMUCTL_CRASH_SEED the seed (default:
 // the current time, logged, so a failing run can be replayed).
-func TestCrashConsistency(t *testing.T) {
+func TestCrashConsistency(t *testing.T) { crashConsistency(t, "bbolt") }
+
+// TestCrashConsistencyPostgres is the same loop with the state, journal,
+// lock and cache in PostgreSQL (SPEC 10): a SIGKILLed apply's session ends,
+// PostgreSQL releases its lock, and the next run reconciles.
+func TestCrashConsistencyPostgres(t *testing.T) { crashConsistency(t, "postgres") }
+
+func crashConsistency(t *testing.T, backend string) {
 	if testing.Short() {
 		t.Skip("crash loop runs real processes; skipped with -short")
 	}
@@ -377,6 +384,9 @@ func TestCrashConsistency(t *testing.T) {
 
 	const maxValues = 5
 	e := newE2E(t, buildLumuctl(t), configEdit{"max_values_per_item = 100", fmt.Sprintf("max_values_per_item = %d", maxValues)})
+	if backend == "postgres" {
+		usePostgres(t, e)
+	}
 	e.sb.Kibana.SetLatency(kibanasim.KindCreateItem, 40*time.Millisecond)
 	e.sb.Kibana.SetLatency(kibanasim.KindUpdateItem, 40*time.Millisecond)
 	e.sb.Kibana.SetLatency(kibanasim.KindDeleteItem, 30*time.Millisecond)

@@ -4,10 +4,12 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
 	"sync"
+	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -45,6 +47,52 @@ func (w withPostgres) Run() int {
 		}
 	}
 	return code
+}
+
+// pgBackendBlock is the settings block of examples/sandbox with the
+// PostgreSQL backend in schema.
+func pgBackendBlock(schema string) string {
+	return `variable "pg_url" {
+  sensitive = true
+}
+
+settings {
+  namespace = "demo"
+  backend "postgres" {
+    url    = var.pg_url
+    schema = "` + schema + `"
+  }
+}`
+}
+
+var sandboxSettingsRE = regexp.MustCompile(`(?s)settings \{\n  namespace = "demo"\n\}`)
+
+// usePostgres switches an e2e world (crash loop, fault matrix) to the
+// PostgreSQL backend in a schema of its own, starting the package's
+// cluster if needed.
+func usePostgres(t *testing.T, e *e2e) {
+	t.Helper()
+	pgOnce.Do(func() { pgCluster, pgErr = pgtest.Start() })
+	if pgErr != nil {
+		t.Fatalf("pg: %v", pgErr)
+	}
+	pgMu.Lock()
+	pgSchemas++
+	schema := fmt.Sprintf("e2e%d", pgSchemas)
+	pgMu.Unlock()
+	path := filepath.Join(e.dir, "main.lumu.hcl")
+	src, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !sandboxSettingsRE.Match(src) {
+		t.Fatalf("%s has no settings block `namespace = \"demo\"` to rewrite", path)
+	}
+	src = sandboxSettingsRE.ReplaceAll(src, []byte(pgBackendBlock(schema)))
+	if err := os.WriteFile(path, src, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	e.env = append(e.env, "LUMUCTL_VAR_pg_url="+pgURL())
 }
 
 func pgURL() string {
@@ -93,21 +141,10 @@ func cmdPG(ts *testscript.TestScript, neg bool, args []string) {
 			pgMu.Unlock()
 		}
 		src := ts.ReadFile(file)
-		re := regexp.MustCompile(`(?s)settings \{\n  namespace = "demo"\n\}`)
-		if !re.MatchString(src) {
+		if !sandboxSettingsRE.MatchString(src) {
 			ts.Fatalf("pg config: %s has no settings block `namespace = \"demo\"` to rewrite", file)
 		}
-		src = re.ReplaceAllString(src, `variable "pg_url" {
-  sensitive = true
-}
-
-settings {
-  namespace = "demo"
-  backend "postgres" {
-    url    = var.pg_url
-    schema = "`+schema+`"
-  }
-}`)
+		src = sandboxSettingsRE.ReplaceAllString(src, pgBackendBlock(schema))
 		ts.Check(os.WriteFile(ts.MkAbs(file), []byte(src), 0o600))
 		ts.Setenv("LUMUCTL_VAR_pg_url", pgURL())
 		ts.Setenv("PG_SCHEMA", schema)
