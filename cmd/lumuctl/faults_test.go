@@ -387,7 +387,15 @@ func manyIncidents(t *testing.T, e *e2e) {
 // reads them).
 var rateBefore, rateWant map[osHash]int
 
-func TestFaultMatrix(t *testing.T) {
+func TestFaultMatrix(t *testing.T) { faultMatrixFor(t, "bbolt") }
+
+// TestFaultMatrixPostgres runs the same faults with the state, journal,
+// lock and cache in PostgreSQL (SPEC 10). PostgreSQL's own faults (session
+// terminated, server restart, statement timeout) are in
+// e2e_postgres_faults.txtar and engine/state/pgstore.
+func TestFaultMatrixPostgres(t *testing.T) { faultMatrixFor(t, "postgres") }
+
+func faultMatrixFor(t *testing.T, backend string) {
 	if testing.Short() {
 		t.Skip("fault matrix runs real processes; skipped with -short")
 	}
@@ -395,6 +403,9 @@ func TestFaultMatrix(t *testing.T) {
 	for _, tc := range faultMatrix() {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newE2E(t, bin, faultEdits...)
+			if backend == "postgres" {
+				usePostgres(t, e)
+			}
 			if tc.baseline && tc.change == nil {
 				baselineApply(t, e, tc.dropsOnly)
 			} else if tc.baseline {
@@ -405,7 +416,9 @@ func TestFaultMatrix(t *testing.T) {
 			if tc.coldCache {
 				// The plan above cached every context: start cold so the
 				// faulty run reads them again.
-				if err := os.Remove(filepath.Join(e.dir, ".lumuctl", "cache.db")); err != nil {
+				if backend == "postgres" {
+					pgClearCache(t, e)
+				} else if err := os.Remove(filepath.Join(e.dir, ".lumuctl", "cache.db")); err != nil {
 					t.Fatal(err)
 				}
 			}

@@ -93,6 +93,24 @@ func usePostgres(t *testing.T, e *e2e) {
 		t.Fatal(err)
 	}
 	e.env = append(e.env, "LUMUCTL_VAR_pg_url="+pgURL())
+	pgMu.Lock()
+	pgE2ESchemas[e] = schema
+	pgMu.Unlock()
+}
+
+// pgE2ESchemas is the schema of each e2e world usePostgres switched.
+var pgE2ESchemas = map[*e2e]string{}
+
+// pgClearCache empties the Lumu cache of an e2e world on PostgreSQL.
+func pgClearCache(t *testing.T, e *e2e) {
+	t.Helper()
+	pgMu.Lock()
+	schema := pgE2ESchemas[e]
+	pgMu.Unlock()
+	if schema == "" {
+		t.Fatal("pgClearCache: not a PostgreSQL world")
+	}
+	pgCluster.Exec(t, "DELETE FROM "+pgx.Identifier{schema, "cache"}.Sanitize())
 }
 
 func pgURL() string {
