@@ -521,7 +521,7 @@ func classify(in Input) (*classified, error) {
 			return cmp.Or(strings.Compare(a.n, b.n), strings.Compare(a.v, b.v))
 		})
 
-		var cands [][]spelling // runs of spellings of one kept hash
+		cands := make([][]spelling, 0, len(spells)) // runs of spellings of one kept hash
 		for i := 0; i < len(spells); {
 			j := i + 1
 			for j < len(spells) && spells[j].n == spells[i].n {
@@ -584,8 +584,11 @@ func classify(in Input) (*classified, error) {
 		}
 	}
 
-	sorted := slices.Clone(in.Desired)
-	slices.Sort(sorted)
+	sorted := in.Desired // the planner passes it sorted: no copy then
+	if !slices.IsSorted(sorted) {
+		sorted = slices.Clone(in.Desired)
+		slices.Sort(sorted)
+	}
 	for _, h := range sorted {
 		if state[h]&isClaimed == 0 {
 			c.adds = append(c.adds, h)
