@@ -12,7 +12,14 @@ import (
 
 var cluster *pgtest.Cluster
 
-func TestMain(m *testing.M) { os.Exit(pgtest.Main(m, &cluster)) }
+func TestMain(m *testing.M) {
+	if os.Getenv(helperEnv) != "" {
+		// A lock-holder subprocess (TestHelperProcess) uses its parent's
+		// server: it starts none.
+		os.Exit(m.Run())
+	}
+	os.Exit(pgtest.Main(m, &cluster))
+}
 
 // newStore returns a store in a schema of its own.
 func newStore(t testing.TB, schema, namespace string) *pgstore.Store {

@@ -33,6 +33,22 @@ func openStore(cfg *config.Config) (state.Store, error) {
 	return nil, fmt.Errorf("unsupported backend %q", b.Type)
 }
 
+// openStore opens the configuration's store and closes it when the run
+// ends (the PostgreSQL readers' session).
+func (g *globals) openStore(cfg *config.Config) (state.Store, error) {
+	s, err := openStore(cfg)
+	if err == nil {
+		g.closers = append(g.closers, storeCloser{s})
+	}
+	return s, err
+}
+
+// storeCloser closes a store at the end of the run; a failure to close a
+// read session changes nothing the run did, so it is not reported.
+type storeCloser struct{ s state.Store }
+
+func (c storeCloser) Close() error { closeStore(c.s); return nil }
+
 // closeStore releases a store's connections (the PostgreSQL readers'
 // session); a bbolt store holds nothing open.
 func closeStore(s state.Store) {

@@ -87,14 +87,25 @@ var (
 	// fmt rendering of an http.Header, "Authorization:[ApiKey abc]".
 	// Group 1 is the header name and separator, group 2 the scheme if any.
 	authHeaderRE = regexp.MustCompile(`(?i)(authorization["']?\s*[:=]\s*\[?["']?)((?:apikey|bearer|basic|token)\s+)?[^\s"',;\]}]+`)
+	// pgURLPasswordRE matches the password of a postgres:// URL (group 1 is
+	// the scheme and user), pgKVPasswordRE a libpq password=... (or the
+	// password query parameter): the PostgreSQL backend's URL (SPEC 10).
+	pgURLPasswordRE = regexp.MustCompile(`(?i)(postgres(?:ql)?://[^:/@\s"']*:)[^@\s"']*@`)
+	pgKVPasswordRE  = regexp.MustCompile(`(?i)((?:^|[?&\s"'(])password=)('[^']*'|[^&\s"'#)}\]>]+)`)
 )
 
 // scrubSecrets removes credentials from s: the value of every "key" (also
-// "apikey", "api_key") query parameter and every Authorization header value become REDACTED (an
+// "apikey", "api_key") query parameter, every PostgreSQL URL or key=value
+// password and every Authorization header value become REDACTED (an
 // authentication scheme such as "ApiKey" is kept). It is applied to every
 // string that reaches a log line.
 func scrubSecrets(s string) string {
-	if !strings.Contains(strings.ToLower(s), "key=") && !strings.Contains(strings.ToLower(s), "authorization") {
+	lower := strings.ToLower(s)
+	if strings.Contains(lower, "postgres") || strings.Contains(lower, "password=") {
+		s = pgURLPasswordRE.ReplaceAllString(s, "${1}"+redactedMark+"@")
+		s = pgKVPasswordRE.ReplaceAllString(s, "${1}"+redactedMark)
+	}
+	if !strings.Contains(lower, "key=") && !strings.Contains(lower, "authorization") {
 		return s
 	}
 	s = queryKeyRE.ReplaceAllString(s, "${1}"+redactedMark)

@@ -91,6 +91,11 @@ func TestScrubSecrets(t *testing.T) {
 		{"header in map", "map[Authorization:[ApiKey c2VjcmV0] Kbn-Xsrf:[true]]",
 			"map[Authorization:[ApiKey REDACTED] Kbn-Xsrf:[true]]"},
 		{"header json", `{"Authorization":"ApiKey c2VjcmV0"}`, `{"Authorization":"ApiKey REDACTED"}`},
+		{"postgres url", "dial postgres://ci:s3cr3t@db:5432/lumu?sslmode=require", "dial postgres://ci:REDACTED@db:5432/lumu?sslmode=require"},
+		{"postgresql url without password", "postgresql://ci@db/lumu", "postgresql://ci@db/lumu"},
+		{"libpq password", "host=db password=s3cr3t dbname=lumu", "host=db password=REDACTED dbname=lumu"},
+		{"libpq quoted password", "host=db password='s3 cr3t' dbname=lumu", "host=db password=REDACTED dbname=lumu"},
+		{"password parameter", "postgres://db/lumu?password=s3cr3t&x=1", "postgres://db/lumu?password=REDACTED&x=1"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

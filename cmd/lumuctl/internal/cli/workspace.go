@@ -64,7 +64,7 @@ func (g *globals) loadWorkspace(vars []config.VarArg) (*workspace, hcl.Diagnosti
 	cfg, diags := p.LoadDir(".", config.LoadOptions{Vars: vars, Getenv: g.env})
 	ws := &workspace{parser: p, cfg: cfg, httpLog: g.httpLog()}
 	if cfg != nil && !diags.HasErrors() {
-		store, err := openStore(cfg)
+		store, err := g.openStore(cfg)
 		if err != nil {
 			rng := cfg.Settings.DeclRange
 			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Cannot use the state backend", Detail: err.Error(), Subject: &rng})

@@ -34,6 +34,33 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
+// dirPrefix names the clusters' temporary directories.
+const dirPrefix = "lumuctl-pgtest-"
+
+// staleAge is how old a cluster directory without a running server must
+// be before Start removes it (left by a test binary that was killed).
+const staleAge = 30 * time.Minute
+
+// removeStale removes the directories of earlier clusters whose server is
+// gone (its test binary was killed before Stop), once they are staleAge
+// old. A directory whose postmaster.pid names a live process is kept.
+func removeStale() {
+	dirs, _ := filepath.Glob(filepath.Join(os.TempDir(), dirPrefix+"*"))
+	for _, d := range dirs {
+		fi, err := os.Stat(d)
+		if err != nil || !fi.IsDir() || time.Since(fi.ModTime()) < staleAge {
+			continue
+		}
+		if data, err := os.ReadFile(filepath.Join(d, "data", "postmaster.pid")); err == nil {
+			line, _, _ := strings.Cut(string(data), "\n")
+			if pid, err := strconv.Atoi(strings.TrimSpace(line)); err == nil && syscall.Kill(pid, 0) == nil {
+				continue
+			}
+		}
+		_ = os.RemoveAll(d)
+	}
+}
+
 // InstallHint is the command that provides the binaries on Debian/Ubuntu.
 const InstallHint = "apt-get install -y postgresql"
 
@@ -117,7 +144,8 @@ func StartOptions(o Options) (*Cluster, error) {
 	if err != nil {
 		return nil, err
 	}
-	dir, err := os.MkdirTemp("", "lumuctl-pgtest-")
+	removeStale()
+	dir, err := os.MkdirTemp("", dirPrefix)
 	if err != nil {
 		return nil, err
 	}
