@@ -63,6 +63,43 @@ func (s *Server) createList(rc *reqCtx) (int, any, *apiErr) {
 	return 200, s.createListLocked(l, key.ns), nil
 }
 
+// deleteList is DELETE /api/exception_lists: the list and every item of it
+// are deleted, and the deleted list is returned (lists plugin
+// delete_exception_list_route.ts; services delete_exception_list.ts
+// deletes the items first).
+func (s *Server) deleteList(rc *reqCtx) (int, any, *apiErr) {
+	q := rc.r.URL.Query()
+	z := &zod{where: "request query"}
+	ns := queryNamespace(q, z)
+	if e := z.err(); e != nil {
+		return 0, nil, e
+	}
+	id, listID := q.Get("id"), q.Get("list_id")
+	if id == "" && listID == "" {
+		return 0, nil, siemErr(400, "Either \"list_id\" or \"id\" needs to be defined in the request")
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	key := nsKey(ns, rc.space)
+	for k, l := range s.lists {
+		if k.ns != key || !((id != "" && l.ID == id) || (id == "" && l.ListID == listID)) {
+			continue
+		}
+		for _, rec := range s.items {
+			if rec.nsKey == key && rec.item.ListID == l.ListID {
+				s.removeLocked(rec)
+			}
+		}
+		out := *l
+		delete(s.lists, k)
+		return 200, out, nil
+	}
+	if id != "" {
+		return 0, nil, siemErr(404, "exception list id: %q does not exist", id)
+	}
+	return 0, nil, siemErr(404, "exception list list_id: %q does not exist", listID)
+}
+
 func (s *Server) readItem(rc *reqCtx) (int, any, *apiErr) {
 	q := rc.r.URL.Query()
 	z := &zod{where: "request query"}

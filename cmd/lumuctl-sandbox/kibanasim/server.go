@@ -273,6 +273,7 @@ type route struct {
 var routes = map[string]route{
 	"GET /api/exception_lists":             {KindReadList, false, (*Server).readList},
 	"POST /api/exception_lists":            {KindCreateList, true, (*Server).createList},
+	"DELETE /api/exception_lists":          {KindDeleteList, true, (*Server).deleteList},
 	"GET /api/exception_lists/items":       {KindReadItem, false, (*Server).readItem},
 	"POST /api/exception_lists/items":      {KindCreateItem, true, (*Server).createItem},
 	"PUT /api/exception_lists/items":       {KindUpdateItem, true, (*Server).updateItem},

@@ -118,6 +118,7 @@ const (
 	KindFind       = "GET _find"
 	KindReadList   = "GET lists"
 	KindCreateList = "POST lists"
+	KindDeleteList = "DELETE lists"
 	KindSummary    = "GET summary"
 	KindFleet      = "GET fleet policies"
 	KindOther      = "other"
