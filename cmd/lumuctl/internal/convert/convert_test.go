@@ -161,6 +161,17 @@ func checkLoads(t *testing.T, main []byte) {
 	}
 	p := config.NewParser()
 	_, diags := p.LoadDir(dir, config.LoadOptions{Offline: true})
+	// An original integration that reached Kibana over http:// converts to
+	// a kibana block with that url, which the loader rightly warns about
+	// ("API key sent in clear"); anything else must load without a word.
+	var rest hcl.Diagnostics
+	for _, d := range diags {
+		if d.Severity == hcl.DiagWarning && d.Summary == "API key sent in clear" {
+			continue
+		}
+		rest = append(rest, d)
+	}
+	diags = rest
 	if len(diags) > 0 {
 		var b strings.Builder
 		hcl.NewDiagnosticTextWriter(&b, p.Files(), 100, false).WriteDiagnostics(diags)
