@@ -3,8 +3,10 @@ package main
 import (
 	"fmt"
 	"io"
+	"log"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httputil"
 	"net/url"
 	"sync"
 	"sync/atomic"
@@ -52,28 +54,23 @@ func cmdProxy(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Check(err)
 		upstream := map[string]string{proxiedKibanaHost: kib.Host, proxiedLumuHost: lumu.Host}
 		var n atomic.Int64
+		// httputil.ReverseProxy handles hop-by-hop headers and aborts the
+		// answer when the upstream body fails midway, so lumuctl sees an
+		// error (and retries) rather than a short 200.
+		rp := &httputil.ReverseProxy{
+			Rewrite: func(pr *httputil.ProxyRequest) {
+				pr.Out.URL.Host = upstream[pr.In.URL.Hostname()]
+				pr.Out.Host = pr.Out.URL.Host
+			},
+			ErrorLog: log.New(io.Discard, "", 0),
+		}
 		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			to, ok := upstream[r.URL.Hostname()]
-			if !r.URL.IsAbs() || !ok {
+			if _, ok := upstream[r.URL.Hostname()]; !r.URL.IsAbs() || !ok {
 				http.Error(w, "proxy: unknown host "+r.URL.Host, http.StatusBadGateway)
 				return
 			}
 			n.Add(1)
-			out := r.Clone(r.Context())
-			out.RequestURI = ""
-			out.URL.Host = to
-			out.Host = to
-			resp, err := http.DefaultTransport.RoundTrip(out)
-			if err != nil {
-				http.Error(w, "proxy: "+err.Error(), http.StatusBadGateway)
-				return
-			}
-			defer resp.Body.Close()
-			for k, v := range resp.Header {
-				w.Header()[k] = v
-			}
-			w.WriteHeader(resp.StatusCode)
-			io.Copy(w, resp.Body)
+			rp.ServeHTTP(w, r)
 		}))
 		ts.Defer(srv.Close)
 		scriptProxiesMu.Lock()
