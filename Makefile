@@ -84,7 +84,7 @@ FUZZ_TARGETS := \
 	FuzzDecodeError:./providers/kibana
 
 soak-loop: build ## memory of apply --every over 200 cycles at 100ms against the sandbox (LOOP_FLAGS)
-	$(GO) run ./bench/looprss -lumuctl $(BIN)/lumuctl $(LOOP_FLAGS)
+	$(GO) run ./cmd/lumuctl-bench/looprss -lumuctl $(BIN)/lumuctl $(LOOP_FLAGS)
 
 fuzz: ## run every fuzz target for FUZZTIME (default 20s) each
 	@set -e; for t in $(FUZZ_TARGETS); do \
