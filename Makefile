@@ -43,7 +43,8 @@ test: lint pg-bin ## lint (gofmt, vet, staticcheck), then every test with the ra
 # (initdb, postgres) on PATH or in /usr/lib/postgresql/*/bin. Installed here
 # when missing, as root with apt; otherwise this fails naming the command.
 PG_INSTALL := apt-get install -y --no-install-recommends postgresql
-pg-bin: ## make sure the PostgreSQL server binaries the tests need are installed
+SYSTEMD_INSTALL := apt-get install -y --no-install-recommends systemd
+pg-bin: ## make sure the PostgreSQL server binaries and systemd-analyze the tests need are installed
 	@if command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 		echo "pg-bin: installing postgresql (the tests start a throwaway server): $(PG_INSTALL)"; \
@@ -51,6 +52,15 @@ pg-bin: ## make sure the PostgreSQL server binaries the tests need are installed
 	else \
 		echo "pg-bin: the tests need the PostgreSQL server binaries (initdb, postgres). Install them with:"; \
 		echo "    sudo $(PG_INSTALL)"; \
+		exit 1; \
+	fi
+	@if command -v systemd-analyze >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "pg-bin: installing systemd (systemd-analyze verifies examples/deploy): $(SYSTEMD_INSTALL)"; \
+		DEBIAN_FRONTEND=noninteractive $(SYSTEMD_INSTALL) || { apt-get update && DEBIAN_FRONTEND=noninteractive $(SYSTEMD_INSTALL); }; \
+	else \
+		echo "pg-bin: the deployment tests need systemd-analyze. Install it with:"; \
+		echo "    sudo $(SYSTEMD_INSTALL)"; \
 		exit 1; \
 	fi
 
