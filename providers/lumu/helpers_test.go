@@ -215,8 +215,8 @@ func (f *fakeLumu) start() *httptest.Server {
 	return srv
 }
 
-// samplePayloads reads testdata/sample-payloads.json (a copy of
-// shared/reference/lumu/sample-payloads.json).
+// samplePayloads reads testdata/sample-payloads.json (Lumu's sample
+// payloads, kept in the repository so no test reads outside it).
 func samplePayloads(t testing.TB) map[string]json.RawMessage {
 	t.Helper()
 	data, err := os.ReadFile("testdata/sample-payloads.json")

@@ -1,7 +1,8 @@
 // Package kibanasim is the Kibana stand-in of lumuctl-sandbox: an
 // http.Handler that answers the Exception Lists and Fleet routes lumuctl uses
 // as strictly as real Kibana does for Elastic Defend Blocklists
-// (shared/reference/kibana-blocklist-api.md is its specification).
+// (docs/compatibility.md lists every rule it enforces, with its source in
+// Kibana's code or documentation).
 //
 // It owns: the in-memory exception lists and items, the route-level
 // ("zod") checks, the BlocklistValidator rules, both error envelopes (Boom

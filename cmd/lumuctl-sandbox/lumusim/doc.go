@@ -1,6 +1,6 @@
 // Package lumusim is an in-process stand-in for the Lumu Defender API, as
-// described in shared/reference/lumu-defender-api.md. It is a test and demo
-// tool: the providers/lumu tests, the CLI testscripts, the benchmarks and the
+// documented by Lumu (docs/compatibility.md cites the source of each rule).
+// It is a test and demo tool: the providers/lumu tests, the CLI testscripts, the benchmarks and the
 // lumuctl-sandbox command start it. It is deliberately as strict as the real
 // API is known to be, because a lenient fake hides client bugs.
 //
