@@ -180,30 +180,4 @@ func TestLockContentionWithTimeout(t *testing.T) {
 	})
 }
 
-func TestWriterConcurrentJournal(t *testing.T) {
-	s := statetest.MustOpen(t)
-	w := mustLock(t, s)
-	const n = 20
-	errs := make(chan error, n)
-	for i := range n {
-		go func() {
-			it := sampleItem("main", "linux", i)
-			seq, err := w.JournalBegin(state.JournalEntry{Op: state.OpCreate, ItemID: it.Item.ItemID, Item: &it})
-			if err == nil {
-				err = w.JournalDone(seq, it.Item)
-			}
-			errs <- err
-		}()
-	}
-	for range n {
-		if err := <-errs; err != nil {
-			t.Error(err)
-		}
-	}
-	st := mustSnapshot(t, s)
-	if len(st.Items) != n || len(st.Pending()) != 0 || st.Serial != 2*n {
-		t.Errorf("after %d concurrent writes: %d items, %d pending, serial %d", n, len(st.Items), len(st.Pending()), st.Serial)
-	}
-}
-
 func itoa(n int) string { return strconv.Itoa(n) }
