@@ -3,12 +3,10 @@ package boltstore
 import (
 	"bytes"
 	"encoding/binary"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/lumuctl/lumuctl/engine/provider"
@@ -91,17 +89,7 @@ func decodeItem(data []byte) (state.Item, error) {
 	if err := decodeStrict(data, &it); err != nil {
 		return it, err
 	}
-	return it, validateItem(it)
-}
-
-func validateItem(it state.Item) error {
-	if it.Item.ItemID == "" {
-		return errors.New("item has no item_id")
-	}
-	if it.HashType != "" && it.HashType.HexLen() == 0 {
-		return fmt.Errorf("item %s: unknown hash type %q", it.Item.ItemID, it.HashType)
-	}
-	return nil
+	return it, state.ValidateItem(it)
 }
 
 func decodeJournal(data []byte) (state.JournalEntry, error) {
@@ -109,29 +97,7 @@ func decodeJournal(data []byte) (state.JournalEntry, error) {
 	if err := decodeStrict(data, &e); err != nil {
 		return e, err
 	}
-	return e, validateJournal(e)
-}
-
-func validateJournal(e state.JournalEntry) error {
-	if !e.Op.Valid() {
-		return fmt.Errorf("journal entry: unknown op %q", e.Op)
-	}
-	if e.ItemID == "" {
-		return errors.New("journal entry has no item_id")
-	}
-	switch e.Op {
-	case state.OpCreate, state.OpUpdate:
-		if e.Item == nil {
-			return fmt.Errorf("journal entry %s %s has no item body", e.Op, e.ItemID)
-		}
-		if e.Item.Item.ItemID != e.ItemID {
-			return fmt.Errorf("journal entry %s: body has item_id %q", e.ItemID, e.Item.Item.ItemID)
-		}
-	}
-	if e.Op != state.OpCreate && e.ID == "" {
-		return fmt.Errorf("journal entry %s %s has no saved-object id", e.Op, e.ItemID)
-	}
-	return nil
+	return e, state.ValidateJournal(e)
 }
 
 func decodeHistory(data []byte) (state.HistoryEntry, error) {
@@ -165,24 +131,6 @@ func decodeIncident(data []byte) (provider.IncidentRef, error) {
 		return r, errors.New("incident has no id")
 	}
 	return r, nil
-}
-
-// hashKey turns a lowercase hex digest into its raw bytes, the provenance
-// key. Only md5, sha1 and sha256 digests are accepted.
-func hashKey(h string) ([]byte, error) {
-	switch len(h) {
-	case 32, 40, 64:
-	default:
-		return nil, fmt.Errorf("invalid hash %q: want 32, 40 or 64 hex digits", truncate([]byte(h)))
-	}
-	if strings.ToLower(h) != h {
-		return nil, fmt.Errorf("invalid hash %q: not lowercase", h)
-	}
-	b, err := hex.DecodeString(h)
-	if err != nil {
-		return nil, fmt.Errorf("invalid hash %q: not hex", h)
-	}
-	return b, nil
 }
 
 // encodeIndexes appends the uvarint encoding of idx.

@@ -107,12 +107,12 @@ func (w *writer) Replace(d *state.Dump) error {
 		prov[bl] = ep
 	}
 	for _, it := range d.Items {
-		if err := validateItem(it); err != nil {
+		if err := state.ValidateItem(it); err != nil {
 			return fmt.Errorf("replace state: %w", err)
 		}
 	}
 	for _, e := range d.Journal {
-		if err := validateJournal(e); err != nil {
+		if err := state.ValidateJournal(e); err != nil {
 			return fmt.Errorf("replace state: %w", err)
 		}
 	}

@@ -87,7 +87,7 @@ func FuzzDecodeRecord(f *testing.F) {
 		}
 		_, _ = decodeUint(data)
 		_, _ = decodeSeqKey(data)
-		_, _ = hashKey(string(data))
+		_, _ = state.HashBytes(string(data))
 	})
 }
 

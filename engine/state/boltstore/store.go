@@ -387,7 +387,7 @@ func (s *Store) History() ([]state.HistoryEntry, error) {
 // apply, or nil if the hash is not recorded there. hash must be a lowercase
 // md5, sha1 or sha256 hex digest.
 func (s *Store) Provenance(blocklist, hash string) ([]provider.IncidentRef, error) {
-	key, err := hashKey(hash)
+	key, err := state.HashBytes(hash)
 	if err != nil {
 		return nil, err
 	}
@@ -406,7 +406,7 @@ func (s *Store) Provenance(blocklist, hash string) ([]provider.IncidentRef, erro
 // ProvenanceAll returns, for every blocklist that holds hash, the incidents
 // that put it there.
 func (s *Store) ProvenanceAll(hash string) (map[string][]provider.IncidentRef, error) {
-	key, err := hashKey(hash)
+	key, err := state.HashBytes(hash)
 	if err != nil {
 		return nil, err
 	}

@@ -69,7 +69,7 @@ func (w *writer) JournalBegin(e state.JournalEntry) (uint64, error) {
 	}
 	e.Done, e.DoneTime, e.ResultID, e.ResultVersion = false, time.Time{}, "", ""
 	e.Seq = 1 // placeholder so validation sees a complete record
-	if err := validateJournal(e); err != nil {
+	if err := state.ValidateJournal(e); err != nil {
 		return 0, fmt.Errorf("journal begin: %w", err)
 	}
 	var seq uint64
@@ -159,7 +159,7 @@ func (w *writer) JournalClear(seqs ...uint64) error {
 
 func (w *writer) Commit(c state.Commit) (uint64, error) {
 	for _, it := range c.Put {
-		if err := validateItem(it); err != nil {
+		if err := state.ValidateItem(it); err != nil {
 			return 0, fmt.Errorf("commit: %w", err)
 		}
 	}
@@ -294,7 +294,7 @@ func encodeProvenance(p state.Provenance) (*encodedProvenance, error) {
 	type kv struct{ k, v []byte }
 	rows := make([]kv, 0, len(p))
 	for h, refs := range p {
-		key, err := hashKey(h)
+		key, err := state.HashBytes(h)
 		if err != nil {
 			return nil, err
 		}
