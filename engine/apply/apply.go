@@ -73,9 +73,6 @@ type Result struct {
 	Outcome     state.Outcome
 }
 
-// Changed reports whether anything was written to Kibana.
-func (r *Result) ChangedSomething() bool { return r.Writes > 0 }
-
 type op struct {
 	blocklist string
 	kibana    string

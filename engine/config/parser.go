@@ -59,9 +59,6 @@ type LoadOptions struct {
 	Offline bool
 }
 
-// readFile reads --var-file files.
-var readFile = ReadSource
-
 var labelRE = regexp.MustCompile(`^[a-z][a-z0-9_]{0,47}$`)
 
 // source is one file's name (as used in ranges) and content.

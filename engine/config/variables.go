@@ -112,7 +112,7 @@ func (l *loader) resolveVariables(varFiles []source) {
 	for _, a := range l.opts.Vars {
 		switch {
 		case a.File != "":
-			data, err := readFile(a.File)
+			data, err := ReadSource(a.File)
 			if err != nil {
 				l.errorf(nil, "Cannot read variables file", "Reading --var-file %s failed: %s.", a.File, errText(err))
 				continue

@@ -11,7 +11,6 @@
 //
 // Start with Pack (the algorithm, with its rules and lower bound documented
 // there) or PackGroup (Pack with ids built and parsed for one group).
-// SplitByType splits a typed desired set into the per-type inputs, and
 // ItemID/ParseItemID build and recognise item ids.
 //
 // Everything here is pure and deterministic: the same input, in any order,

@@ -1,11 +1,6 @@
 package pack
 
-import (
-	"fmt"
-	"slices"
-
-	"github.com/lumuctl/lumuctl/engine/provider"
-)
+import "fmt"
 
 // PackGroup packs one group: it validates g, derives each existing item's
 // Seq from its ID (which must be an id of g; a non-zero Seq given by the
@@ -39,26 +34,4 @@ func PackGroup(g Group, maxValues int, existing []Existing, desired []string, ra
 		return nil, fmt.Errorf("pack: group %s: %w", g, err)
 	}
 	return res, nil
-}
-
-// SplitByType splits a desired set whose hashes carry their type (as the
-// Lumu provider reports them: the type cannot be inferred from the length
-// alone in general) into one sorted slice per type, ready for Pack. Every
-// hash must be a lowercase hex digest of its type's length. Types with no
-// hash are absent from the map.
-func SplitByType(hashes map[string]provider.HashType) (map[provider.HashType][]string, error) {
-	out := make(map[provider.HashType][]string)
-	for h, t := range hashes {
-		if t.HexLen() == 0 {
-			return nil, fmt.Errorf("pack: hash %q has invalid type %q", h, t)
-		}
-		if err := checkHash(t, h); err != nil {
-			return nil, fmt.Errorf("pack: %w", err)
-		}
-		out[t] = append(out[t], h)
-	}
-	for _, hs := range out {
-		slices.Sort(hs)
-	}
-	return out, nil
 }

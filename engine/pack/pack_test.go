@@ -491,36 +491,6 @@ func TestPackGroup(t *testing.T) {
 	}
 }
 
-func TestSplitByType(t *testing.T) {
-	md5a, md5b := hx(1), hx(2)
-	sha1 := strings.Repeat("b", 40)
-	sha256 := strings.Repeat("c", 64)
-	got, err := SplitByType(map[string]provider.HashType{md5b: provider.MD5, sha256: provider.SHA256, md5a: provider.MD5, sha1: provider.SHA1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := map[provider.HashType][]string{provider.MD5: {md5a, md5b}, provider.SHA1: {sha1}, provider.SHA256: {sha256}}
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("SplitByType mismatch (-want +got):\n%s", diff)
-	}
-	for name, tt := range map[string]struct {
-		in      map[string]provider.HashType
-		wantErr string
-	}{
-		"no type":     {map[string]provider.HashType{md5a: ""}, `pack: hash "00000000000000000000000000000001" has invalid type ""`},
-		"wrong type":  {map[string]provider.HashType{md5a: provider.SHA1}, "has 32 characters, want 40"},
-		"upper case":  {map[string]provider.HashType{strings.ToUpper(sha1): provider.SHA1}, "is not lowercase hex"},
-		"not hex":     {map[string]provider.HashType{strings.Repeat("g", 32): provider.MD5}, "is not lowercase hex"},
-		"unknown one": {map[string]provider.HashType{md5a: "sha512"}, `invalid type "sha512"`},
-	} {
-		t.Run(name, func(t *testing.T) {
-			if _, err := SplitByType(tt.in); err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-				t.Errorf("SplitByType error = %v, want %q", err, tt.wantErr)
-			}
-		})
-	}
-}
-
 func TestActionAndCauseStrings(t *testing.T) {
 	got := []string{Keep.String(), Create.String(), Update.String(), Delete.String(), Action(9).String(),
 		Cause(0).String(), (CauseForced | CauseEmpty).String()}

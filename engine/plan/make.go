@@ -84,11 +84,7 @@ func Make(ctx context.Context, opts Options) (*Plan, hcl.Diagnostics) {
 	if opts.Mode == "" {
 		opts.Mode = ModeNormal
 	}
-	selected, orphanTargets, d := selectBlocklists(cfg, opts.Targets)
-	diags = append(diags, d...)
-	if diags.HasErrors() {
-		return nil, diags
-	}
+	selected, orphanTargets := selectBlocklists(cfg, opts.Targets)
 
 	p := &Plan{
 		FormatVersion:   FormatVersion,
@@ -250,8 +246,7 @@ func Make(ctx context.Context, opts Options) (*Plan, hcl.Diagnostics) {
 // selectBlocklists returns the configured blocklists selected by targets
 // (all when empty), in name order, and the set of target names that are not
 // configured (possible orphans).
-func selectBlocklists(cfg *config.Config, targets []string) ([]*config.Blocklist, map[string]bool, hcl.Diagnostics) {
-	var diags hcl.Diagnostics
+func selectBlocklists(cfg *config.Config, targets []string) ([]*config.Blocklist, map[string]bool) {
 	orphans := map[string]bool{}
 	want := map[string]bool{}
 	for _, t := range targets {
@@ -266,7 +261,7 @@ func selectBlocklists(cfg *config.Config, targets []string) ([]*config.Blocklist
 			out = append(out, cfg.Blocklists[name])
 		}
 	}
-	return out, orphans, diags
+	return out, orphans
 }
 
 // checkTargets reports every target in unconfigured (see selectBlocklists)
