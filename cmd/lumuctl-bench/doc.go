@@ -1,6 +1,6 @@
 // Command lumuctl-bench runs the benchmarks of SPEC section 8 (issue 6,
 // point 5) side by side in one run, prints a table and writes every figure
-// to a JSON file (bench/results.json by default). `make bench` runs it.
+// to a JSON file (docs/bench/results.json by default). `make bench` runs it.
 //
 // It owns the benchmark driver only: it builds the real lumuctl binary into
 // a temporary directory (`go build`), starts the sandbox in-process (package

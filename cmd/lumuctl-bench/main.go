@@ -42,7 +42,7 @@ type options struct {
 func main() {
 	var o options
 	var par, skip string
-	flag.StringVar(&o.out, "out", "bench/results.json", "write every figure to `FILE` as JSON (empty: don't)")
+	flag.StringVar(&o.out, "out", "docs/bench/results.json", "write every figure to `FILE` as JSON (empty: don't)")
 	flag.Int64Var(&o.seed, "seed", 1, "seed of the sandbox scenarios and of the generated hashes")
 	flag.IntVar(&o.hashes, "hashes", 100_000, "hashes of the initial sync (measurements 1 and 4)")
 	flag.IntVar(&o.perIncident, "per-incident", 10, "hashes per incident in the churn world (churn closes and adds whole incidents)")
