@@ -40,7 +40,6 @@ var (
 	uuidRE      = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
 	spaceRE     = regexp.MustCompile(`^[a-z0-9_-]{1,255}$`)
 	policyIDRE  = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$`)
-	hexRE       = regexp.MustCompile(`^[0-9a-f]+$`)
 	emailRE     = regexp.MustCompile(`^[^@\s]+@[^@\s]+$`)
 )
 
@@ -545,8 +544,8 @@ func (l *loader) hashes(a *hclsyntax.Attribute, w where) []string {
 		if !e.known {
 			continue
 		}
-		h := strings.ToLower(strings.TrimSpace(e.s))
-		if !hexRE.MatchString(h) || (len(h) != 32 && len(h) != 40 && len(h) != 64) {
+		h := provider.NormalizeHash(e.s)
+		if !provider.ValidHash(h) {
 			l.errorf(e.rng.Ptr(), "Invalid hash",
 				"%q in %s is not a file hash: give an MD5 (32), SHA-1 (40) or SHA-256 (64) hex digest, in any case.", e.s, w)
 			continue

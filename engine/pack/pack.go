@@ -676,18 +676,15 @@ func appendSpellings(dst []string, run []spelling) []string {
 }
 
 // normalize is the canonical form of a value as read: trimmed, lowercase.
-func normalize(v string) string { return strings.ToLower(strings.TrimSpace(v)) }
+func normalize(v string) string { return provider.NormalizeHash(v) }
 
 // checkHash reports whether h is a lowercase hex digest of type t.
 func checkHash(t provider.HashType, h string) error {
 	if len(h) != t.HexLen() {
 		return fmt.Errorf("desired %s hash %q has %d characters, want %d", t, h, len(h), t.HexLen())
 	}
-	for i := 0; i < len(h); i++ {
-		c := h[i]
-		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
-			return fmt.Errorf("desired %s hash %q is not lowercase hex", t, h)
-		}
+	if !t.Valid(h) {
+		return fmt.Errorf("desired %s hash %q is not lowercase hex", t, h)
 	}
 	return nil
 }

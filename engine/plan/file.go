@@ -234,23 +234,10 @@ func checkItemBody(it *provider.Item) error {
 			return fmt.Errorf("entry field %s is not a file hash", quoteTrunc(e.Field))
 		}
 		for _, v := range e.Value {
-			if !isHex(v, ht.HexLen()) {
+			if !ht.Valid(v) {
 				return fmt.Errorf("value %s is not a lowercase %s", quoteTrunc(v), ht)
 			}
 		}
 	}
 	return nil
-}
-
-func isHex(s string, n int) bool {
-	if len(s) != n {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
-			return false
-		}
-	}
-	return true
 }

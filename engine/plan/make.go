@@ -548,8 +548,8 @@ func keepUnread(ns string, bl *config.Blocklist, results map[string]*fetched, pr
 				continue
 			}
 			for _, v := range e.Value {
-				h := trimLower(v)
-				if !isHexOf(h, t) {
+				h := provider.NormalizeHash(v)
+				if !t.Valid(h) {
 					continue
 				}
 				if _, ok := desired[t][h]; ok {
@@ -572,19 +572,6 @@ func keepUnread(ns string, bl *config.Blocklist, results map[string]*fetched, pr
 			}
 		}
 	}
-}
-
-// isHexOf reports whether h is a lowercase hex digest of type t.
-func isHexOf(h string, t provider.HashType) bool {
-	if len(h) != t.HexLen() {
-		return false
-	}
-	for i := 0; i < len(h); i++ {
-		if c := h[i]; !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
-			return false
-		}
-	}
-	return true
 }
 
 // policyList returns the blocklist's policy ids (nil when global).
@@ -758,9 +745,6 @@ func summarize(p *Plan) Summary {
 	}
 	return s
 }
-
-// trimLower normalises a value read from Kibana.
-func trimLower(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
 
 // checkContainerGone reports, loudly, a Kibana whose endpoint_blocklists
 // list is missing while the state records owned items of it (SPEC 5). A

@@ -1,10 +1,10 @@
 package state
 
 import (
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"strings"
+
+	"github.com/lumuctl/lumuctl/engine/provider"
 )
 
 // ValidateItem checks what every store requires of an owned item: an
@@ -47,23 +47,11 @@ func ValidateJournal(e JournalEntry) error {
 // HashBytes turns a lowercase hex md5, sha1 or sha256 digest into its raw
 // bytes (the provenance key of every store).
 func HashBytes(h string) ([]byte, error) {
-	switch len(h) {
-	case 32, 40, 64:
-	default:
-		s := h
-		if len(s) > 80 {
-			s = s[:80] + "…"
-		}
-		return nil, fmt.Errorf("invalid hash %q: want 32, 40 or 64 hex digits", s)
-	}
-	if strings.ToLower(h) != h {
-		return nil, fmt.Errorf("invalid hash %q: not lowercase", h)
-	}
-	b, err := hex.DecodeString(h)
+	v, err := provider.ParseHash(h)
 	if err != nil {
-		return nil, fmt.Errorf("invalid hash %q: not hex", h)
+		return nil, err
 	}
-	return b, nil
+	return v.Bytes(), nil
 }
 
 // ValidateProvenance checks one blocklist's provenance: valid hashes, each

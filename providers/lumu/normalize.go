@@ -23,18 +23,8 @@ var NeverBlock = map[string]string{
 // Normalize trims and lowercases v and checks that it is a digest of type t
 // (hex, of the right length). ok is false when it is not.
 func Normalize(v string, t provider.HashType) (string, bool) {
-	s := strings.ToLower(strings.TrimSpace(v))
-	n := t.HexLen()
-	if n == 0 || len(s) != n {
-		return s, false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
-			return s, false
-		}
-	}
-	return s, true
+	s := provider.NormalizeHash(v)
+	return s, t.Valid(s)
 }
 
 func malformedWarning(incident string, t provider.HashType, v string) provider.Warning {

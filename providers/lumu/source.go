@@ -354,7 +354,7 @@ func (f *fetch) run(ctx context.Context) error {
 	f.indicators = make(map[string]*provider.Indicator)
 	exclude := make(map[string]bool, len(fl.Exclude))
 	for _, e := range fl.Exclude {
-		exclude[strings.ToLower(strings.TrimSpace(e))] = true
+		exclude[provider.NormalizeHash(e)] = true
 	}
 	unread := 0
 	for i, in := range kept {

@@ -118,9 +118,9 @@ type hashPattern struct {
 // "P...S" (the plan's shortened form) or a prefix P, with at least
 // minHashPrefix hex digits in P.
 func parseHashPattern(arg string) (hashPattern, error) {
-	s := strings.ToLower(strings.TrimSpace(arg))
+	s := provider.NormalizeHash(arg)
 	p := hashPattern{arg: arg}
-	if isHexHash(s) {
+	if provider.ValidHash(s) {
 		p.full = s
 		return p, nil
 	}
@@ -179,18 +179,6 @@ func (p hashPattern) resolve(items map[string]state.Item) (string, error) {
 }
 
 func isHex(s string) bool {
-	for _, c := range s {
-		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
-			return false
-		}
-	}
-	return true
-}
-
-func isHexHash(s string) bool {
-	if n := len(s); n != 32 && n != 40 && n != 64 {
-		return false
-	}
 	for _, c := range s {
 		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
 			return false
