@@ -144,6 +144,42 @@ type HistoryEntry struct {
 // blocklist.
 type Provenance map[string][]provider.IncidentRef
 
+// ProvenancePatch changes part of one blocklist's recorded provenance:
+// Drop forgets hashes, then Set records (replaces) the incidents of others.
+type ProvenancePatch struct {
+	Drop []string
+	Set  Provenance
+}
+
+// Apply returns old patched with pp; old is not modified. The result is
+// nil when no hash is left.
+func (pp ProvenancePatch) Apply(old Provenance) Provenance {
+	out := make(Provenance, len(old)+len(pp.Set))
+	for h, refs := range old {
+		out[h] = refs
+	}
+	for _, h := range pp.Drop {
+		delete(out, h)
+	}
+	for h, refs := range pp.Set {
+		out[h] = refs
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return out
+}
+
+// Validate checks the hashes and incidents of pp.
+func (pp ProvenancePatch) Validate() error {
+	for _, h := range pp.Drop {
+		if _, err := HashBytes(h); err != nil {
+			return err
+		}
+	}
+	return ValidateProvenance(pp.Set)
+}
+
 // Commit is one state change made at the end of a run (or by state rm),
 // written in a single transaction.
 type Commit struct {
@@ -154,6 +190,11 @@ type Commit struct {
 	// Provenance replaces, per blocklist, the whole provenance of that
 	// blocklist. A nil Provenance value deletes that blocklist's provenance.
 	Provenance map[string]Provenance
+	// PatchProvenance changes, per blocklist, the provenance of some hashes
+	// and keeps the rest as recorded (apply records only what its plan
+	// changes). A blocklist may not be in both Provenance and
+	// PatchProvenance.
+	PatchProvenance map[string]ProvenancePatch
 	// AppliedDigest, when not "", is added to the applied plan digests.
 	AppliedDigest string
 	// History, when not nil, is appended to the audit history.

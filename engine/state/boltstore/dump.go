@@ -49,39 +49,8 @@ func (s *Store) Export() (*state.Dump, error) {
 		}
 		pb := tx.Bucket(bucketProvenance)
 		return pb.ForEachBucket(func(name []byte) error {
-			bl := string(name)
-			b := pb.Bucket(name)
-			hashes, incidents := b.Bucket(bucketHashes), b.Bucket(bucketIncidents)
-			where := fmt.Sprintf("provenance[%q]", bl)
-			if hashes == nil || incidents == nil {
-				return s.corrupt(where, errors.New("missing hashes or incidents bucket"))
-			}
-			var refs []provider.IncidentRef
-			err := incidents.ForEach(func(k, v []byte) error {
-				r, err := decodeIncident(v)
-				if err != nil {
-					return s.corrupt(fmt.Sprintf("%s incident %x", where, k), err)
-				}
-				refs = append(refs, r)
-				return nil
-			})
-			if err != nil {
-				return err
-			}
-			p := state.Provenance{}
-			err = hashes.ForEach(func(k, v []byte) error {
-				idx, err := decodeIndexes(v, min(uint64(len(refs)), math.MaxUint32+1))
-				if err != nil {
-					return s.corrupt(fmt.Sprintf("%s[%x]", where, k), err)
-				}
-				list := make([]provider.IncidentRef, len(idx))
-				for i, n := range idx {
-					list[i] = refs[n]
-				}
-				p[hex.EncodeToString(k)] = list
-				return nil
-			})
-			d.Provenance[bl] = p
+			p, err := s.readProvenance(pb.Bucket(name), string(name))
+			d.Provenance[string(name)] = p
 			return err
 		})
 	})
@@ -89,6 +58,41 @@ func (s *Store) Export() (*state.Dump, error) {
 		return nil, err
 	}
 	return d, nil
+}
+
+// readProvenance reads one blocklist's provenance bucket whole.
+func (s *Store) readProvenance(b *bolt.Bucket, bl string) (state.Provenance, error) {
+	hashes, incidents := b.Bucket(bucketHashes), b.Bucket(bucketIncidents)
+	where := fmt.Sprintf("provenance[%q]", bl)
+	if hashes == nil || incidents == nil {
+		return nil, s.corrupt(where, errors.New("missing hashes or incidents bucket"))
+	}
+	var refs []provider.IncidentRef
+	err := incidents.ForEach(func(k, v []byte) error {
+		r, err := decodeIncident(v)
+		if err != nil {
+			return s.corrupt(fmt.Sprintf("%s incident %x", where, k), err)
+		}
+		refs = append(refs, r)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	p := state.Provenance{}
+	err = hashes.ForEach(func(k, v []byte) error {
+		idx, err := decodeIndexes(v, min(uint64(len(refs)), math.MaxUint32+1))
+		if err != nil {
+			return s.corrupt(fmt.Sprintf("%s[%x]", where, k), err)
+		}
+		list := make([]provider.IncidentRef, len(idx))
+		for i, n := range idx {
+			list[i] = refs[n]
+		}
+		p[hex.EncodeToString(k)] = list
+		return nil
+	})
+	return p, err
 }
 
 // Replace replaces the whole state file's content with d in one write

@@ -183,6 +183,17 @@ func (w *writer) Commit(c state.Commit) (uint64, error) {
 		}
 		prov[bl] = ep
 	}
+	for bl, pp := range c.PatchProvenance {
+		if bl == "" {
+			return 0, errors.New("commit: provenance patch for an empty blocklist name")
+		}
+		if _, both := c.Provenance[bl]; both {
+			return 0, fmt.Errorf("commit: blocklist %s has both a provenance and a provenance patch", bl)
+		}
+		if err := pp.Validate(); err != nil {
+			return 0, fmt.Errorf("commit: provenance patch of blocklist %s: %w", bl, err)
+		}
+	}
 	serial, err := w.do(func(tx *bolt.Tx) error {
 		if c.Namespace != "" {
 			mb := tx.Bucket(bucketMeta)
@@ -219,6 +230,29 @@ func (w *writer) Commit(c state.Commit) (uint64, error) {
 				if err := ep.write(pb, bl); err != nil {
 					return err
 				}
+			}
+		}
+		for _, bl := range slices.Sorted(maps.Keys(c.PatchProvenance)) {
+			var old state.Provenance
+			if b := pb.Bucket([]byte(bl)); b != nil {
+				var err error
+				if old, err = w.s.readProvenance(b, bl); err != nil {
+					return err
+				}
+				if err := pb.DeleteBucket([]byte(bl)); err != nil {
+					return err
+				}
+			}
+			merged := c.PatchProvenance[bl].Apply(old)
+			if merged == nil {
+				continue
+			}
+			ep, err := encodeProvenance(merged)
+			if err != nil {
+				return fmt.Errorf("provenance of blocklist %s: %w", bl, err)
+			}
+			if err := ep.write(pb, bl); err != nil {
+				return err
 			}
 		}
 		if c.AppliedDigest != "" {

@@ -437,8 +437,14 @@ func (s *Store) Export() (*state.Dump, error) {
 }
 
 func (s *Store) readAllProvenance(ctx context.Context, tx pgx.Tx) (map[string]state.Provenance, error) {
+	return s.readProvenance(ctx, tx, nil)
+}
+
+// readProvenance reads the provenance of every blocklist, or of only one
+// when only is not nil.
+func (s *Store) readProvenance(ctx context.Context, tx pgx.Tx, only *string) (map[string]state.Provenance, error) {
 	incidents := map[string][]provider.IncidentRef{}
-	rows, err := tx.Query(ctx, s.sql(`SELECT blocklist, idx, body FROM %[1]s.prov_incidents WHERE namespace = $1 ORDER BY blocklist, idx`), s.namespace)
+	rows, err := tx.Query(ctx, s.sql(`SELECT blocklist, idx, body FROM %[1]s.prov_incidents WHERE namespace = $1 AND ($2::text IS NULL OR blocklist = $2) ORDER BY blocklist, idx`), s.namespace, only)
 	if err != nil {
 		return nil, err
 	}
@@ -460,7 +466,7 @@ func (s *Store) readAllProvenance(ctx context.Context, tx pgx.Tx) (map[string]st
 		return nil, err
 	}
 	out := map[string]state.Provenance{}
-	rows, err = tx.Query(ctx, s.sql(`SELECT blocklist, hash, incidents FROM %[1]s.provenance WHERE namespace = $1`), s.namespace)
+	rows, err = tx.Query(ctx, s.sql(`SELECT blocklist, hash, incidents FROM %[1]s.provenance WHERE namespace = $1 AND ($2::text IS NULL OR blocklist = $2)`), s.namespace, only)
 	if err != nil {
 		return nil, err
 	}

@@ -238,6 +238,17 @@ func (w *writer) Commit(c state.Commit) (uint64, error) {
 		}
 		prov[bl] = ep
 	}
+	for bl, pp := range c.PatchProvenance {
+		if bl == "" {
+			return 0, errors.New("commit: provenance patch for an empty blocklist name")
+		}
+		if _, both := c.Provenance[bl]; both {
+			return 0, fmt.Errorf("commit: blocklist %s has both a provenance and a provenance patch", bl)
+		}
+		if err := pp.Validate(); err != nil {
+			return 0, fmt.Errorf("commit: provenance patch of blocklist %s: %w", bl, err)
+		}
+	}
 	serial, err := w.do("commit state", func(ctx context.Context, tx pgx.Tx) error {
 		ns := w.s.namespace
 		if len(c.Remove) > 0 {
@@ -256,6 +267,21 @@ func (w *writer) Commit(c state.Commit) (uint64, error) {
 		}
 		for _, bl := range slices.Sorted(maps.Keys(prov)) {
 			if err := w.s.writeProvenance(ctx, tx, bl, prov[bl]); err != nil {
+				return err
+			}
+		}
+		for _, bl := range slices.Sorted(maps.Keys(c.PatchProvenance)) {
+			old, err := w.s.readProvenance(ctx, tx, &bl)
+			if err != nil {
+				return err
+			}
+			var ep *encodedProvenance
+			if merged := c.PatchProvenance[bl].Apply(old[bl]); merged != nil {
+				if ep, err = encodeProvenance(merged); err != nil {
+					return fmt.Errorf("provenance of blocklist %s: %w", bl, err)
+				}
+			}
+			if err := w.s.writeProvenance(ctx, tx, bl, ep); err != nil {
 				return err
 			}
 		}

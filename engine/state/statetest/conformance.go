@@ -42,6 +42,7 @@ func Run(t *testing.T, b Backend) {
 	t.Run("ItemsRoundTrip", func(t *testing.T) { testItems(t, open) })
 	t.Run("CommitRejectsBadInput", func(t *testing.T) { testBadCommit(t, open) })
 	t.Run("Provenance", func(t *testing.T) { testProvenance(t, open) })
+	t.Run("ProvenancePatch", func(t *testing.T) { testProvenancePatch(t, open) })
 	t.Run("JournalCrashAndReconcile", func(t *testing.T) { testJournal(t, b, open) })
 	t.Run("JournalBeginRejectsBadEntries", func(t *testing.T) { testBadJournal(t, open) })
 	t.Run("History", func(t *testing.T) { testHistory(t, open) })
@@ -290,6 +291,61 @@ func testProvenance(t *testing.T, open func(testing.TB) state.Store) {
 	got, err := s.Provenance("main", sha1)
 	if diff := cmp.Diff([]provider.IncidentRef{i1}, got); err != nil || diff != "" {
 		t.Errorf("after replace (err %v) (-want +got):\n%s", err, diff)
+	}
+}
+
+// testProvenancePatch: a patch drops and sets some hashes of one blocklist
+// and keeps every other hash and blocklist as recorded; a patch that leaves
+// nothing forgets the blocklist; bad patches are refused whole.
+func testProvenancePatch(t *testing.T, open func(testing.TB) state.Store) {
+	s := open(t)
+	w := MustLock(t, s)
+	i1 := provider.IncidentRef{ID: "7c40be00", Company: "acme", Filter: "malware", Description: "QakBot"}
+	i2 := provider.IncidentRef{ID: "8d51cf11", Company: "acme", Filter: "malware"}
+	i3 := provider.IncidentRef{ID: "9e62d022", Company: "acme", Filter: "malware"}
+	h1, h2, h3, h4 := HashN(1, 64), HashN(2, 64), HashN(3, 32), HashN(4, 64)
+	if _, err := w.Commit(state.Commit{Provenance: map[string]state.Provenance{
+		"main": {h1: {i1}, h2: {i1, i2}, h3: {i2}},
+		"edr":  {h1: {i2}},
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Commit(state.Commit{PatchProvenance: map[string]state.ProvenancePatch{
+		"main":  {Drop: []string{h3, h4}, Set: state.Provenance{h2: {i3}, h4: {i1, i3}}},
+		"fresh": {Set: state.Provenance{h3: {i3}}},
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	d, err := s.(state.Exporter).Export()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]state.Provenance{
+		"main":  {h1: {i1}, h2: {i3}, h4: {i1, i3}},
+		"edr":   {h1: {i2}},
+		"fresh": {h3: {i3}},
+	}
+	if diff := cmp.Diff(want, d.Provenance); diff != "" {
+		t.Errorf("after patch (-want +got):\n%s", diff)
+	}
+	if _, err := w.Commit(state.Commit{PatchProvenance: map[string]state.ProvenancePatch{"fresh": {Drop: []string{h3}}}}); err != nil {
+		t.Fatal(err)
+	}
+	if all, err := s.ProvenanceAll(h3); err != nil || len(all) != 0 {
+		t.Errorf("after dropping the last hash, ProvenanceAll = %v, %v; want empty", all, err)
+	}
+	for name, c := range map[string]state.Commit{
+		"bad drop":   {PatchProvenance: map[string]state.ProvenancePatch{"main": {Drop: []string{"ZZ"}}}},
+		"no refs":    {PatchProvenance: map[string]state.ProvenancePatch{"main": {Set: state.Provenance{h1: nil}}}},
+		"empty name": {PatchProvenance: map[string]state.ProvenancePatch{"": {}}},
+		"both":       {Provenance: map[string]state.Provenance{"main": nil}, PatchProvenance: map[string]state.ProvenancePatch{"main": {}}},
+	} {
+		if _, err := w.Commit(c); err == nil {
+			t.Errorf("%s: commit accepted", name)
+		}
+	}
+	if got, err := s.Provenance("main", h2); err != nil || !cmp.Equal(got, []provider.IncidentRef{i3}) {
+		t.Errorf("after refused patches, main %s = %v, %v", h2[:8], got, err)
 	}
 }
 
