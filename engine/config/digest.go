@@ -11,10 +11,12 @@ const digestVersion = 1
 
 // Digest returns the sha256 (hex) of a canonical encoding of the evaluated
 // configuration: settings, companies, filters, kibanas and blocklists with
-// every value that affects behaviour. Credentials (defender_key, api_key)
-// and sensitive informational text are left out, so rotating a key keeps
-// the digest; changing anything else changes it. Variables are not encoded
-// themselves: their effect is, through the values they produced.
+// every value that affects behaviour. Credentials (defender_key, api_key,
+// the backend url) and sensitive informational text are left out, so
+// rotating a key keeps the digest; changing anything else changes it.
+// Variables are not encoded themselves: their effect is, through the values
+// they produced. TestDigestCoversEveryField lists each field of Config that
+// is left out, and why.
 func (c *Config) Digest() string {
 	type company struct {
 		UUID, DisplayName, ContactName, ContactEmail, APIURL string
@@ -59,9 +61,13 @@ func (c *Config) Digest() string {
 		}
 		return n
 	}
+	type backend struct{ Type, Schema string }
 	doc := struct {
-		Version    int
-		Settings   [3]string
+		Version  int
+		Settings [3]string
+		// Backend is omitted when nil, so the digest of a configuration
+		// without a backend block is what it was before backends existed.
+		Backend    *backend `json:",omitempty"`
 		Companies  map[string]company
 		Filters    map[string]filter
 		Kibanas    map[string]kibana
@@ -73,6 +79,9 @@ func (c *Config) Digest() string {
 		Filters:    map[string]filter{},
 		Kibanas:    map[string]kibana{},
 		Blocklists: map[string]blocklist{},
+	}
+	if b := c.Settings.Backend; b != nil {
+		doc.Backend = &backend{b.Type, b.Schema}
 	}
 	for n, co := range c.Companies {
 		doc.Companies[n] = company{co.UUID, text(co.DisplayName), text(co.ContactName), text(co.ContactEmail), co.APIURL, co.RequestsPerMinute, int64(co.RetryTimeout), co.RequestsPerDay}
