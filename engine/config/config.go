@@ -256,7 +256,6 @@ func (f *IOCFilter) ProviderFilter() provider.Filter {
 		Statuses:       append([]string(nil), f.Statuses...),
 		Labels:         append([]int(nil), f.Labels...),
 		OnlyActive:     f.OnlyActive,
-		Exclude:        append([]string(nil), f.Exclude...),
 	}
 }
 

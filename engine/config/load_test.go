@@ -122,7 +122,7 @@ func TestValidFull(t *testing.T) {
 	}
 	pf := f.ProviderFilter()
 	if diff := cmp.Diff(provider.Filter{Name: "f", HashTypes: want.Hashes, AdversaryTypes: want.Adversaries, Days: 7,
-		Statuses: want.Statuses, Labels: want.Labels, Exclude: want.Exclude}, pf); diff != "" {
+		Statuses: want.Statuses, Labels: want.Labels}, pf); diff != "" {
 		t.Errorf("ProviderFilter mismatch (-want +got):\n%s", diff)
 	}
 	if pt := k.ProviderTarget(true); pt.APIKey != "k1" || !pt.ReadOnly || pt.URL != want.URL {

@@ -371,6 +371,7 @@ func fetchSources(ctx context.Context, opts Options, selected []*config.Blocklis
 				Now:      opts.Now,
 				Progress: opts.Progress,
 			})
+			enforceExclusions(f, &resp)
 			mu.Lock()
 			results[f.Name] = &fetched{filter: f, resp: resp}
 			mu.Unlock()
@@ -527,7 +528,9 @@ func lastSeen(bl *config.Blocklist, results map[string]*fetched) func(string) in
 // (SPEC section 3). Removals are still decided by the incident list.
 func keepUnread(ns string, bl *config.Blocklist, results map[string]*fetched, prior Prior, desired map[provider.HashType]map[string]struct{}, prov *provenanceBuilder) {
 	unread := map[string]bool{} // filter + "\x00" + incident id
+	filters := map[string]*config.IOCFilter{}
 	for _, f := range bl.Sources {
+		filters[f.Name] = f
 		if r := results[f.Name]; r != nil {
 			for _, id := range r.resp.Unread {
 				unread[f.Name+"\x00"+id] = true
@@ -557,7 +560,7 @@ func keepUnread(ns string, bl *config.Blocklist, results map[string]*fetched, pr
 				}
 				var keep []provider.IncidentRef
 				for _, ref := range prior.Provenance(bl.Name, h) {
-					if unread[ref.Filter+"\x00"+ref.ID] {
+					if unread[ref.Filter+"\x00"+ref.ID] && !excluded(filters[ref.Filter], h) {
 						keep = append(keep, ref)
 					}
 				}

@@ -57,7 +57,9 @@ type Filter struct {
 	Statuses       []string // subset of "open", "closed"
 	Labels         []int
 	OnlyActive     bool
-	Exclude        []string // lowercase, validated hashes
+	// The ioc_filter's exclude values and the built-in never-block list
+	// are not here: the engine removes those hashes from every source's
+	// answer, so a source need not know about them.
 }
 
 // FetchRequest asks a Source for the hashes one filter selects.
@@ -72,7 +74,9 @@ type FetchRequest struct {
 
 // FetchResponse is the result of one fetch. When Err is non-nil the fetch
 // failed and Indicators must be ignored: a failed source never shrinks the
-// desired set.
+// desired set. The response belongs to the caller once returned: the engine
+// edits Indicators in place (it removes excluded hashes), so a Source must
+// not keep or share the map.
 type FetchResponse struct {
 	// Indicators maps a normalised (lowercase hex) hash to what produced it.
 	Indicators map[string]*Indicator

@@ -13,8 +13,9 @@
 //     uses the key, 429 handling (Retry-After, RateLimit-Reset) and jittered
 //     exponential backoff bounded by the company's retry_timeout.
 //   - extraction (Source.Fetch): window, statuses, adversary types, labels,
-//     only_active, normalisation, exclude and the built-in never-block list
-//     (NeverBlock), provenance merged across incidents.
+//     only_active, normalisation, provenance merged across incidents.
+//     exclude and the never-block list are not here: the engine enforces
+//     them for every source (engine/plan).
 //   - the context cache: a bbolt file of its own (SourceOptions.CachePath),
 //     never authoritative, holding no keys (cache.go).
 //

@@ -352,10 +352,6 @@ func (f *fetch) run(ctx context.Context) error {
 
 	// 4 and 5. Normalise, filter, keep provenance.
 	f.indicators = make(map[string]*provider.Indicator)
-	exclude := make(map[string]bool, len(fl.Exclude))
-	for _, e := range fl.Exclude {
-		exclude[provider.NormalizeHash(e)] = true
-	}
 	unread := 0
 	for i, in := range kept {
 		r := results[i]
@@ -383,13 +379,6 @@ func (f *fetch) run(ctx context.Context) error {
 				h, ok := Normalize(raw, t)
 				if !ok {
 					f.warnings = append(f.warnings, malformedWarning(in.ID, t, raw))
-					continue
-				}
-				if why, ok := NeverBlock[h]; ok {
-					f.warnings = append(f.warnings, neverBlockWarning(in.ID, t, h, why))
-					continue
-				}
-				if exclude[h] {
 					continue
 				}
 				ind := f.indicators[h]

@@ -297,34 +297,6 @@ func TestFetchExtraction(t *testing.T) {
 			},
 		},
 		{
-			name: "exclude, case-insensitive",
-			incidents: []map[string]any{
-				inc(1, in(time.Hour), "open", "C2C"),
-			},
-			contexts: ctxs{uid(1): {provider.SHA256: files(true, strings.ToUpper(h64(1)), h64(2), h64(3))}},
-			filter:   func(f *provider.Filter) { f.Exclude = []string{h64(1), strings.ToUpper(h64(2))} },
-			want:     map[string][]string{h64(3): {uid(1)}},
-		},
-		{
-			name:      "never-block list",
-			incidents: []map[string]any{inc(1, in(time.Hour), "open", "C2C")},
-			contexts: ctxs{uid(1): {
-				provider.SHA256: files(true, "E3B0C44298FC1C149AFBF4C8996FB92427AE41E4649B934CA495991B7852B855", h64(1)),
-				provider.SHA1:   files(true, "da39a3ee5e6b4b0d3255bfef95601890afd80709"),
-				provider.MD5:    files(true, "d41d8cd98f00b204e9800998ecf8427e", strings.Repeat("0", 32)),
-			}},
-			filter: func(f *provider.Filter) {
-				f.HashTypes = []provider.HashType{provider.SHA256, provider.SHA1, provider.MD5}
-			},
-			want: map[string][]string{h64(1): {uid(1)}},
-			wantWarn: []string{
-				"sha256 e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855, which is the sha256 of the empty file",
-				"sha1 da39a3ee5e6b4b0d3255bfef95601890afd80709, which is the sha1 of the empty file",
-				"md5 d41d8cd98f00b204e9800998ecf8427e, which is the md5 of the empty file",
-				"an all-zero md5",
-			},
-		},
-		{
 			name: "provenance merged across incidents sharing a hash",
 			incidents: []map[string]any{
 				inc(3, in(time.Hour), "open", "C2C"),

@@ -17,6 +17,9 @@ type Source struct {
 	Indicators map[string]map[string]*provider.Indicator
 	// Errs makes the fetch of a filter fail.
 	Errs map[string]error
+	// Unread lists, by filter name, incidents the fetch reports as listed
+	// but not read (FetchResponse.Unread).
+	Unread map[string][]string
 	// Calls counts Fetch calls by filter name.
 	Calls map[string]int
 }
@@ -25,7 +28,7 @@ var _ provider.Source = (*Source)(nil)
 
 // NewSource returns an empty Source.
 func NewSource() *Source {
-	return &Source{Indicators: map[string]map[string]*provider.Indicator{}, Errs: map[string]error{}, Calls: map[string]int{}}
+	return &Source{Indicators: map[string]map[string]*provider.Indicator{}, Errs: map[string]error{}, Unread: map[string][]string{}, Calls: map[string]int{}}
 }
 
 // Set replaces the hashes a filter yields; each comes from incident "inc-<filter>".
@@ -50,12 +53,14 @@ func (s *Source) Fetch(ctx context.Context, req provider.FetchRequest) provider.
 	out := map[string]*provider.Indicator{}
 	for h, ind := range s.Indicators[req.Filter.Name] {
 		cp := *ind
+		cp.Incidents = append([]provider.IncidentRef(nil), ind.Incidents...)
 		for i := range cp.Incidents {
 			cp.Incidents[i].Company = req.Company.Name
 		}
 		out[h] = &cp
 	}
-	return provider.FetchResponse{Indicators: out}
+	unread := append([]string(nil), s.Unread[req.Filter.Name]...)
+	return provider.FetchResponse{Indicators: out, Unread: unread, Stats: provider.FetchStats{IncidentsUnread: len(unread)}}
 }
 
 // Close implements provider.Source.
