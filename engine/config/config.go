@@ -165,11 +165,14 @@ type Blocklist struct {
 	PreventDestroy   bool
 	Guard            Guard
 	DeclRange        hcl.Range
-	// SourceRanges[i] is the range of Sources[i] in the sources list.
+	// SourceRanges[i] is the range of Sources[i] in the sources list (the
+	// subject of an empty-source guard trip).
 	SourceRanges []hcl.Range
-	// PreventDestroyRange is the prevent_destroy attribute (or DeclRange).
+	// PreventDestroyRange is the prevent_destroy attribute (or DeclRange),
+	// the subject of a prevent_destroy trip.
 	PreventDestroyRange hcl.Range
-	// GuardRange is the guard block (or DeclRange when absent).
+	// GuardRange is the guard block (or DeclRange when absent), the subject
+	// of a mass-delete trip.
 	GuardRange hcl.Range
 }
 

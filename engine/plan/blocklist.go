@@ -263,11 +263,12 @@ func firstOr(list []string, def string) string {
 	return def
 }
 
-// checkGuards applies the blocklist's safety guards to its plan.
+// checkGuards applies the blocklist's safety guards to its plan. Each trip
+// points at what caused it: the prevent_destroy attribute, the empty source
+// in the sources list, the guard block (the blocklist when it has none).
 func checkGuards(opts Options, bl *config.Blocklist, bp *BlocklistPlan, empty []string) hcl.Diagnostics {
 	var diags hcl.Diagnostics
-	rng := bl.DeclRange
-	trip := func(guard, summary, detail string) {
+	trip := func(rng hcl.Range, guard, summary, detail string) {
 		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: summary, Detail: detail, Subject: &rng, Extra: GuardTrip{Guard: guard, Blocklist: bl.Name}})
 	}
 	deletes := 0
@@ -277,7 +278,7 @@ func checkGuards(opts Options, bl *config.Blocklist, bp *BlocklistPlan, empty []
 		}
 	}
 	if bl.PreventDestroy && deletes > 0 {
-		trip("prevent_destroy", "Plan would delete items of a protected blocklist",
+		trip(bl.PreventDestroyRange, "prevent_destroy", "Plan would delete items of a protected blocklist",
 			fmt.Sprintf("blocklist %q has prevent_destroy = true, and this plan deletes %d of its items. Nothing was changed. Set prevent_destroy = false first if the deletion is intended (there is no command-line override).", bl.Name, deletes))
 	}
 	if opts.Mode == ModeDestroy {
@@ -285,11 +286,18 @@ func checkGuards(opts Options, bl *config.Blocklist, bp *BlocklistPlan, empty []
 	}
 	if !bl.Guard.AllowEmptySources {
 		for _, name := range empty {
-			trip("empty_source", "Source yielded no hashes",
+			rng := bl.DeclRange
+			for i, f := range bl.Sources {
+				if f.Name == name && i < len(bl.SourceRanges) {
+					rng = bl.SourceRanges[i]
+				}
+			}
+			trip(rng, "empty_source", "Source yielded no hashes",
 				fmt.Sprintf("ioc_filter %q, a source of blocklist %q, produced zero hashes. Treating that as \"unblock everything it contributed\" is refused. Nothing was changed. If an empty source is expected, set guard { allow_empty_sources = true } on the blocklist.", name, bl.Name))
 		}
 	}
 	if !opts.AllowMassDelete {
+		rng := bl.GuardRange
 		diags = append(diags, massDeleteGuard(bp, bl.Guard.MaxDeleteFraction, bl.Guard.MaxDeletes, &rng,
 			fmt.Sprintf("blocklist %q", bl.Name), "guard { max_delete_fraction, max_deletes }")...)
 	}

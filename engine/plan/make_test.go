@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -215,15 +216,16 @@ func TestGuards(t *testing.T) {
 		after     int // hashes the source yields then
 		allowMass bool
 		guard     string // "" = no trip
+		at        string // the trip's subject is the first line holding this
 	}{
-		{"small removal passes", oneBlocklist, 100, 80, false, ""},
-		{"fraction trips", oneBlocklist, 100, 70, false, "mass_delete"},
-		{"flag overrides fraction", oneBlocklist, 100, 70, true, ""},
-		{"empty source trips", oneBlocklist, 100, 0, true, "empty_source"},
-		{"max_deletes trips", strings.Replace(oneBlocklist, "max_values_per_item = 1000", "max_values_per_item = 1000\n  guard {\n    max_delete_fraction = 1\n    max_deletes = 10\n  }", 1), 100, 89, false, "mass_delete"},
-		{"allow_empty_sources", strings.Replace(oneBlocklist, "max_values_per_item = 1000", "max_values_per_item = 1000\n  guard {\n    allow_empty_sources = true\n  }", 1), 100, 0, true, ""},
-		{"prevent_destroy not overridable", strings.Replace(oneBlocklist, "max_values_per_item = 1000", "max_values_per_item = 10\n  prevent_destroy = true\n  guard {\n    allow_empty_sources = true\n  }", 1), 100, 0, true, "prevent_destroy"},
-		{"prevent_destroy allows updates", strings.Replace(oneBlocklist, "max_values_per_item = 1000", "max_values_per_item = 10\n  prevent_destroy = true", 1), 100, 85, false, ""},
+		{"small removal passes", oneBlocklist, 100, 80, false, "", ""},
+		{"fraction trips", oneBlocklist, 100, 70, false, "mass_delete", `blocklist "lumu" {`},
+		{"flag overrides fraction", oneBlocklist, 100, 70, true, "", ""},
+		{"empty source trips", oneBlocklist, 100, 0, true, "empty_source", "sources"},
+		{"max_deletes trips", strings.Replace(oneBlocklist, "max_values_per_item = 1000", "max_values_per_item = 1000\n  guard {\n    max_delete_fraction = 1\n    max_deletes = 10\n  }", 1), 100, 89, false, "mass_delete", "guard {"},
+		{"allow_empty_sources", strings.Replace(oneBlocklist, "max_values_per_item = 1000", "max_values_per_item = 1000\n  guard {\n    allow_empty_sources = true\n  }", 1), 100, 0, true, "", ""},
+		{"prevent_destroy not overridable", strings.Replace(oneBlocklist, "max_values_per_item = 1000", "max_values_per_item = 10\n  prevent_destroy = true\n  guard {\n    allow_empty_sources = true\n  }", 1), 100, 0, true, "prevent_destroy", "prevent_destroy"},
+		{"prevent_destroy allows updates", strings.Replace(oneBlocklist, "max_values_per_item = 1000", "max_values_per_item = 10\n  prevent_destroy = true", 1), 100, 85, false, "", ""},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -232,20 +234,55 @@ func TestGuards(t *testing.T) {
 			e.applyDirect(t, e.mustPlan(t))
 			e.src.Set("mal", provider.SHA256, hashes("a", tc.after)...)
 			_, diags := e.plan(t, func(o *Options) { o.AllowMassDelete = tc.allowMass })
-			var got string
+			var got, at string
 			for _, d := range diags {
 				if g, ok := d.Extra.(GuardTrip); ok {
 					got = g.Guard
+					at = fmt.Sprintf("%s:%d", filepath.Base(d.Subject.Filename), d.Subject.Start.Line)
 				}
 			}
 			if got != tc.guard {
 				t.Fatalf("guard = %q, want %q (diags: %v)", got, tc.guard, diags)
 			}
-			if tc.guard != "" && !IsGuardTrip(diags) {
+			if tc.guard == "" {
+				return
+			}
+			if !IsGuardTrip(diags) {
 				t.Fatal("IsGuardTrip = false")
+			}
+			if want := "main.lumu.hcl:" + strconv.Itoa(lineOf(t, baseConfig+tc.blocks, tc.at)); at != want {
+				t.Errorf("%s trip points at %s, want %s (the line with %q)", got, at, want, tc.at)
 			}
 		})
 	}
+}
+
+// TestEmptySourceTripPointsAtTheSource: of two sources, the empty one is
+// the subject of the trip, not the blocklist or the first source.
+func TestEmptySourceTripPointsAtTheSource(t *testing.T) {
+	blocks := strings.Replace(oneBlocklist, "[ioc_filter.mal]", "[\n    ioc_filter.mal,\n    ioc_filter.other,\n  ]", 1)
+	e := newEnv(t, blocks)
+	e.src.Set("mal", provider.SHA256, hashes("a", 10)...)
+	_, diags := e.plan(t)
+	if len(diags) != 1 || !IsGuardTrip(diags) || diags[0].Summary != "Source yielded no hashes" {
+		t.Fatalf("diags = %v", diags)
+	}
+	got := fmt.Sprintf("%s:%d,%d", filepath.Base(diags[0].Subject.Filename), diags[0].Subject.Start.Line, diags[0].Subject.Start.Column)
+	if want := fmt.Sprintf("main.lumu.hcl:%d,5", lineOf(t, baseConfig+blocks, "ioc_filter.other,")); got != want {
+		t.Errorf("empty_source trip points at %s, want %s", got, want)
+	}
+}
+
+// lineOf is the 1-based number of the first line of src that contains s.
+func lineOf(t *testing.T, src, s string) int {
+	t.Helper()
+	for i, l := range strings.Split(src, "\n") {
+		if strings.Contains(l, s) {
+			return i + 1
+		}
+	}
+	t.Fatalf("no line holds %q", s)
+	return 0
 }
 
 func TestOrphanBlocklistDeletedBehindGuard(t *testing.T) {
