@@ -505,6 +505,26 @@ func classify(in Input) (*classified, error) {
 	c := &classified{items: items}
 	maxVals := in.Max
 	for _, w := range items {
+		if canonicalSorted(w.ex.Values) {
+			// The everyday item, as Pack wrote it: distinct canonical
+			// values in order, each its own run of one spelling.
+			w.kept = make([]string, 0, min(len(w.ex.Values), maxVals))
+			for _, v := range w.ex.Values {
+				st := state[v]
+				switch {
+				case st&isDesired == 0:
+					w.removed = append(w.removed, v)
+				case st&isClaimed != 0 || len(w.kept) == maxVals:
+					w.displaced = append(w.displaced, v)
+				default:
+					w.kept = append(w.kept, v)
+					st |= isClaimed
+				}
+				state[v] = st | isPresent
+			}
+			w.setCauses(maxVals)
+			continue
+		}
 		// Group the distinct spellings as read by normalised value: sort
 		// them by (normalised, spelling) and walk runs of equal n.
 		vals := slices.Clone(w.ex.Values)
@@ -560,28 +580,7 @@ func classify(in Input) (*classified, error) {
 		slices.Sort(w.removed)
 		slices.Sort(w.displaced)
 		slices.Sort(w.normalized)
-
-		if w.ex.ForceRewrite {
-			w.causes |= CauseForced
-		}
-		if len(w.removed) > 0 {
-			w.causes |= CauseRemoved
-		}
-		if len(w.displaced) > 0 {
-			w.causes |= CauseDisplaced
-		}
-		if w.dups > 0 {
-			w.causes |= CauseDuplicate
-		}
-		if len(w.normalized) > 0 {
-			w.causes |= CauseNonCanonical
-		}
-		if len(w.ex.Values) > maxVals {
-			w.causes |= CauseOverMax
-		}
-		if len(w.ex.Values) == 0 {
-			w.causes |= CauseEmpty
-		}
+		w.setCauses(maxVals)
 	}
 
 	sorted := in.Desired // the planner passes it sorted: no copy then
@@ -627,6 +626,45 @@ func classify(in Input) (*classified, error) {
 	}
 	c.bound = t + ceilDiv(max(len(c.adds)-freeTail, 0), maxVals)
 	return c, nil
+}
+
+// setCauses sets w.causes from the removal step's outcome.
+func (w *work) setCauses(maxVals int) {
+	if w.ex.ForceRewrite {
+		w.causes |= CauseForced
+	}
+	if len(w.removed) > 0 {
+		w.causes |= CauseRemoved
+	}
+	if len(w.displaced) > 0 {
+		w.causes |= CauseDisplaced
+	}
+	if w.dups > 0 {
+		w.causes |= CauseDuplicate
+	}
+	if len(w.normalized) > 0 {
+		w.causes |= CauseNonCanonical
+	}
+	if len(w.ex.Values) > maxVals {
+		w.causes |= CauseOverMax
+	}
+	if len(w.ex.Values) == 0 {
+		w.causes |= CauseEmpty
+	}
+}
+
+// canonicalSorted reports whether vs are strictly increasing canonical
+// values (trimmed, lowercase): no duplicate, nothing to normalise.
+func canonicalSorted(vs []string) bool {
+	for i, v := range vs {
+		if i > 0 && vs[i-1] >= v {
+			return false
+		}
+		if provider.NormalizeHash(v) != v {
+			return false
+		}
+	}
+	return true
 }
 
 // rotation returns the index, in items sorted by seq, of the oldest item.

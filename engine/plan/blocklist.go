@@ -30,6 +30,8 @@ type planInput struct {
 	// taken are, per group, seqs whose item_id an item of another list
 	// holds: new items skip them (see avoidTaken).
 	taken map[groupKey][]int
+	// sorted caches sortedDesired.
+	sorted map[provider.HashType][]string
 }
 
 type groupKey struct {
@@ -104,10 +106,7 @@ func planGroup(in *planInput, k groupKey, items []liveItem, bp *BlocklistPlan) e
 	wanted := !in.orphan && containsStr(in.osTypes, k.os)
 	var desired []string
 	if wanted {
-		for h := range in.desired[k.ht] {
-			desired = append(desired, h)
-		}
-		sort.Strings(desired)
+		desired = in.sortedDesired(k.ht)
 	}
 	byID := map[string]liveItem{}
 	existing := make([]pack.Existing, 0, len(items))
@@ -124,7 +123,7 @@ func planGroup(in *planInput, k groupKey, items []liveItem, bp *BlocklistPlan) e
 		}
 		// Values changed outside lumuctl since the last apply.
 		if prev, ok := in.prior[li.item.ItemID]; ok {
-			added, removed := setDiff(ItemValues(prev), ItemValues(li.item))
+			added, removed := setDiff(itemValues(prev), itemValues(li.item))
 			what := append([]string(nil), reasons[li.item.ItemID]...)
 			if len(added)+len(removed) > 0 {
 				what = append([]string{"values"}, what...)
@@ -135,7 +134,7 @@ func planGroup(in *planInput, k groupKey, items []liveItem, bp *BlocklistPlan) e
 		} else if len(reasons[li.item.ItemID]) > 0 {
 			bp.Drift = append(bp.Drift, Drift{ItemID: li.item.ItemID, What: reasons[li.item.ItemID]})
 		}
-		existing = append(existing, pack.Existing{ID: li.item.ItemID, Seq: li.seq, Values: ItemValues(li.item), ForceRewrite: force})
+		existing = append(existing, pack.Existing{ID: li.item.ItemID, Seq: li.seq, Values: itemValues(li.item), ForceRewrite: force})
 	}
 	max := in.max
 	if max <= 0 {
@@ -208,6 +207,34 @@ func ItemValues(it provider.Item) []string {
 		out = append(out, e.Value...)
 	}
 	return out
+}
+
+// itemValues is ItemValues without a copy for the usual item of one entry:
+// the result may share the item's memory and must not be modified.
+func itemValues(it provider.Item) []string {
+	if len(it.Entries) == 1 {
+		return it.Entries[0].Value
+	}
+	return ItemValues(it)
+}
+
+// sortedDesired returns the desired hashes of type ht, sorted: computed
+// once per blocklist and shared by its OS groups (read only).
+func (in *planInput) sortedDesired(ht provider.HashType) []string {
+	if s, ok := in.sorted[ht]; ok {
+		return s
+	}
+	set := in.desired[ht]
+	s := make([]string, 0, len(set))
+	for h := range set {
+		s = append(s, h)
+	}
+	slices.Sort(s)
+	if in.sorted == nil {
+		in.sorted = map[provider.HashType][]string{}
+	}
+	in.sorted[ht] = s
+	return s
 }
 
 // setDiff returns values in b not in a (added) and in a not in b (removed),

@@ -492,7 +492,7 @@ func desiredSet(bl *config.Blocklist, results map[string]*fetched, prov *provena
 				out[ind.Type] = set
 			}
 			set[h] = struct{}{}
-			prov.add(h, ind.Incidents)
+			prov.addFetched(h, ind.Incidents)
 		}
 	}
 	return out, empty
@@ -643,13 +643,20 @@ func checkPolicies(ctx context.Context, cfg *config.Config, selected []*config.B
 
 // provenanceBuilder interns incident refs while building the plan.
 type provenanceBuilder struct {
-	index  map[refID]int // ref as read → index (no allocation per lookup)
+	index map[refID]int // ref as read → index (no allocation per lookup)
+	// byAddr maps the address of a ref a source handed over to its index:
+	// sources share one ref among the hashes of an incident, so most
+	// lookups hash a pointer, not three strings.
+	byAddr map[*provider.IncidentRef]int
 	refs   []provider.IncidentRef
 	hashes map[string][]int // hash → ref indexes, without duplicates (lists are short)
+	// single[i] is the shared one-element set {i} (capacity 1: an append
+	// copies it), so a hash with one incident costs no allocation.
+	single [][]int
 }
 
 func newProvenanceBuilder() *provenanceBuilder {
-	return &provenanceBuilder{index: map[refID]int{}, hashes: map[string][]int{}}
+	return &provenanceBuilder{index: map[refID]int{}, byAddr: map[*provider.IncidentRef]int{}, hashes: map[string][]int{}}
 }
 
 // refID identifies an incident ref as a source reported it.
@@ -659,22 +666,53 @@ func refKey(r provider.IncidentRef) string {
 	return r.Company + "\x00" + r.Filter + "\x00" + r.ID
 }
 
-func (b *provenanceBuilder) add(h string, refs []provider.IncidentRef) {
-	set := b.hashes[h]
-	defer func() { b.hashes[h] = set }()
-	for _, r := range refs {
-		// Interned by the ref as read: each incident is validated and
-		// copied once, not once per hash.
-		k := refID{r.Company, r.Filter, r.ID}
-		i, ok := b.index[k]
-		if !ok {
-			i = len(b.refs)
-			b.index[k] = i
-			b.refs = append(b.refs, validRef(r))
+// intern returns the index of *r, adding it when new. With byAddr, r is
+// remembered by address too: only for refs that stay unchanged while the
+// builder is in use (a FetchResponse's).
+func (b *provenanceBuilder) intern(r *provider.IncidentRef, byAddr bool) int {
+	if byAddr {
+		if i, ok := b.byAddr[r]; ok {
+			return i
 		}
-		if !slices.Contains(set, i) {
+	}
+	// Interned by the ref as read: each incident is validated and copied
+	// once, not once per hash.
+	k := refID{r.Company, r.Filter, r.ID}
+	i, ok := b.index[k]
+	if !ok {
+		i = len(b.refs)
+		b.index[k] = i
+		b.refs = append(b.refs, validRef(*r))
+		b.single = append(b.single, []int{i})
+	}
+	if byAddr {
+		b.byAddr[r] = i
+	}
+	return i
+}
+
+// add records that refs produced h.
+func (b *provenanceBuilder) add(h string, refs []provider.IncidentRef) { b.addRefs(h, refs, false) }
+
+// addFetched is add for the refs of a FetchResponse, which nothing changes
+// while the plan is made.
+func (b *provenanceBuilder) addFetched(h string, refs []provider.IncidentRef) {
+	b.addRefs(h, refs, true)
+}
+
+func (b *provenanceBuilder) addRefs(h string, refs []provider.IncidentRef, byAddr bool) {
+	set, seen := b.hashes[h]
+	for k := range refs {
+		i := b.intern(&refs[k], byAddr)
+		switch {
+		case len(set) == 0:
+			set = b.single[i]
+		case !slices.Contains(set, i):
 			set = append(set, i)
 		}
+	}
+	if !seen || len(refs) > 0 {
+		b.hashes[h] = set
 	}
 }
 

@@ -353,6 +353,7 @@ func (f *fetch) run(ctx context.Context) error {
 	// 4 and 5. Normalise, filter, keep provenance.
 	f.indicators = make(map[string]*provider.Indicator)
 	unread := 0
+	var slab []provider.Indicator // indicators allocated a block at a time
 	for i, in := range kept {
 		r := results[i]
 		if r.unread {
@@ -369,11 +370,15 @@ func (f *fetch) run(ctx context.Context) error {
 		if r.skipped {
 			continue
 		}
-		ref := provider.IncidentRef{
+		// One ref per incident, shared by every hash it yields: a hash
+		// with one incident (the common case) gets a one-element slice
+		// of it with no spare capacity, so an append copies instead of
+		// writing into the shared array.
+		ref := []provider.IncidentRef{{
 			ID: in.ID, Company: co.Name, Filter: fl.Name,
 			AdversaryID: in.AdversaryID, AdversaryTypes: slices.Clone(in.AdversaryTypes),
 			Description: in.Description, LastContact: in.LastContact.Time, Status: strings.ToLower(in.Status),
-		}
+		}}
 		for _, t := range fl.HashTypes {
 			for _, raw := range r.files[t] {
 				h, ok := Normalize(raw, t)
@@ -383,10 +388,14 @@ func (f *fetch) run(ctx context.Context) error {
 				}
 				ind := f.indicators[h]
 				if ind == nil {
-					ind = &provider.Indicator{Hash: h, Type: t}
-					f.indicators[h] = ind
+					if len(slab) == cap(slab) {
+						slab = make([]provider.Indicator, 0, 1024)
+					}
+					slab = append(slab, provider.Indicator{Hash: h, Type: t, Incidents: ref})
+					f.indicators[h] = &slab[len(slab)-1]
+					continue
 				}
-				ind.Incidents = append(ind.Incidents, ref)
+				ind.Incidents = append(ind.Incidents, ref[0])
 			}
 		}
 	}
@@ -399,6 +408,9 @@ func (f *fetch) run(ctx context.Context) error {
 		})
 	}
 	for _, ind := range f.indicators {
+		if len(ind.Incidents) < 2 {
+			continue // shared with other hashes: never sorted in place
+		}
 		slices.SortFunc(ind.Incidents, func(a, b provider.IncidentRef) int { return strings.Compare(a.ID, b.ID) })
 		ind.Incidents = slices.CompactFunc(ind.Incidents, func(a, b provider.IncidentRef) bool { return a.ID == b.ID })
 	}
