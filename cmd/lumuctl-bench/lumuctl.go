@@ -167,6 +167,7 @@ func newWorkspace(ctx context.Context, bin, parent, name string, info sandbox.In
 // runResult is one finished lumuctl run.
 type runResult struct {
 	Wall      time.Duration
+	CPU       time.Duration // user + system time of the process
 	MaxRSSKiB int64
 	Stdout    string // path of the captured standard output
 }
@@ -190,7 +191,7 @@ func (ws *workspace) run(ctx context.Context, label string, args ...string) (*ru
 	if err != nil {
 		return nil, fmt.Errorf("lumuctl %s: %w\n%s", strings.Join(args, " "), err, tail(stderr.String(), 2000))
 	}
-	res := &runResult{Wall: wall, Stdout: outPath}
+	res := &runResult{Wall: wall, Stdout: outPath, CPU: cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()}
 	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
 		res.MaxRSSKiB = ru.Maxrss // KiB on Linux
 	}

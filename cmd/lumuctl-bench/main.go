@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -37,11 +38,19 @@ type options struct {
 	parallelism []int
 	skip        map[string]bool
 	keep        bool
+	refHashes   int
+	growth      []int
+	quotaEvery  time.Duration
+	quotaPerDay int
+	quotaPerMin int
 }
+
+// measurements are the names -skip takes, in the order they run.
+var measurements = []string{"writes", "reference", "growth", "crash", "quota", "large", "apply", "window", "backend"}
 
 func main() {
 	var o options
-	var par, skip string
+	var par, skip, growth string
 	flag.StringVar(&o.out, "out", "docs/bench/results.json", "write every figure to `FILE` as JSON (empty: don't)")
 	flag.Int64Var(&o.seed, "seed", 1, "seed of the sandbox scenarios and of the generated hashes")
 	flag.IntVar(&o.hashes, "hashes", 100_000, "hashes of the initial sync (measurements 1 and 4)")
@@ -51,7 +60,12 @@ func main() {
 	flag.IntVar(&o.k, "k", 10, "incidents touched (new contact) before the K-changed plan")
 	flag.DurationVar(&o.latency, "latency", time.Second, "Kibana stand-in latency per POST items for measurement 4")
 	flag.StringVar(&par, "parallelism", "1,4,8", "comma-separated --parallelism values for measurement 4")
-	flag.StringVar(&skip, "skip", "", "comma-separated measurements to skip: writes, large, apply, window, backend")
+	flag.StringVar(&skip, "skip", "", "comma-separated measurements to skip: "+strings.Join(measurements, ", ")+" (growth: the sizes other than -ref-hashes)")
+	flag.IntVar(&o.refHashes, "ref-hashes", 200_000, "hashes of the reference world (20 per incident, three OSes), a multiple of 20")
+	flag.StringVar(&growth, "growth", "25000,50000,100000,200000,400000", "comma-separated world sizes (hashes, multiples of 20) of the growth table")
+	flag.DurationVar(&o.quotaEvery, "quota-every", 30*time.Minute, "simulated interval between the runs of the quota cold start")
+	flag.IntVar(&o.quotaPerDay, "quota-per-day", 10_000, "requests_per_day of the quota cold start")
+	flag.IntVar(&o.quotaPerMin, "quota-per-minute", 50, "requests_per_minute of the quota cold start (lumuctl's budget and the Lumu stand-in's limit)")
 	flag.BoolVar(&o.keep, "keep", false, "keep the temporary directory (workspaces, state, cache, plan outputs) and print its path")
 	flag.Usage = func() {
 		fmt.Fprintf(flag.CommandLine.Output(), "usage: go run ./cmd/lumuctl-bench [flags]   (from the module root)\n\n")
@@ -66,16 +80,28 @@ func main() {
 		}
 		o.parallelism = append(o.parallelism, n)
 	}
-	o.skip = map[string]bool{}
-	for _, s := range strings.Split(skip, ",") {
-		switch s = strings.TrimSpace(s); s {
-		case "":
-		case "writes", "large", "apply", "window", "backend":
-			o.skip[s] = true
-		default:
-			fmt.Fprintf(os.Stderr, "lumuctl-bench: -skip: unknown measurement %q (want writes, large, apply, window, backend)\n", s)
+	for _, f := range strings.Split(growth, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < refPerIncident || n%refPerIncident != 0 {
+			fmt.Fprintf(os.Stderr, "lumuctl-bench: -growth: %q is not a positive multiple of %d\n", f, refPerIncident)
 			os.Exit(2)
 		}
+		o.growth = append(o.growth, n)
+	}
+	o.skip = map[string]bool{}
+	for _, s := range strings.Split(skip, ",") {
+		switch s = strings.TrimSpace(s); {
+		case s == "":
+		case slices.Contains(measurements, s):
+			o.skip[s] = true
+		default:
+			fmt.Fprintf(os.Stderr, "lumuctl-bench: -skip: unknown measurement %q (want %s)\n", s, strings.Join(measurements, ", "))
+			os.Exit(2)
+		}
+	}
+	if o.refHashes < refPerIncident || o.refHashes%refPerIncident != 0 || o.quotaEvery <= 0 || o.quotaPerDay < 20 || o.quotaPerMin < 1 {
+		fmt.Fprintf(os.Stderr, "lumuctl-bench: need -ref-hashes a positive multiple of %d, -quota-every > 0, -quota-per-day >= 20, -quota-per-minute >= 1\n", refPerIncident)
+		os.Exit(2)
 	}
 	if o.hashes < 1 || o.perIncident < 1 || o.hashes%o.perIncident != 0 || o.maxValues < 1 || o.maxValues > 2000 || o.k < 0 || o.latency < 0 || o.windowDays < 1 || o.hashes/30 < o.perIncident {
 		fmt.Fprintln(os.Stderr, "lumuctl-bench: need -hashes a positive multiple of -per-incident, -max-values 1..2000, -k >= 0, -latency >= 0, -window-days >= 1, -hashes >= 30 × -per-incident")
@@ -128,11 +154,27 @@ func run(ctx context.Context, o options) (*results, error) {
 	finish := func(err error) (*results, error) {
 		r.Machine.LoadEnd = loadAvg()
 		r.Elapsed = seconds(time.Since(start))
+		r.Summary = buildSummary(r)
 		return r, err
 	}
 	if !o.skip["writes"] {
 		if err := benchWrites(ctx, o, bin, tmp, r); err != nil {
 			return finish(fmt.Errorf("kibana writes: %w", err))
+		}
+	}
+	if !o.skip["reference"] {
+		if err := benchGrowth(ctx, o, bin, tmp, r); err != nil {
+			return finish(fmt.Errorf("reference world and growth: %w", err))
+		}
+	}
+	if !o.skip["crash"] {
+		if err := benchCrash(ctx, o, bin, tmp, r); err != nil {
+			return finish(fmt.Errorf("crash recovery: %w", err))
+		}
+	}
+	if !o.skip["quota"] {
+		if err := benchQuota(ctx, o, tmp, r); err != nil {
+			return finish(fmt.Errorf("quota cold start: %w", err))
 		}
 	}
 	if !o.skip["large"] {
@@ -193,6 +235,17 @@ func benchWrites(ctx context.Context, o options, bin, tmp string, r *results) er
 		if err != nil {
 			return err
 		}
+		// The plan file of the change, saved by a plan just before the
+		// apply (same world, same state): what `plan --out` writes.
+		planFile := filepath.Join(ws.dir, strings.ReplaceAll(name, " ", "-")+".plan")
+		logf("writes: %s: plan --out", name)
+		if _, err := ws.run(ctx, "plan-"+strings.ReplaceAll(name, " ", "-"), "plan", "--out", planFile); err != nil {
+			return err
+		}
+		planBytes, err := fileSize(planFile)
+		if err != nil {
+			return err
+		}
 		w.sb.Kibana.ResetCounters()
 		logf("writes: %s: apply", name)
 		res, err := ws.run(ctx, "apply-"+strings.ReplaceAll(name, " ", "-"), "apply", "--auto-approve", "--json")
@@ -212,7 +265,7 @@ func benchWrites(ctx context.Context, o options, bin, tmp string, r *results) er
 			Case: name, Removed: removed, Added: added, DesiredAfter: len(desired),
 			Measured: measured, LowerBound: lb, PerHash: perHash, WithinBound: measured <= lb+1,
 			ItemsAfter: items, ValuesAfter: values, ApplyWall: seconds(res.Wall),
-			ApplyOutcome: ac.Outcome, ApplyReported: ac.Writes,
+			ApplyOutcome: ac.Outcome, ApplyReported: ac.Writes, PlanBytes: planBytes,
 		}
 		r.Writes = append(r.Writes, row)
 		if !row.WithinBound {

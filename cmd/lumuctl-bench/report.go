@@ -13,17 +13,21 @@ import (
 
 // results is everything one run measured; it is written as JSON.
 type results struct {
-	Machine  machine      `json:"machine"`
-	Params   params       `json:"params"`
-	Writes   []writeRow   `json:"kibana_writes"`
-	Lumu     []lumuRow    `json:"lumu_calls"`
-	Plan     []planRow    `json:"plan_large"`
-	Apply    []applyRow   `json:"apply_latency"`
-	Window   []windowRun  `json:"sliding_window,omitempty"`
-	Backends []backendRow `json:"state_backends,omitempty"`
-	Elapsed  seconds      `json:"elapsed_s"`
-	Notes    []string     `json:"notes,omitempty"`
-	Failed   []string     `json:"failed,omitempty"`
+	Machine  machine       `json:"machine"`
+	Params   params        `json:"params"`
+	Writes   []writeRow    `json:"kibana_writes"`
+	Lumu     []lumuRow     `json:"lumu_calls"`
+	Plan     []planRow     `json:"plan_large"`
+	Apply    []applyRow    `json:"apply_latency"`
+	Window   []windowRun   `json:"sliding_window,omitempty"`
+	Backends []backendRow  `json:"state_backends,omitempty"`
+	Growth   *growthResult `json:"reference_and_growth,omitempty"`
+	Crash    *crashResult  `json:"crash_recovery,omitempty"`
+	Quota    *quotaResult  `json:"quota_cold_start,omitempty"`
+	Summary  []summaryRow  `json:"summary,omitempty"`
+	Elapsed  seconds       `json:"elapsed_s"`
+	Notes    []string      `json:"notes,omitempty"`
+	Failed   []string      `json:"failed,omitempty"`
 }
 
 // seconds is a duration written as seconds with millisecond precision.
@@ -75,6 +79,7 @@ type writeRow struct {
 	ApplyWall     seconds `json:"apply_wall_s"`
 	ApplyOutcome  string  `json:"apply_outcome"`
 	ApplyReported int     `json:"apply_reported_writes"`
+	PlanBytes     int64   `json:"plan_file_bytes"` // `plan --out` of the change, before the apply
 }
 
 // lumuRow is one plan of measurement 2.
@@ -165,46 +170,54 @@ func printTable(w io.Writer, r *results) {
 	m := r.Machine
 	fmt.Fprintf(w, "lumuctl-bench  %s  %s  %d CPU  %s  load %s → %s\n", m.Date, m.GoVersion, m.NProc, m.CPU, m.LoadStart, m.LoadEnd)
 
-	fmt.Fprintf(w, "\n1. Kibana item writes, %d sha256 hashes on one OS, max_values_per_item %d\n\n", r.Params.Hashes, r.Params.MaxValuesPerItem)
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "change\t-hashes\t+hashes\tmeasured\tlower bound\t≤ bound+1\tone item per hash\t")
-	for _, x := range r.Writes {
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%s\t%d\t\n", x.Case, x.Removed, x.Added, x.Measured, x.LowerBound, yes(x.WithinBound, "yes", "NO"), x.PerHash)
-	}
-	tw.Flush()
-
-	fmt.Fprintf(w, "\n2. Lumu calls, large scenario (%s)\n\n", r.Params.LargeConfig)
-	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "plan\tlist\tcontexts\tother\tmin list\tmin contexts\tat minimum\t")
-	for _, x := range r.Lumu {
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%s\t\n", x.Case, x.List, x.Contexts, x.Other, x.MinList, x.MinContexts, yes(x.AtMinimum, "yes", "NO"))
-	}
-	tw.Flush()
-
-	fmt.Fprintf(w, "\n3. plan on the large scenario (SPEC targets, warm cache: < %.0f s, < %.0f MB peak RSS)\n\n", r.Params.WallTargetS, r.Params.RSSTargetMB)
-	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "plan\twall\tpeak RSS\twall target\tRSS target\t")
-	for _, x := range r.Plan {
-		fmt.Fprintf(tw, "%s\t%.2f s\t%.0f MB\t%s\t%s\t\n", x.Case, time.Duration(x.Wall).Seconds(), x.MaxRSS, yes(x.WallOK.Passed, "pass", "FAIL"), yes(x.RSSOK.Passed, "pass", "FAIL"))
-	}
-	tw.Flush()
-	for _, x := range r.Plan {
-		if x.Summary != "" {
-			fmt.Fprintf(w, "   %s: %s\n", x.Case, x.Summary)
+	if len(r.Writes) > 0 {
+		fmt.Fprintf(w, "\n1. Kibana item writes, %d sha256 hashes on one OS, max_values_per_item %d\n\n", r.Params.Hashes, r.Params.MaxValuesPerItem)
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+		fmt.Fprintln(tw, "change\t-hashes\t+hashes\tmeasured\tlower bound\t≤ bound+1\tone item per hash\t")
+		for _, x := range r.Writes {
+			fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%s\t%d\t\n", x.Case, x.Removed, x.Added, x.Measured, x.LowerBound, yes(x.WithinBound, "yes", "NO"), x.PerHash)
 		}
-	}
+		tw.Flush()
 
-	fmt.Fprintf(w, "\n4. apply of the %d-hash initial sync, %d ms per POST items\n\n", r.Params.Hashes, r.Params.LatencyMS)
-	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "parallelism\twrites\twall\tone item per hash: writes\twall (derived)\tratio\t")
-	for _, x := range r.Apply {
-		fmt.Fprintf(tw, "%d\t%d\t%.1f s\t%d\t%.0f s\t%.0f×\t\n", x.Parallelism, x.Writes, time.Duration(x.Wall).Seconds(), x.PerHash, time.Duration(x.PerHashWall).Seconds(), x.PerHashRatio)
 	}
-	tw.Flush()
+	if len(r.Lumu) > 0 {
+		fmt.Fprintf(w, "\n2. Lumu calls, large scenario (%s)\n\n", r.Params.LargeConfig)
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+		fmt.Fprintln(tw, "plan\tlist\tcontexts\tother\tmin list\tmin contexts\tat minimum\t")
+		for _, x := range r.Lumu {
+			fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%s\t\n", x.Case, x.List, x.Contexts, x.Other, x.MinList, x.MinContexts, yes(x.AtMinimum, "yes", "NO"))
+		}
+		tw.Flush()
+
+	}
+	if len(r.Plan) > 0 {
+		fmt.Fprintf(w, "\n3. plan on the large scenario (SPEC targets, warm cache: < %.0f s, < %.0f MB peak RSS)\n\n", r.Params.WallTargetS, r.Params.RSSTargetMB)
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+		fmt.Fprintln(tw, "plan\twall\tpeak RSS\twall target\tRSS target\t")
+		for _, x := range r.Plan {
+			fmt.Fprintf(tw, "%s\t%.2f s\t%.0f MB\t%s\t%s\t\n", x.Case, time.Duration(x.Wall).Seconds(), x.MaxRSS, yes(x.WallOK.Passed, "pass", "FAIL"), yes(x.RSSOK.Passed, "pass", "FAIL"))
+		}
+		tw.Flush()
+		for _, x := range r.Plan {
+			if x.Summary != "" {
+				fmt.Fprintf(w, "   %s: %s\n", x.Case, x.Summary)
+			}
+		}
+
+	}
+	if len(r.Apply) > 0 {
+		fmt.Fprintf(w, "\n4. apply of the %d-hash initial sync, %d ms per POST items\n\n", r.Params.Hashes, r.Params.LatencyMS)
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+		fmt.Fprintln(tw, "parallelism\twrites\twall\tone item per hash: writes\twall (derived)\tratio\t")
+		for _, x := range r.Apply {
+			fmt.Fprintf(tw, "%d\t%d\t%.1f s\t%d\t%.0f s\t%.0f×\t\n", x.Parallelism, x.Writes, time.Duration(x.Wall).Seconds(), x.PerHash, time.Duration(x.PerHashWall).Seconds(), x.PerHashRatio)
+		}
+		tw.Flush()
+	}
 
 	for _, run := range r.Window {
 		fmt.Fprintf(w, "\n5. sliding window: %d sha256 hashes a day for 30 days, max_values_per_item %d, %s; target per day %s\n\n", r.Params.Hashes/30/r.Params.HashesPerIncident*r.Params.HashesPerIncident, r.Params.MaxValuesPerItem, run.Case, run.Target)
-		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 		fmt.Fprintln(tw, "day\t-hashes\t+hashes\tmeasured\ttarget\tsorted layout\tone item per hash\tratio\titems\t")
 		for _, x := range run.Days {
 			ratio := 0.0
@@ -218,6 +231,10 @@ func printTable(w io.Writer, r *results) {
 	}
 
 	printBackends(w, r)
+	printGrowth(w, r)
+	printCrash(w, r)
+	printQuota(w, r)
+	printSummary(w, r)
 
 	for _, n := range r.Notes {
 		fmt.Fprintf(w, "\nnote: %s", n)
