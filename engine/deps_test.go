@@ -91,3 +91,34 @@ func TestEngineDependencies(t *testing.T) {
 		t.Errorf("forbidden dependency: %s", v)
 	}
 }
+
+// TestTestkitOnlyInTests fails if a package of the module other than
+// engine/testkit itself depends on engine/testkit outside its tests: the
+// shared test helpers must never reach a program.
+func TestTestkitOnlyInTests(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the go command")
+	}
+	goTool, err := exec.LookPath("go")
+	if err != nil {
+		t.Fatalf("the go command is needed: %v", err)
+	}
+	cmd := exec.Command(goTool, "list", "-f", "{{.ImportPath}}{{range .Deps}} {{.}}{{end}}", "./...")
+	cmd.Dir = ".."
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go list ./...: %v", err)
+	}
+	const testkit = module + "/engine/testkit"
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		fields := strings.Fields(line)
+		if len(fields) == 0 || fields[0] == testkit {
+			continue
+		}
+		for _, dep := range fields[1:] {
+			if dep == testkit {
+				t.Errorf("%s depends on %s, which is for tests only", fields[0], testkit)
+			}
+		}
+	}
+}

@@ -1,13 +1,13 @@
 package config
 
 import (
-	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/zclconf/go-cty/cty"
+
+	"github.com/lumuctl/lumuctl/engine/testkit"
 )
 
 // varsFuzzConfig declares a variable of every supported type, used by a
@@ -127,22 +127,14 @@ type seed struct {
 	data []byte
 }
 
-// TestWriteVarsSeeds regenerates testdata/fuzz/FuzzVarsFile when
-// LUMUCTL_WRITE_SEEDS=1.
-func TestWriteVarsSeeds(t *testing.T) {
-	if os.Getenv("LUMUCTL_WRITE_SEEDS") != "1" {
-		t.Skip("set LUMUCTL_WRITE_SEEDS=1 to regenerate the seed corpus")
-	}
-	dir := filepath.Join("testdata", "fuzz", "FuzzVarsFile")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
+// TestVarsSeedCorpus requires testdata/fuzz/FuzzVarsFile to hold exactly
+// the seeds varsSeeds generates; -update rewrites them.
+func TestVarsSeedCorpus(t *testing.T) {
+	files := map[string][]byte{}
 	for _, s := range varsSeeds() {
-		body := fmt.Sprintf("go test fuzz v1\n[]byte(%q)\n", s.data)
-		if err := os.WriteFile(filepath.Join(dir, "seed_"+s.name), []byte(body), 0o644); err != nil {
-			t.Fatal(err)
-		}
+		files["seed_"+s.name] = testkit.FuzzFile(s.data)
 	}
+	testkit.CheckFiles(t, filepath.Join("testdata", "fuzz", "FuzzVarsFile"), "seed_", files)
 }
 
 // TestVarsSeedVerdicts pins which seeds load without errors, so that the

@@ -3,7 +3,6 @@ package plan
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -14,6 +13,7 @@ import (
 	"github.com/lumuctl/lumuctl/engine/pack"
 	"github.com/lumuctl/lumuctl/engine/provider"
 	"github.com/lumuctl/lumuctl/engine/provider/providertest"
+	"github.com/lumuctl/lumuctl/engine/testkit"
 )
 
 // FuzzDecode feeds arbitrary bytes to the plan-file decoder. Decode must
@@ -24,8 +24,8 @@ import (
 //     file that decodes again to the same digest.
 //
 // Seeds live in testdata/fuzz/FuzzDecode (real plans made by Make, then
-// truncated and tampered with); LUMUCTL_WRITE_SEEDS=1 go test -run
-// TestWriteDecodeSeeds regenerates them. Run with go test -fuzz FuzzDecode.
+// truncated and tampered with); go test -run
+// TestDecodeSeedCorpus -update regenerates them. Run with go test -fuzz FuzzDecode.
 func FuzzDecode(f *testing.F) {
 	for _, s := range decodeSeeds(f) {
 		f.Add(s.data)
@@ -226,22 +226,14 @@ func (e *env) applyTB(tb testing.TB, p *Plan) {
 	}
 }
 
-// TestWriteDecodeSeeds regenerates testdata/fuzz/FuzzDecode when
-// LUMUCTL_WRITE_SEEDS=1.
-func TestWriteDecodeSeeds(t *testing.T) {
-	if os.Getenv("LUMUCTL_WRITE_SEEDS") != "1" {
-		t.Skip("set LUMUCTL_WRITE_SEEDS=1 to regenerate the seed corpus")
-	}
-	dir := filepath.Join("testdata", "fuzz", "FuzzDecode")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
+// TestDecodeSeedCorpus requires testdata/fuzz/FuzzDecode to hold exactly
+// the seeds decodeSeeds generates; -update rewrites them.
+func TestDecodeSeedCorpus(t *testing.T) {
+	files := map[string][]byte{}
 	for _, s := range decodeSeeds(t) {
-		body := fmt.Sprintf("go test fuzz v1\n[]byte(%q)\n", s.data)
-		if err := os.WriteFile(filepath.Join(dir, "seed_"+s.name), []byte(body), 0o644); err != nil {
-			t.Fatal(err)
-		}
+		files["seed_"+s.name] = testkit.FuzzFile(s.data)
 	}
+	testkit.CheckFiles(t, filepath.Join("testdata", "fuzz", "FuzzDecode"), "seed_", files)
 }
 
 // TestDecodeSeedVerdicts pins which seeds Decode accepts: the real plans,
@@ -283,7 +275,7 @@ func TestCheckedInPlanSeedsDecode(t *testing.T) {
 				t.Fatal(err)
 			}
 			if _, err := Decode(strings.NewReader(data)); err != nil {
-				t.Fatalf("checked-in plan no longer decodes (%v): regenerate with LUMUCTL_WRITE_SEEDS=1 go test -run TestWriteDecodeSeeds", err)
+				t.Fatalf("checked-in plan no longer decodes (%v): regenerate with go test -run TestDecodeSeedCorpus -update", err)
 			}
 		})
 	}

@@ -1,43 +1,16 @@
 package kibana
 
 import (
-	"bytes"
 	"errors"
-	"fmt"
-	"io"
 	"net/http"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/lumuctl/lumuctl/engine/provider"
+	"github.com/lumuctl/lumuctl/engine/testkit"
 )
-
-// bodyTransport answers every request with one status and body, without a
-// network, so that the fuzz targets drive the real client code (paging,
-// size bounds, decoding, ownership) at in-memory speed.
-type bodyTransport struct {
-	status int
-	body   []byte
-	calls  int
-}
-
-func (bt *bodyTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	bt.calls++
-	if r.Body != nil {
-		_, _ = io.Copy(io.Discard, r.Body)
-		_ = r.Body.Close()
-	}
-	return &http.Response{
-		StatusCode: bt.status, Status: fmt.Sprintf("%d %s", bt.status, http.StatusText(bt.status)),
-		Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
-		Header:  http.Header{"Content-Type": {"application/json"}},
-		Body:    io.NopCloser(bytes.NewReader(bt.body)),
-		Request: r,
-	}, nil
-}
 
 // Paging of the fuzz client: pages of 2 in a result window of 10, so that
 // one body replayed for every page exercises paging, the window split and
@@ -48,9 +21,9 @@ const (
 	fuzzPrefix   = "lumuctl-default-"
 )
 
-func fuzzClient(t *testing.T, status int, body []byte) (*Client, *bodyTransport) {
+func fuzzClient(t *testing.T, status int, body []byte) (*Client, *testkit.BodyTransport) {
 	t.Helper()
-	bt := &bodyTransport{status: status, body: body}
+	bt := &testkit.BodyTransport{Status: status, Body: body}
 	clk := newClock()
 	c, err := New(provider.TargetConfig{Name: "prod", URL: "http://kibana.invalid", APIKey: fakeKey, RetryTimeout: 1},
 		WithHTTPClient(&http.Client{Transport: bt}), WithClock(clk.now), WithSleeper(clk.sleep),
@@ -72,8 +45,8 @@ const maxFuzzCalls = (maxSplitDepth + 1) * 2 * (fuzzWindow / fuzzPageSize)
 // _find page. It must not panic, must stop within a bounded number of
 // requests, and every item it returns as owned must carry the prefix, an
 // id and a _version, once, in item_id order. Seeds:
-// testdata/fuzz/FuzzDecodeFind (LUMUCTL_WRITE_SEEDS=1 go test -run
-// TestWriteKibanaSeeds regenerates them).
+// testdata/fuzz/FuzzDecodeFind (go test -run TestKibanaSeedCorpus
+// -update regenerates them).
 func FuzzDecodeFind(f *testing.F) {
 	for _, s := range kibanaSeeds()["FuzzDecodeFind"] {
 		f.Add(s.data)
@@ -81,8 +54,8 @@ func FuzzDecodeFind(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body []byte) {
 		c, bt := fuzzClient(t, http.StatusOK, body)
 		res, err := c.List(ctx, provider.ListRequest{Prefix: fuzzPrefix})
-		if bt.calls > maxFuzzCalls {
-			t.Fatalf("%d _find requests for one List (bound %d)", bt.calls, maxFuzzCalls)
+		if bt.Calls > maxFuzzCalls {
+			t.Fatalf("%d _find requests for one List (bound %d)", bt.Calls, maxFuzzCalls)
 		}
 		if err != nil {
 			checkErrText(t, err)
@@ -278,27 +251,18 @@ func kibanaSeeds() map[string][]seed {
 	}
 }
 
-// TestWriteKibanaSeeds regenerates testdata/fuzz/FuzzDecode{Find,Item,Error}
-// when LUMUCTL_WRITE_SEEDS=1.
-func TestWriteKibanaSeeds(t *testing.T) {
-	if os.Getenv("LUMUCTL_WRITE_SEEDS") != "1" {
-		t.Skip("set LUMUCTL_WRITE_SEEDS=1 to regenerate the seed corpora")
-	}
+// TestKibanaSeedCorpus requires testdata/fuzz/FuzzDecode{Find,Item,Error}
+// to hold exactly the seeds kibanaSeeds generates; -update rewrites them.
+func TestKibanaSeedCorpus(t *testing.T) {
 	for target, seeds := range kibanaSeeds() {
-		dir := filepath.Join("testdata", "fuzz", target)
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			t.Fatal(err)
-		}
+		files := map[string][]byte{}
 		for _, s := range seeds {
-			var body string
 			if target == "FuzzDecodeError" {
-				body = fmt.Sprintf("go test fuzz v1\nint(400)\n[]byte(%q)\n", s.data)
+				files["seed_"+s.name] = testkit.FuzzFile(400, s.data)
 			} else {
-				body = fmt.Sprintf("go test fuzz v1\n[]byte(%q)\n", s.data)
-			}
-			if err := os.WriteFile(filepath.Join(dir, "seed_"+s.name), []byte(body), 0o644); err != nil {
-				t.Fatal(err)
+				files["seed_"+s.name] = testkit.FuzzFile(s.data)
 			}
 		}
+		testkit.CheckFiles(t, filepath.Join("testdata", "fuzz", target), "seed_", files)
 	}
 }

@@ -4,65 +4,13 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"runtime"
-	"runtime/debug"
 	"strings"
 	"sync/atomic"
 	"testing"
 
 	"github.com/lumuctl/lumuctl/engine/provider"
+	"github.com/lumuctl/lumuctl/engine/testkit"
 )
-
-const mb = 1 << 20
-
-// streamBody writes head, then filler up to total bytes, then tail,
-// stopping at the first write error (the client hung up): a body of any
-// size without allocating it.
-func streamBody(w http.ResponseWriter, head string, filler byte, total int64, tail string) {
-	w.Header().Set("Content-Type", "application/json")
-	if _, err := w.Write([]byte(head)); err != nil {
-		return
-	}
-	chunk := []byte(strings.Repeat(string(filler), 1<<20))
-	for sent := int64(len(head)); sent < total; sent += int64(len(chunk)) {
-		if _, err := w.Write(chunk); err != nil {
-			return
-		}
-	}
-	_, _ = w.Write([]byte(tail))
-}
-
-// raceBuild reports whether the test binary was built with -race: its
-// instrumentation roughly doubles what large reads allocate, so cases that
-// read hundreds of megabytes measure nothing useful there (and would cost
-// over a gigabyte in make test); they run in a plain go test.
-func raceBuild() bool {
-	bi, ok := debug.ReadBuildInfo()
-	if !ok {
-		return false
-	}
-	for _, s := range bi.Settings {
-		if s.Key == "-race" {
-			return s.Value == "true"
-		}
-	}
-	return false
-}
-
-// heavyAlloc is the allocation bound above which a case is skipped under
-// -race.
-const heavyAlloc = 64 * mb
-
-// allocDuring returns the bytes allocated (cumulative, so an upper bound
-// of the heap growth) while f runs.
-func allocDuring(f func()) uint64 {
-	var before, after runtime.MemStats
-	runtime.GC()
-	runtime.ReadMemStats(&before)
-	f()
-	runtime.ReadMemStats(&after)
-	return after.TotalAlloc - before.TotalAlloc
-}
 
 // hostileItem is an owned item as Kibana returns it, with extra fields
 // spliced in (later keys win in encoding/json).
@@ -92,7 +40,7 @@ func TestHostileFindAnswers(t *testing.T) {
 		{
 			name: "300 MB page",
 			handler: func(w http.ResponseWriter, r *http.Request, n int) {
-				streamBody(w, `{"data":[`, ' ', 300*mb, `],"total":0}`)
+				testkit.StreamBody(w, `{"data":[`, ' ', 300*testkit.MB, `],"total":0}`)
 			},
 			wantErr: fmt.Sprintf("response larger than %d bytes", maxPageBody), maxCalls: 1,
 			// io.ReadAll keeps the chunks and copies them once: about twice
@@ -100,30 +48,32 @@ func TestHostileFindAnswers(t *testing.T) {
 			maxAlloc: 3 * maxPageBody,
 		},
 		{
-			name:    "100,000 levels of [",
-			handler: func(w http.ResponseWriter, r *http.Request, n int) { streamBody(w, `{"data":`, '[', 100000, ``) },
-			wantErr: "decode", maxCalls: 1, maxAlloc: 16 * mb,
+			name: "100,000 levels of [",
+			handler: func(w http.ResponseWriter, r *http.Request, n int) {
+				testkit.StreamBody(w, `{"data":`, '[', 100000, ``)
+			},
+			wantErr: "decode", maxCalls: 1, maxAlloc: 16 * testkit.MB,
 		},
 		{
 			name: "owned item without id",
 			handler: func(w http.ResponseWriter, r *http.Request, n int) {
 				fmt.Fprint(w, findPageJSON(1, hostileItem(1, `,"id":""`)))
 			},
-			wantErr: "has no id", maxCalls: 1, maxAlloc: 16 * mb,
+			wantErr: "has no id", maxCalls: 1, maxAlloc: 16 * testkit.MB,
 		},
 		{
 			name: "owned item without _version",
 			handler: func(w http.ResponseWriter, r *http.Request, n int) {
 				fmt.Fprint(w, findPageJSON(1, hostileItem(1, `,"_version":""`)))
 			},
-			wantErr: "has no _version", maxCalls: 1, maxAlloc: 16 * mb,
+			wantErr: "has no _version", maxCalls: 1, maxAlloc: 16 * testkit.MB,
 		},
 		{
 			name: "foreign items without id are counted, not owned",
 			handler: func(w http.ResponseWriter, r *http.Request, n int) {
 				fmt.Fprint(w, findPageJSON(2, `{"item_id":"someone-else"}`, `{"name":"no ids at all"}`))
 			},
-			wantOwn: 0, maxCalls: 1, maxAlloc: 16 * mb,
+			wantOwn: 0, maxCalls: 1, maxAlloc: 16 * testkit.MB,
 		},
 		{
 			name: "total never ends: a full page of fresh items forever",
@@ -131,7 +81,7 @@ func TestHostileFindAnswers(t *testing.T) {
 				fmt.Fprint(w, findPageJSON(1_000_000_000, hostileItem(2*n, ""), hostileItem(2*n+1, "")))
 			},
 			// the exact-match query is refused too: no narrowing helps
-			wantErr: `1000000000 items have item_id "lumuctl-default-"`, maxCalls: 2, maxAlloc: 16 * mb,
+			wantErr: `1000000000 items have item_id "lumuctl-default-"`, maxCalls: 2, maxAlloc: 16 * testkit.MB,
 		},
 		{
 			name: "total never ends for every prefix, exact matches empty",
@@ -144,7 +94,7 @@ func TestHostileFindAnswers(t *testing.T) {
 			},
 			// narrowing goes one character deeper per level and gives up at
 			// maxSplitDepth: a prefix and an exact query per level.
-			wantErr: "even after narrowing the prefix 8 times", maxCalls: 2*maxSplitDepth + 1, maxAlloc: 16 * mb,
+			wantErr: "even after narrowing the prefix 8 times", maxCalls: 2*maxSplitDepth + 1, maxAlloc: 16 * testkit.MB,
 		},
 		{
 			name: "total within the window, pages keep coming",
@@ -153,20 +103,20 @@ func TestHostileFindAnswers(t *testing.T) {
 			},
 			// got >= total stops after 5 pages of 2: what was listed is
 			// returned, bounded by the window.
-			wantOwn: 10, maxCalls: 5, maxAlloc: 16 * mb,
+			wantOwn: 10, maxCalls: 5, maxAlloc: 16 * testkit.MB,
 		},
 		{
 			name: "the same page again and again",
 			handler: func(w http.ResponseWriter, r *http.Request, n int) {
 				fmt.Fprint(w, findPageJSON(10, hostileItem(1, ""), hostileItem(2, "")))
 			},
-			wantErr: "repeated only items of earlier pages", maxCalls: 2, maxAlloc: 16 * mb,
+			wantErr: "repeated only items of earlier pages", maxCalls: 2, maxAlloc: 16 * testkit.MB,
 		},
 		{
 			name: "100 MB description on an owned item",
 			handler: func(w http.ResponseWriter, r *http.Request, n int) {
 				head := strings.TrimSuffix(findPageJSON(1, hostileItem(1, `,"description":"`)), `}],"page":1,"per_page":2,"total":1}`)
-				streamBody(w, head, 'x', 100*mb, `"}],"total":1}`)
+				testkit.StreamBody(w, head, 'x', 100*testkit.MB, `"}],"total":1}`)
 			},
 			// Refused: larger than maxPageBody (32 MiB), read no further.
 			wantErr: fmt.Sprintf("response larger than %d bytes", maxPageBody), maxCalls: 1, maxAlloc: 3 * maxPageBody,
@@ -178,12 +128,12 @@ func TestHostileFindAnswers(t *testing.T) {
 			},
 			// Owned by prefix and returned as data: the views sanitise what
 			// they print (cmd/lumuctl/internal/views hostile_test.go).
-			wantOwn: 1, maxCalls: 1, maxAlloc: 16 * mb,
+			wantOwn: 1, maxCalls: 1, maxAlloc: 16 * testkit.MB,
 		},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			if tc.maxAlloc > heavyAlloc && raceBuild() {
+			if tc.maxAlloc > testkit.HeavyAlloc && testkit.RaceBuild() {
 				t.Skip("reads hundreds of MB; allocation is only measured without -race")
 			}
 			var calls atomic.Int64
@@ -202,8 +152,8 @@ func TestHostileFindAnswers(t *testing.T) {
 				res provider.ListResponse
 				err error
 			)
-			alloc := allocDuring(func() { res, err = c.List(ctx, provider.ListRequest{Prefix: prefix}) })
-			t.Logf("%d requests, allocated %.1f MB", calls.Load(), float64(alloc)/mb)
+			alloc := testkit.AllocDuring(func() { res, err = c.List(ctx, provider.ListRequest{Prefix: prefix}) })
+			t.Logf("%d requests, allocated %.1f MB", calls.Load(), float64(alloc)/testkit.MB)
 			switch {
 			case tc.wantErr == "" && err != nil:
 				t.Fatalf("error: %v", err)
@@ -228,7 +178,7 @@ func TestHostileFindAnswers(t *testing.T) {
 				t.Errorf("%d requests, want at most %d", got, tc.maxCalls)
 			}
 			if alloc > tc.maxAlloc {
-				t.Errorf("allocated %d MB, want at most %d MB", alloc/mb, tc.maxAlloc/mb)
+				t.Errorf("allocated %d MB, want at most %d MB", alloc/testkit.MB, tc.maxAlloc/testkit.MB)
 			}
 		})
 	}
@@ -242,19 +192,19 @@ func TestHostileItemAnswers(t *testing.T) {
 		body    func(w http.ResponseWriter)
 		wantErr string
 	}{
-		{"300 MB item", 200, func(w http.ResponseWriter) { streamBody(w, `{"name":"`, 'x', 300*mb, `"}`) },
+		{"300 MB item", 200, func(w http.ResponseWriter) { testkit.StreamBody(w, `{"name":"`, 'x', 300*testkit.MB, `"}`) },
 			fmt.Sprintf("response larger than %d bytes", maxItemBody)},
 		{"item without id", 200, func(w http.ResponseWriter) { fmt.Fprint(w, hostileItem(1, `,"id":""`)) }, "has no id"},
 		{"item without _version", 200, func(w http.ResponseWriter) { fmt.Fprint(w, hostileItem(1, `,"_version":""`)) }, "has no _version"},
-		{"100,000 levels of {", 200, func(w http.ResponseWriter) { streamBody(w, `{"meta":`, '[', 100000, ``) }, "decode item"},
-		{"300 MB error body", 400, func(w http.ResponseWriter) { streamBody(w, `{"message":"`, 'x', 300*mb, `"}`) }, "400 Bad Request"},
+		{"100,000 levels of {", 200, func(w http.ResponseWriter) { testkit.StreamBody(w, `{"meta":`, '[', 100000, ``) }, "decode item"},
+		{"300 MB error body", 400, func(w http.ResponseWriter) { testkit.StreamBody(w, `{"message":"`, 'x', 300*testkit.MB, `"}`) }, "400 Bad Request"},
 		{"ANSI escapes in an error message", 400, func(w http.ResponseWriter) {
 			fmt.Fprint(w, `{"message":"\u001b[2J\u001b]0;pwned\u0007 bad \u009b31m","status_code":400}`)
 		}, "bad"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			if tc.name == "300 MB item" && raceBuild() {
+			if tc.name == "300 MB item" && testkit.RaceBuild() {
 				t.Skip("reads 16 MB; allocation is only measured without -race")
 			}
 			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -265,8 +215,8 @@ func TestHostileItemAnswers(t *testing.T) {
 			defer srv.Close()
 			c, _ := newTestClient(t, srv, nil)
 			var err error
-			alloc := allocDuring(func() { _, err = c.Get(ctx, "so-1") })
-			t.Logf("allocated %.1f MB", float64(alloc)/mb)
+			alloc := testkit.AllocDuring(func() { _, err = c.Get(ctx, "so-1") })
+			t.Logf("allocated %.1f MB", float64(alloc)/testkit.MB)
 			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 				t.Fatalf("error = %v, want it to contain %q", err, tc.wantErr)
 			}
@@ -278,7 +228,7 @@ func TestHostileItemAnswers(t *testing.T) {
 				t.Errorf("error of %d bytes", len(msg))
 			}
 			if alloc > 3*maxItemBody {
-				t.Errorf("allocated %d MB, want at most %d MB", alloc/mb, 3*maxItemBody/mb)
+				t.Errorf("allocated %d MB, want at most %d MB", alloc/testkit.MB, 3*maxItemBody/testkit.MB)
 			}
 		})
 	}

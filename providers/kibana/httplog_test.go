@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -14,26 +13,8 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/lumuctl/lumuctl/engine/provider"
+	"github.com/lumuctl/lumuctl/engine/testkit"
 )
-
-// recordingLog is a provider.HTTPLog that keeps what it is told.
-type recordingLog struct {
-	mu       sync.Mutex
-	requests []provider.HTTPRequest
-	retries  []provider.HTTPRetry
-}
-
-func (l *recordingLog) Request(r provider.HTTPRequest) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.requests = append(l.requests, r)
-}
-
-func (l *recordingLog) Retry(r provider.HTTPRetry) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.retries = append(l.retries, r)
-}
 
 func withLog(l provider.HTTPLog) func(*provider.TargetConfig) {
 	return func(c *provider.TargetConfig) { c.HTTPLog = l }
@@ -55,7 +36,7 @@ func TestHTTPLogReportsAttemptsAndRetries(t *testing.T) {
 		w.Write([]byte(`{"message":"exception list item id: \"so-1\" does not exist","status_code":404}`))
 	}))
 	defer srv.Close()
-	log := &recordingLog{}
+	log := &testkit.HTTPLog{}
 	c, _ := newTestClient(t, srv, withLog(log))
 	_, err := c.Get(ctx, "so-1")
 	if !errors.Is(err, provider.ErrNotFound) {
@@ -67,17 +48,17 @@ func TestHTTPLogReportsAttemptsAndRetries(t *testing.T) {
 		{Client: label, Method: "GET", Path: path, Status: 503, Attempt: 1},
 		{Client: label, Method: "GET", Path: path, Status: 404, Attempt: 2},
 	}
-	if d := cmp.Diff(want, log.requests, ignoreDuration); d != "" {
+	if d := cmp.Diff(want, log.Requests(), ignoreDuration); d != "" {
 		t.Errorf("requests (-want +got):\n%s", d)
 	}
-	for _, r := range log.requests {
+	for _, r := range log.Requests() {
 		if r.Duration < 0 {
 			t.Errorf("negative duration %v", r.Duration)
 		}
 	}
 	wantRetries := []provider.HTTPRetry{{Client: label, Cause: "503 Service Unavailable on GET /api/exception_lists/items",
 		Retry: 1, Wait: 250 * time.Millisecond, GiveUpIn: time.Minute}}
-	if d := cmp.Diff(wantRetries, log.retries); d != "" {
+	if d := cmp.Diff(wantRetries, log.Retries()); d != "" {
 		t.Errorf("retries (-want +got):\n%s", d)
 	}
 }
@@ -90,27 +71,27 @@ func TestConnectionRefusedIsRetriedVisibly(t *testing.T) {
 	addr := ln.Addr().String()
 	ln.Close() // nobody listens there now
 	srv := &httptest.Server{URL: "http://" + addr}
-	log := &recordingLog{}
+	log := &testkit.HTTPLog{}
 	c, clk := newTestClient(t, srv, withLog(log), WithHTTPClient(&http.Client{}))
 	_, err = c.Get(ctx, "so-1")
 	want := `kibana "prod" (http://` + addr + `, GET /api/exception_lists/items): connection refused (after 9 attempts)`
 	if err == nil || err.Error() != want {
 		t.Fatalf("err = %v\nwant %s", err, want)
 	}
-	if len(log.requests) != 9 || len(log.retries) != 8 || len(clk.slept()) != 8 {
-		t.Fatalf("%d requests, %d retries, %d sleeps; want 9, 8, 8", len(log.requests), len(log.retries), len(clk.slept()))
+	if len(log.Requests()) != 9 || len(log.Retries()) != 8 || len(clk.slept()) != 8 {
+		t.Fatalf("%d requests, %d retries, %d sleeps; want 9, 8, 8", len(log.Requests()), len(log.Retries()), len(clk.slept()))
 	}
-	for i, r := range log.requests {
+	for i, r := range log.Requests() {
 		if r.Status != 0 || r.Err != "connection refused" || r.Attempt != i+1 {
 			t.Errorf("request %d = %+v", i, r)
 		}
 	}
-	for i, r := range log.retries {
+	for i, r := range log.Retries() {
 		if r.Cause != "connection refused" || r.Retry != i+1 || r.Wait != clk.slept()[i] {
 			t.Errorf("retry %d = %+v (slept %v)", i, r, clk.slept()[i])
 		}
 	}
-	if got, want := log.retries[0].String(), `kibana "prod" (http://`+addr+`): connection refused; retry 1 in 250ms, giving up in 1m0s`; got != want {
+	if got, want := log.Retries()[0].String(), `kibana "prod" (http://`+addr+`): connection refused; retry 1 in 250ms, giving up in 1m0s`; got != want {
 		t.Errorf("first retry line = %q, want %q", got, want)
 	}
 }
@@ -125,7 +106,7 @@ func (d *dnsFailure) RoundTrip(r *http.Request) (*http.Response, error) {
 
 func TestUnresolvableHostFailsAfterTwoAttempts(t *testing.T) {
 	tr := &dnsFailure{}
-	log := &recordingLog{}
+	log := &testkit.HTTPLog{}
 	clk := newClock()
 	c, err := New(provider.TargetConfig{Name: "prod", URL: "https://kibana.invalid:9243/kb", APIKey: fakeKey, RetryTimeout: 2 * time.Minute, HTTPLog: log},
 		WithHTTPClient(&http.Client{Transport: tr}), WithClock(clk.now), WithSleeper(clk.sleep), WithRand(func() float64 { return 0 }))
@@ -137,11 +118,11 @@ func TestUnresolvableHostFailsAfterTwoAttempts(t *testing.T) {
 	if err == nil || err.Error() != want {
 		t.Fatalf("err = %v\nwant %s", err, want)
 	}
-	if tr.calls != 2 || len(log.retries) != 1 || len(clk.slept()) != 1 {
-		t.Errorf("%d attempts, %d retries, %d sleeps; want 2, 1, 1", tr.calls, len(log.retries), len(clk.slept()))
+	if tr.calls != 2 || len(log.Retries()) != 1 || len(clk.slept()) != 1 {
+		t.Errorf("%d attempts, %d retries, %d sleeps; want 2, 1, 1", tr.calls, len(log.Retries()), len(clk.slept()))
 	}
-	if !strings.Contains(log.retries[0].String(), "does not resolve") {
-		t.Errorf("retry line %q does not say the name does not resolve", log.retries[0])
+	if !strings.Contains(log.Retries()[0].String(), "does not resolve") {
+		t.Errorf("retry line %q does not say the name does not resolve", log.Retries()[0])
 	}
 }
 

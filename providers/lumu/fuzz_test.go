@@ -4,46 +4,22 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
-	"io"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/lumuctl/lumuctl/engine/provider"
+	"github.com/lumuctl/lumuctl/engine/testkit"
 )
-
-// bodyTransport answers every request with 200 and the same body, without
-// a network: the fuzz targets drive the real client code paths (paging,
-// size bound, decode, validation) at in-memory speed.
-type bodyTransport struct {
-	body  []byte
-	calls int
-}
-
-func (bt *bodyTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	bt.calls++
-	if r.Body != nil {
-		_, _ = io.Copy(io.Discard, r.Body)
-		_ = r.Body.Close()
-	}
-	return &http.Response{
-		StatusCode: http.StatusOK, Status: "200 OK", Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
-		Header:  http.Header{"Content-Type": {"application/json"}},
-		Body:    io.NopCloser(bytes.NewReader(bt.body)),
-		Request: r,
-	}, nil
-}
 
 // fuzzMaxPages bounds the listings of the fuzz targets (the transport
 // answers every page with the same body).
 const fuzzMaxPages = 4
 
-func fuzzClient(t *testing.T, body []byte) (*Client, *bodyTransport) {
+func fuzzClient(t *testing.T, body []byte) (*Client, *testkit.BodyTransport) {
 	t.Helper()
-	bt := &bodyTransport{body: body}
+	bt := &testkit.BodyTransport{Body: body}
 	clk := newFakeClock()
 	c, err := NewClient(ClientConfig{
 		BaseURL: "http://lumu.invalid", Key: testKey, Company: "acme",
@@ -61,7 +37,7 @@ func fuzzClient(t *testing.T, body []byte) (*Client, *bodyTransport) {
 // stop within MaxPages, must never leak the key in an error, and what it
 // returns must be valid: lowercase UUID ids, each once, and incidents that
 // survive a JSON round trip. Seeds: testdata/fuzz/FuzzDecodeIncidents
-// (LUMUCTL_WRITE_SEEDS=1 go test -run TestWriteLumuSeeds regenerates them).
+// (go test -run TestLumuSeedCorpus -update regenerates them).
 func FuzzDecodeIncidents(f *testing.F) {
 	for _, s := range lumuSeeds(f)["FuzzDecodeIncidents"] {
 		f.Add(s.data)
@@ -69,8 +45,8 @@ func FuzzDecodeIncidents(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body []byte) {
 		c, bt := fuzzClient(t, body)
 		res, err := c.ListIncidents(context.Background(), ListQuery{}, nil)
-		if bt.calls > fuzzMaxPages || res.Pages > fuzzMaxPages {
-			t.Fatalf("%d requests, %d pages: MaxPages %d not honoured", bt.calls, res.Pages, fuzzMaxPages)
+		if bt.Calls > fuzzMaxPages || res.Pages > fuzzMaxPages {
+			t.Fatalf("%d requests, %d pages: MaxPages %d not honoured", bt.Calls, res.Pages, fuzzMaxPages)
 		}
 		if err != nil {
 			assertNoKey(t, err.Error())
@@ -192,23 +168,15 @@ type seed struct {
 	data []byte
 }
 
-// TestWriteLumuSeeds regenerates testdata/fuzz/FuzzDecode{Incidents,Context}
-// when LUMUCTL_WRITE_SEEDS=1.
-func TestWriteLumuSeeds(t *testing.T) {
-	if os.Getenv("LUMUCTL_WRITE_SEEDS") != "1" {
-		t.Skip("set LUMUCTL_WRITE_SEEDS=1 to regenerate the seed corpora")
-	}
+// TestLumuSeedCorpus requires testdata/fuzz/FuzzDecode{Incidents,Context}
+// to hold exactly the seeds lumuSeeds generates; -update rewrites them.
+func TestLumuSeedCorpus(t *testing.T) {
 	for target, seeds := range lumuSeeds(t) {
-		dir := filepath.Join("testdata", "fuzz", target)
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			t.Fatal(err)
-		}
+		files := map[string][]byte{}
 		for _, s := range seeds {
-			body := fmt.Sprintf("go test fuzz v1\n[]byte(%q)\n", s.data)
-			if err := os.WriteFile(filepath.Join(dir, "seed_"+s.name), []byte(body), 0o644); err != nil {
-				t.Fatal(err)
-			}
+			files["seed_"+s.name] = testkit.FuzzFile(s.data)
 		}
+		testkit.CheckFiles(t, filepath.Join("testdata", "fuzz", target), "seed_", files)
 	}
 }
 

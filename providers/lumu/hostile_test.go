@@ -4,64 +4,12 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
-	"runtime"
-	"runtime/debug"
 	"strings"
 	"testing"
 
 	"github.com/lumuctl/lumuctl/engine/provider"
+	"github.com/lumuctl/lumuctl/engine/testkit"
 )
-
-// streamBody writes head, then filler up to total bytes, then tail,
-// stopping at the first write error (the client hung up): a body of any
-// size without allocating it.
-func streamBody(w http.ResponseWriter, head string, filler byte, total int64, tail string) {
-	w.Header().Set("Content-Type", "application/json")
-	if _, err := w.Write([]byte(head)); err != nil {
-		return
-	}
-	chunk := []byte(strings.Repeat(string(filler), 1<<20))
-	for sent := int64(len(head)); sent < total; sent += int64(len(chunk)) {
-		if _, err := w.Write(chunk); err != nil {
-			return
-		}
-	}
-	_, _ = w.Write([]byte(tail))
-}
-
-// raceBuild reports whether the test binary was built with -race: its
-// instrumentation roughly doubles what large reads allocate, so cases that
-// read hundreds of megabytes measure nothing useful there (and would cost
-// over a gigabyte in make test); they run in a plain go test.
-func raceBuild() bool {
-	bi, ok := debug.ReadBuildInfo()
-	if !ok {
-		return false
-	}
-	for _, s := range bi.Settings {
-		if s.Key == "-race" {
-			return s.Value == "true"
-		}
-	}
-	return false
-}
-
-// heavyAlloc is the allocation bound above which a case is skipped under
-// -race.
-const heavyAlloc = 64 * mb
-
-// allocDuring returns the bytes allocated (cumulative, so an upper bound
-// of the heap growth) while f runs.
-func allocDuring(f func()) uint64 {
-	var before, after runtime.MemStats
-	runtime.GC()
-	runtime.ReadMemStats(&before)
-	f()
-	runtime.ReadMemStats(&after)
-	return after.TotalAlloc - before.TotalAlloc
-}
-
-const mb = 1 << 20
 
 // TestHostileListAnswers runs the listing against servers that answer with
 // hostile bodies. Each must end with a clear error (or a bounded result)
@@ -77,17 +25,17 @@ func TestHostileListAnswers(t *testing.T) {
 	}{
 		{
 			name:    "300 MB page, 8 MB bound",
-			maxBody: 8 * mb,
+			maxBody: 8 * testkit.MB,
 			handler: func(w http.ResponseWriter, r *http.Request) {
-				streamBody(w, `{"items":[`, ' ', 300*mb, `]}`)
+				testkit.StreamBody(w, `{"items":[`, ' ', 300*testkit.MB, `]}`)
 			},
 			wantErr:  "larger than 8388608 bytes; refusing to read it",
-			maxAlloc: 64 * mb,
+			maxAlloc: 64 * testkit.MB,
 		},
 		{
 			name: "300 MB page, default bound",
 			handler: func(w http.ResponseWriter, r *http.Request) {
-				streamBody(w, `{"items":[`, ' ', 300*mb, `]}`)
+				testkit.StreamBody(w, `{"items":[`, ' ', 300*testkit.MB, `]}`)
 			},
 			wantErr: "larger than 67108864 bytes; refusing to read it",
 			// io.ReadAll keeps the chunks and copies them once: about twice
@@ -96,19 +44,19 @@ func TestHostileListAnswers(t *testing.T) {
 		},
 		{
 			name:    "100,000 levels of [",
-			handler: func(w http.ResponseWriter, r *http.Request) { streamBody(w, `{"items":`, '[', 100000, ``) },
+			handler: func(w http.ResponseWriter, r *http.Request) { testkit.StreamBody(w, `{"items":`, '[', 100000, ``) },
 			wantErr: "not a valid incident list",
 			// the body is 100 kB; the decoder stops at its depth limit
-			maxAlloc: 16 * mb,
+			maxAlloc: 16 * testkit.MB,
 		},
 		{
 			name:    "100 MB description",
-			maxBody: 8 * mb,
+			maxBody: 8 * testkit.MB,
 			handler: func(w http.ResponseWriter, r *http.Request) {
-				streamBody(w, `{"items":[{"id":"`+id+`","description":"`, 'x', 100*mb, `"}]}`)
+				testkit.StreamBody(w, `{"items":[{"id":"`+id+`","description":"`, 'x', 100*testkit.MB, `"}]}`)
 			},
 			wantErr:  "larger than 8388608 bytes",
-			maxAlloc: 64 * mb,
+			maxAlloc: 64 * testkit.MB,
 		},
 		{
 			name: "paginationInfo.next loops to an earlier page",
@@ -116,7 +64,7 @@ func TestHostileListAnswers(t *testing.T) {
 				writeJSON(w, map[string]any{"items": []map[string]any{{"id": id}}, "paginationInfo": map[string]int{"page": 2, "next": 1}})
 			},
 			wantErr:  "announced page 1 as the next page; stopping instead of looping",
-			maxAlloc: 16 * mb,
+			maxAlloc: 16 * testkit.MB,
 		},
 		{
 			name: "paginationInfo.next always ahead with the same incidents",
@@ -125,7 +73,7 @@ func TestHostileListAnswers(t *testing.T) {
 				writeJSON(w, map[string]any{"items": []map[string]any{{"id": id}}, "paginationInfo": map[string]any{"next": len(page) + 1000}})
 			},
 			wantErr:  "repeated incidents it had already listed",
-			maxAlloc: 16 * mb,
+			maxAlloc: 16 * testkit.MB,
 		},
 		{
 			name: "control characters in description and types come back as data",
@@ -133,12 +81,12 @@ func TestHostileListAnswers(t *testing.T) {
 				writeJSON(w, map[string]any{"items": []map[string]any{{"id": strings.ToUpper(id),
 					"description": "\x1b[2J\x1b]0;owned\x07", "adversaryTypes": []string{"\x1b[31mMalware"}}}})
 			},
-			maxAlloc: 16 * mb,
+			maxAlloc: 16 * testkit.MB,
 		},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			if tc.maxAlloc > heavyAlloc && raceBuild() {
+			if tc.maxAlloc > testkit.HeavyAlloc && testkit.RaceBuild() {
 				t.Skip("reads hundreds of MB; allocation is only measured without -race")
 			}
 			srv := httptest.NewServer(tc.handler)
@@ -148,8 +96,8 @@ func TestHostileListAnswers(t *testing.T) {
 				res ListResult
 				err error
 			)
-			alloc := allocDuring(func() { res, err = c.ListIncidents(context.Background(), ListQuery{}, nil) })
-			t.Logf("allocated %.1f MB", float64(alloc)/mb)
+			alloc := testkit.AllocDuring(func() { res, err = c.ListIncidents(context.Background(), ListQuery{}, nil) })
+			t.Logf("allocated %.1f MB", float64(alloc)/testkit.MB)
 			switch {
 			case tc.wantErr == "" && err != nil:
 				t.Fatalf("error: %v", err)
@@ -163,7 +111,7 @@ func TestHostileListAnswers(t *testing.T) {
 				}
 			}
 			if alloc > tc.maxAlloc {
-				t.Errorf("allocated %d MB, want at most %d MB", alloc/mb, tc.maxAlloc/mb)
+				t.Errorf("allocated %d MB, want at most %d MB", alloc/testkit.MB, tc.maxAlloc/testkit.MB)
 			}
 			if tc.wantErr == "" && (len(res.Incidents) != 1 || res.Incidents[0].ID != id) {
 				t.Errorf("incidents = %+v", res.Incidents)
@@ -183,34 +131,36 @@ func TestHostileContextAnswers(t *testing.T) {
 		{
 			name: "300 MB context",
 			handler: func(w http.ResponseWriter, r *http.Request) {
-				streamBody(w, `{"related_files":["`, 'a', 300*mb, `"]}`)
+				testkit.StreamBody(w, `{"related_files":["`, 'a', 300*testkit.MB, `"]}`)
 			},
 			wantErr:  "larger than 8388608 bytes",
-			maxAlloc: 64 * mb,
+			maxAlloc: 64 * testkit.MB,
 		},
 		{
-			name:     "100,000 levels of [",
-			handler:  func(w http.ResponseWriter, r *http.Request) { streamBody(w, `{"related_files":`, '[', 100000, ``) },
+			name: "100,000 levels of [",
+			handler: func(w http.ResponseWriter, r *http.Request) {
+				testkit.StreamBody(w, `{"related_files":`, '[', 100000, ``)
+			},
 			wantErr:  "not a valid incident context",
-			maxAlloc: 16 * mb,
+			maxAlloc: 16 * testkit.MB,
 		},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			srv := httptest.NewServer(tc.handler)
 			defer srv.Close()
-			c := testClient(t, srv, newFakeClock(), func(cfg *ClientConfig) { cfg.MaxBodyBytes = 8 * mb })
+			c := testClient(t, srv, newFakeClock(), func(cfg *ClientConfig) { cfg.MaxBodyBytes = 8 * testkit.MB })
 			var err error
-			alloc := allocDuring(func() {
+			alloc := testkit.AllocDuring(func() {
 				_, err = c.Context(context.Background(), "a0664d30-94d4-11ed-b0f8-a7e340234a4e", provider.SHA256)
 			})
-			t.Logf("allocated %.1f MB", float64(alloc)/mb)
+			t.Logf("allocated %.1f MB", float64(alloc)/testkit.MB)
 			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 				t.Fatalf("error = %v, want it to contain %q", err, tc.wantErr)
 			}
 			assertNoKey(t, err.Error())
 			if alloc > tc.maxAlloc {
-				t.Errorf("allocated %d MB, want at most %d MB", alloc/mb, tc.maxAlloc/mb)
+				t.Errorf("allocated %d MB, want at most %d MB", alloc/testkit.MB, tc.maxAlloc/testkit.MB)
 			}
 		})
 	}
