@@ -11,7 +11,6 @@ import (
 	"net/url"
 	"os"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/lumuctl/lumuctl/engine/provider"
@@ -38,7 +37,9 @@ const (
 )
 
 // Client talks to one Kibana. It implements provider.Target and is safe for
-// concurrent use.
+// concurrent use. It holds no item state: a write sends exactly the item it
+// is given, so a plan made through a read-only client can be applied through
+// another one.
 type Client struct {
 	name         string   // configuration label, for messages
 	base         *url.URL // scheme://host[:port][/base][/s/<space>]
@@ -56,16 +57,6 @@ type Client struct {
 	rand         func() float64
 	// wrapTransport, when set, wraps the HTTP transport (WithTransportWrapper).
 	wrapTransport func(http.RoundTripper) http.RoundTripper
-
-	mu   sync.Mutex
-	seen map[string]seenItem // saved-object id → what the last read showed
-}
-
-// seenItem remembers, per saved-object id, the ownerSpaceId tags an item
-// carried at one _version (see Update).
-type seenItem struct {
-	version string
-	owner   []string
 }
 
 var _ provider.Target = (*Client)(nil)
@@ -146,7 +137,6 @@ func New(cfg provider.TargetConfig, opts ...Option) (*Client, error) {
 		sleep:        sleepCtx,
 		now:          time.Now,
 		rand:         rand.Float64,
-		seen:         map[string]seenItem{},
 		origin:       provider.Origin(base),
 		label:        provider.Endpoint("kibana", name, base),
 		log:          cfg.HTTPLog,
@@ -284,37 +274,7 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// remember records the ownerSpaceId tags of it at its version.
-func (c *Client) remember(it provider.Item) {
-	if it.ID == "" {
-		return
-	}
-	c.mu.Lock()
-	c.seen[it.ID] = seenItem{version: it.Version, owner: ownerSpaceTags(it.Tags)}
-	c.mu.Unlock()
-}
-
-func (c *Client) recall(id string) (seenItem, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	s, ok := c.seen[id]
-	return s, ok
-}
-
-func (c *Client) forget(id string) {
-	c.mu.Lock()
-	delete(c.seen, id)
-	c.mu.Unlock()
-}
-
+// ownerSpacePrefix starts the tags Kibana 9.1+ adds to an item it creates
+// (ownerSpaceId:<space>): a read-back that finds them still holds what was
+// sent (see sameContent). What to do with them is the engine's business.
 const ownerSpacePrefix = "ownerSpaceId:"
-
-func ownerSpaceTags(tags []string) []string {
-	var out []string
-	for _, t := range tags {
-		if strings.HasPrefix(t, ownerSpacePrefix) {
-			out = append(out, t)
-		}
-	}
-	return out
-}

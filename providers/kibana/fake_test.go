@@ -254,8 +254,8 @@ func (f *fake) core(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		if f.ownerSpace != "" {
-			for _, t := range ownerSpaceTags(it.Tags) {
-				if !slices.Contains(b.Tags, t) {
+			for _, t := range it.Tags {
+				if strings.HasPrefix(t, ownerSpacePrefix) && !slices.Contains(b.Tags, t) {
 					siemJSON(w, 403, `EndpointArtifactError: Endpoint authorization failure. Management of "ownerSpaceId" tag requires global artifact management privilege`)
 					return
 				}

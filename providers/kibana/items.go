@@ -130,7 +130,6 @@ func (c *Client) decodeOwn(body []byte, what string) (provider.Item, error) {
 	if err != nil {
 		return provider.Item{}, fmt.Errorf("kibana %q: %s: %w", c.name, what, err)
 	}
-	c.remember(it)
 	return it, nil
 }
 
@@ -161,7 +160,6 @@ func (c *Client) Create(ctx context.Context, it provider.Item) (provider.Item, e
 	if res.status == http.StatusConflict {
 		live, err := c.GetByItemID(ctx, it.ItemID)
 		if err == nil && sameContent(b, live) {
-			c.remember(live)
 			return live, nil
 		}
 		var fe *foreignListError
@@ -177,15 +175,14 @@ func (c *Client) Create(ctx context.Context, it provider.Item) (provider.Item, e
 	return provider.Item{}, apiErr
 }
 
-// Update overwrites the item it.ID with it, guarded by it.Version (required:
-// without it Kibana would let the last writer win). The item is sent whole;
-// ownerSpaceId:* tags of the item as last read at it.Version are kept even
-// when it.Tags lacks them, and when this client has not read the item at
-// that version it reads it first (a different live version is a conflict,
-// unless the item already holds exactly what would be sent). A 409 reads the
-// item back the same way: when it holds what was sent, an earlier attempt (a
-// retry, or the same write of an interrupted run that landed late) succeeded
-// and the item is returned.
+// Update overwrites the item it.ID with exactly it, guarded by it.Version
+// (required: without it Kibana would let the last writer win). The client
+// keeps no state: the body is it as given (the engine renders every field,
+// ownerSpaceId tags included), and Kibana's _version check is the only
+// concurrency guard. A 409 reads the item back: when it holds what was sent,
+// an earlier attempt (a retry, or the same write of an interrupted run that
+// landed late) succeeded and the item is returned; otherwise the conflict
+// error says what changed.
 func (c *Client) Update(ctx context.Context, it provider.Item) (provider.Item, error) {
 	switch {
 	case it.ID == "":
@@ -195,27 +192,8 @@ func (c *Client) Update(ctx context.Context, it provider.Item) (provider.Item, e
 	case it.Version == "":
 		return provider.Item{}, fmt.Errorf("kibana: Update %s: empty _version (an unguarded update could overwrite a concurrent change)", it.ItemID)
 	}
-	seen, ok := c.recall(it.ID)
-	if !ok || seen.version != it.Version {
-		live, err := c.Get(ctx, it.ID)
-		if err != nil {
-			return provider.Item{}, err
-		}
-		if err := c.checkUnchanged(it.ID, it.ItemID, it.Version, live); err != nil {
-			if sameContent(newItemBody(it), live) {
-				return live, nil
-			}
-			return provider.Item{}, err
-		}
-		seen = seenItem{version: live.Version, owner: ownerSpaceTags(live.Tags)}
-	}
 	b := newItemBody(it)
 	b.ID, b.Version = it.ID, it.Version
-	for _, t := range seen.owner {
-		if !slices.Contains(b.Tags, t) {
-			b.Tags = append(slices.Clip(b.Tags), t)
-		}
-	}
 	body, err := json.Marshal(b)
 	if err != nil {
 		return provider.Item{}, fmt.Errorf("kibana: Update %s: %w", it.ItemID, err)
@@ -233,8 +211,14 @@ func (c *Client) Update(ctx context.Context, it provider.Item) (provider.Item, e
 		// An earlier attempt, or an interrupted run's identical write, may
 		// have landed: then the item now holds exactly what we sent.
 		live, err := c.Get(ctx, it.ID)
-		if err == nil && sameContent(b, live) {
+		if err != nil {
+			return provider.Item{}, fmt.Errorf("%w; reading it back failed: %w", apiErr, err)
+		}
+		if sameContent(b, live) {
 			return live, nil
+		}
+		if err := c.checkUnchanged(it.ID, it.ItemID, it.Version, live); err != nil {
+			return provider.Item{}, err
 		}
 	}
 	return provider.Item{}, apiErr
@@ -290,7 +274,6 @@ func (c *Client) Delete(ctx context.Context, id, expectVersion string) error {
 	default:
 		return c.newAPIError(ri, res.status, res.body, res.attempts)
 	}
-	c.forget(id)
 	return nil
 }
 

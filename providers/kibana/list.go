@@ -230,7 +230,6 @@ func (c *Client) take(st *listState, thisQuery map[string]bool, raw json.RawMess
 	if err != nil {
 		return false, err
 	}
-	c.remember(it)
 	st.owned = append(st.owned, it)
 	return true, nil
 }

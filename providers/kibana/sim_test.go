@@ -179,9 +179,8 @@ func TestSimOwnerSpaceTags(t *testing.T) {
 	if !strings.Contains(strings.Join(created.Tags, ","), "ownerSpaceId:default") {
 		t.Fatalf("stand-in did not tag the item: %v", created.Tags)
 	}
-	fresh := env.client(t, nil) // has not read the item
-	upd := created
-	upd.Tags = []string{"policy:all"}
+	fresh := env.client(t, nil) // has not read the item: nothing to recall
+	upd := created              // the engine renders the owner tag it read
 	upd.Name = "renamed"
 	got, err := fresh.Update(ctx, upd)
 	if err != nil {

@@ -1,7 +1,9 @@
 package kibana
 
 import (
+	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"slices"
 	"strings"
@@ -11,21 +13,14 @@ import (
 	"github.com/lumuctl/lumuctl/engine/provider"
 )
 
-func TestUpdateKeepsOwnerSpaceTags(t *testing.T) {
-	tests := []struct {
-		name     string
-		readWith func(c *Client, id string) error // how this client saw the item, if at all
-		wantGets int                              // GET-by-id requests Update itself adds
-	}{
-		{name: "after List", readWith: func(c *Client, _ string) error {
-			_, err := c.List(ctx, provider.ListRequest{Prefix: "lumuctl-default-"})
-			return err
-		}},
-		{name: "after Get", readWith: func(c *Client, id string) error { _, err := c.Get(ctx, id); return err }},
-		{name: "never read by this client", wantGets: 1},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
+// TestUpdateSendsExactlyTheItem: the client keeps no item state. Whatever
+// it read before, an update is one PUT of exactly the item given, with its
+// _version: ownerSpaceId tags are sent when the engine rendered them (it
+// keeps them, engine/plan) and not added when it did not (this Kibana then
+// refuses the write, as 9.1+ does).
+func TestUpdateSendsExactlyTheItem(t *testing.T) {
+	for _, readFirst := range []bool{false, true} {
+		t.Run(fmt.Sprintf("read first %v", readFirst), func(t *testing.T) {
 			f := newFake()
 			f.ownerSpace = "security"
 			srv := f.start(t)
@@ -38,28 +33,43 @@ func TestUpdateKeepsOwnerSpaceTags(t *testing.T) {
 				t.Fatalf("created tags (-want +got):\n%s", d)
 			}
 			c, _ := newTestClient(t, srv, nil)
-			if tt.readWith != nil {
-				if err := tt.readWith(c, created.ID); err != nil {
+			if readFirst {
+				if _, err := c.List(ctx, provider.ListRequest{Prefix: "lumuctl-default-"}); err != nil {
 					t.Fatal(err)
 				}
 			}
-			before := f.calls("GET /api/exception_lists/items")
-			// The engine passes only the tags it wants.
+			before := len(f.requests())
 			upd := created
-			upd.Tags = []string{"policy:all"}
 			upd.Name = "renamed"
 			got, err := c.Update(ctx, upd)
 			if err != nil {
 				t.Fatalf("Update: %v", err)
 			}
-			if d := cmp.Diff([]string{"policy:all", "ownerSpaceId:security"}, got.Tags); d != "" {
-				t.Errorf("tags after update (-want +got):\n%s", d)
+			if d := cmp.Diff([]string{"PUT /api/exception_lists/items?"}, f.requests()[before:]); d != "" {
+				t.Errorf("requests of Update (-want +got):\n%s", d)
 			}
-			if n := f.calls("GET /api/exception_lists/items") - before; n != tt.wantGets {
-				t.Errorf("GETs by Update = %d, want %d", n, tt.wantGets)
+			var sent itemBody
+			if err := json.Unmarshal(f.bodies[len(f.bodies)-1], &sent); err != nil {
+				t.Fatal(err)
 			}
-			if got.Name != "renamed" {
-				t.Errorf("name = %q", got.Name)
+			want := newItemBody(upd)
+			want.ID, want.Version = upd.ID, upd.Version
+			if d := cmp.Diff(want, sent); d != "" {
+				t.Errorf("body sent (-want +got):\n%s", d)
+			}
+			if got.Name != "renamed" || got.Version == created.Version {
+				t.Errorf("updated item = %+v", got)
+			}
+
+			// Without the tag the client adds nothing: Kibana refuses.
+			drop := got
+			drop.Tags = []string{"policy:all"}
+			before = len(f.requests())
+			if _, err := c.Update(ctx, drop); !errors.Is(err, provider.ErrForbidden) {
+				t.Fatalf("update without the ownerSpaceId tag: err = %v, want ErrForbidden", err)
+			}
+			if d := cmp.Diff([]string{"PUT /api/exception_lists/items?"}, f.requests()[before:]); d != "" {
+				t.Errorf("requests of the refused Update (-want +got):\n%s", d)
 			}
 		})
 	}
@@ -78,42 +88,33 @@ func TestUpdateRequiresVersion(t *testing.T) {
 	}
 }
 
+// TestUpdateStaleVersion: an item changed since it was read is a conflict
+// found by Kibana's _version check (one PUT, answered 409), never a
+// last-writer-wins overwrite; the error says what changed.
 func TestUpdateStaleVersion(t *testing.T) {
-	tests := []struct {
-		name     string
-		listed   bool // the client read the item before it changed
-		wantPuts int
-	}{
-		// The client saw the old version: PUT carries it, Kibana answers 409.
-		{name: "stale version sent", listed: true, wantPuts: 1},
-		// The client never saw it: the pre-read finds the new version.
-		{name: "stale version found before writing", listed: false, wantPuts: 0},
+	f := newFake()
+	seed := f.add("lumuctl-default-a", "policy:all")
+	c, _ := newTestClient(t, f.start(t), nil)
+	it, err := c.Get(ctx, seed.ID)
+	if err != nil {
+		t.Fatal(err)
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			f := newFake()
-			seed := f.add("lumuctl-default-a", "policy:all")
-			c, _ := newTestClient(t, f.start(t), nil)
-			it, err := c.Get(ctx, seed.ID)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !tt.listed {
-				c, _ = newTestClient(t, f.start(t), nil)
-			}
-			f.touch(seed.ID)
-			it.Name = "mine"
-			_, err = c.Update(ctx, it)
-			if !errors.Is(err, provider.ErrConflict) {
-				t.Fatalf("err = %v, want ErrConflict", err)
-			}
-			if n := f.calls("PUT /api/exception_lists/items"); n != tt.wantPuts {
-				t.Errorf("PUTs = %d, want %d", n, tt.wantPuts)
-			}
-			if got := f.get(seed.ID); got.Name != "seed lumuctl-default-a (edited)" {
-				t.Errorf("concurrent change overwritten: name %q", got.Name)
-			}
-		})
+	f.touch(seed.ID)
+	it.Name = "mine"
+	_, err = c.Update(ctx, it)
+	if !errors.Is(err, provider.ErrConflict) {
+		t.Fatalf("err = %v, want ErrConflict", err)
+	}
+	for _, want := range []string{it.Version, f.get(seed.ID).Version, `"alice"`, "2026-02-02T02:02:02Z"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not say %q", err, want)
+		}
+	}
+	if n := f.calls("PUT /api/exception_lists/items"); n != 1 {
+		t.Errorf("PUTs = %d, want 1", n)
+	}
+	if got := f.get(seed.ID); got.Name != "seed lumuctl-default-a (edited)" {
+		t.Errorf("concurrent change overwritten: name %q", got.Name)
 	}
 }
 
@@ -168,7 +169,6 @@ func TestReadOnly(t *testing.T) {
 		{"update", func() error {
 			it := sampleItem("lumuctl-default-a")
 			it.ID, it.Version = seed.ID, seed.Version
-			c.remember(it) // skip the pre-read: the PUT itself must be refused
 			_, err := c.Update(ctx, it)
 			return err
 		}},

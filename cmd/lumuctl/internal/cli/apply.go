@@ -223,7 +223,9 @@ func runApply(ctx context.Context, g *globals, f applyFlags, mode plan.Mode, pla
 		g.observePlan(p, nil)
 		out.renderPlan(p)
 	} else {
-		run, err := makePlan(ctx, g, f.runFlags, mode, ws, ws.store.Snapshot, writable)
+		// Plan through read-only clients, as plan does: the Kibana client
+		// keeps no state, so the writes need nothing the plan's reads saw.
+		run, err := makePlan(ctx, g, f.runFlags, mode, ws, ws.store.Snapshot, nil)
 		if err != nil {
 			return out.fail(interrupted(ctx, command, "while planning", err))
 		}

@@ -109,9 +109,9 @@ type planRun struct {
 
 // makePlan plans in workspace ws (loaded by the caller), reading the state
 // snapshot from snap (never waiting for the lock). Kibana is read through
-// targets when given (apply passes its writable clients, which then know
-// the items they update), else through new read-only clients (plan). The
-// returned diagnostics have not been shown yet.
+// targets when given (tests), else through new read-only clients: plan and
+// apply alike, since the Kibana client keeps no item state. The returned
+// diagnostics have not been shown yet.
 func makePlan(ctx context.Context, g *globals, f runFlags, mode plan.Mode, ws *workspace, snap func() (*state.State, error), targets map[string]provider.Target) (*planRun, error) {
 	run := &planRun{ws: ws}
 	names, err := f.blocklistTargets()
@@ -141,6 +141,7 @@ func makePlan(ctx context.Context, g *globals, f runFlags, mode plan.Mode, ws *w
 	defer src.Close()
 	if targets == nil {
 		targets, d = ws.targets(g.factories, true)
+		defer closeIdle(targets)
 		run.diags = append(run.diags, d...)
 		if d.HasErrors() {
 			return run, nil
