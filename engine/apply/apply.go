@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -341,6 +342,28 @@ func definitelyNotWritten(err error) bool {
 		errors.Is(err, provider.ErrNotFound)
 }
 
+// provenancePatch is what applying bp changes in its recorded provenance:
+// hashes it removes (or found removed outside lumuctl) are forgotten, then
+// the provenance the plan carries is recorded; every other kept hash keeps
+// the incidents recorded before.
+func provenancePatch(bp plan.BlocklistPlan) state.ProvenancePatch {
+	var pp state.ProvenancePatch
+	for _, c := range bp.Changes {
+		pp.Drop = append(pp.Drop, c.Removed...)
+	}
+	for _, d := range bp.Drift {
+		pp.Drop = append(pp.Drop, d.Removed...)
+	}
+	// Values removed from Kibana need not be hashes (typed by hand): only
+	// valid ones can have provenance.
+	pp.Drop = slices.DeleteFunc(pp.Drop, func(h string) bool { _, err := state.HashBytes(h); return err != nil })
+	pp.Set = make(state.Provenance, len(bp.Provenance.Hashes))
+	for h := range bp.Provenance.Hashes {
+		pp.Set[h] = bp.Provenance.Lookup(h)
+	}
+	return pp
+}
+
 // finish records the outcome: provenance of fully applied blocklists, the
 // applied digest (complete runs only), the audit history; done journal
 // entries are cleared. failed names the blocklists with a failed or skipped
@@ -358,7 +381,8 @@ func finish(opts Options, res *Result, complete bool, failed map[string]bool) (*
 	default:
 		res.Outcome = state.OutcomeError
 	}
-	commit := state.Commit{ClearDone: true, Provenance: map[string]state.Provenance{}, Namespace: p.Namespace}
+	commit := state.Commit{ClearDone: true, Provenance: map[string]state.Provenance{},
+		PatchProvenance: map[string]state.ProvenancePatch{}, Namespace: p.Namespace}
 	for _, bp := range p.Blocklists {
 		if failed[bp.Name] || (!complete && failed == nil) {
 			continue
@@ -367,7 +391,7 @@ func finish(opts Options, res *Result, complete bool, failed map[string]bool) (*
 			commit.Provenance[bp.Name] = nil
 			continue
 		}
-		commit.Provenance[bp.Name] = state.Provenance(p.Provenance.ForSources(bp.Sources))
+		commit.PatchProvenance[bp.Name] = provenancePatch(bp)
 	}
 	if complete {
 		commit.AppliedDigest = p.Digest

@@ -16,9 +16,11 @@ import (
 )
 
 // FormatVersion is the version of the saved-plan format written by Encode.
-// Decode reads this version only; a future version adds a decoder and an
-// upgrade function per older version.
-const FormatVersion = 1
+// Decode reads this version only: a plan file is short-lived (plan, review,
+// apply), so an older one is refused with a clear message, never misread.
+//
+// Version 2: provenance per blocklist, only for the hashes a plan changes.
+const FormatVersion = 2
 
 // MaxFileSize bounds what Decode reads (a 200,000-hash plan is ~40 MB).
 const MaxFileSize = 512 << 20
@@ -41,8 +43,6 @@ func ComputeDigest(p *Plan) (string, error) {
 	head.Digest = ""
 	head.Signature = ""
 	head.Blocklists = nil
-	head.Provenance = Provenance{}
-	head.PriorProvenance = Provenance{}
 	if err := enc.Encode(&head); err != nil {
 		return "", fmt.Errorf("encode plan: %w", err)
 	}
@@ -50,6 +50,7 @@ func ComputeDigest(p *Plan) (string, error) {
 		bp := p.Blocklists[i]
 		changes := bp.Changes
 		bp.Changes = nil
+		bp.Provenance, bp.PriorProvenance = Provenance{}, Provenance{}
 		if err := enc.Encode(&bp); err != nil {
 			return "", fmt.Errorf("encode plan: %w", err)
 		}
@@ -58,17 +59,17 @@ func ComputeDigest(p *Plan) (string, error) {
 				return "", fmt.Errorf("encode plan: %w", err)
 			}
 		}
-	}
-	for _, prov := range []*Provenance{&p.Provenance, &p.PriorProvenance} {
-		if err := enc.Encode(prov.Incidents); err != nil {
-			return "", fmt.Errorf("encode plan: %w", err)
-		}
-		for _, hash := range slices.Sorted(maps.Keys(prov.Hashes)) {
-			if err := enc.Encode(hash); err != nil {
+		for _, prov := range []*Provenance{&p.Blocklists[i].Provenance, &p.Blocklists[i].PriorProvenance} {
+			if err := enc.Encode(prov.Incidents); err != nil {
 				return "", fmt.Errorf("encode plan: %w", err)
 			}
-			if err := enc.Encode(prov.Hashes[hash]); err != nil {
-				return "", fmt.Errorf("encode plan: %w", err)
+			for _, hash := range slices.Sorted(maps.Keys(prov.Hashes)) {
+				if err := enc.Encode(hash); err != nil {
+					return "", fmt.Errorf("encode plan: %w", err)
+				}
+				if err := enc.Encode(prov.Hashes[hash]); err != nil {
+					return "", fmt.Errorf("encode plan: %w", err)
+				}
 			}
 		}
 	}
@@ -118,6 +119,11 @@ func quoteTrunc(s string) string {
 	return fmt.Sprintf("%q", s)
 }
 
+// olderMessage refuses a plan file of an older format version.
+func olderMessage(v int) string {
+	return fmt.Sprintf("the plan file was made by an older lumuctl (plan file format version %d; this lumuctl reads version %d): make the plan again with this lumuctl", v, FormatVersion)
+}
+
 // Decode reads a plan written by Encode, checks its version and digest and
 // the invariants apply relies on. Any problem is a *decodeError.
 func Decode(r io.Reader) (*Plan, error) {
@@ -139,6 +145,8 @@ func Decode(r io.Reader) (*Plan, error) {
 		return nil, &decodeError{"not a lumuctl plan file: format_version is missing"}
 	case *head.FormatVersion > FormatVersion:
 		return nil, &decodeError{fmt.Sprintf("plan file format version %d is newer than this lumuctl supports (%d); use a newer lumuctl", *head.FormatVersion, FormatVersion)}
+	case *head.FormatVersion >= 1 && *head.FormatVersion < FormatVersion:
+		return nil, &decodeError{olderMessage(*head.FormatVersion)}
 	case *head.FormatVersion != FormatVersion:
 		return nil, &decodeError{fmt.Sprintf("unsupported plan file format version %d", *head.FormatVersion)}
 	}
@@ -209,11 +217,13 @@ func (p *Plan) check() error {
 			}
 		}
 	}
-	for _, prov := range []*Provenance{&p.Provenance, &p.PriorProvenance} {
-		for h, idx := range prov.Hashes {
-			for _, i := range idx {
-				if i < 0 || i >= len(prov.Incidents) {
-					return fmt.Errorf("provenance of %s points outside the incident table", quoteTrunc(h))
+	for _, b := range p.Blocklists {
+		for _, prov := range []*Provenance{&b.Provenance, &b.PriorProvenance} {
+			for h, idx := range prov.Hashes {
+				for _, i := range idx {
+					if i < 0 || i >= len(prov.Incidents) {
+						return fmt.Errorf("provenance of %s in blocklist %s points outside the incident table", quoteTrunc(h), quoteTrunc(b.Name))
+					}
 				}
 			}
 		}

@@ -79,6 +79,8 @@ func checkDecoded(t *testing.T, p *Plan) {
 	}
 }
 
+func versionField(v int) string { return `"format_version":` + strconv.Itoa(v) }
+
 type seed struct {
 	name string
 	data []byte
@@ -117,8 +119,9 @@ func decodeSeeds(tb testing.TB) []seed {
 		seed{"truncated_last_byte", createFile[:len(createFile)-2]},
 		seed{"tampered_tag", bytes.Replace(createFile, []byte(`"policy:all"`), []byte(`"policy:xyz"`), 1)},
 		seed{"tampered_digest", bytes.Replace(updateFile, []byte(`"plan_digest":"`), []byte(`"plan_digest":"0`), 1)},
-		seed{"future_version", bytes.Replace(createFile, []byte(`"format_version":1`), []byte(`"format_version":2`), 1)},
-		seed{"version_zero", bytes.Replace(createFile, []byte(`"format_version":1`), []byte(`"format_version":0`), 1)},
+		seed{"future_version", bytes.Replace(createFile, []byte(versionField(FormatVersion)), []byte(versionField(FormatVersion+1)), 1)},
+		seed{"older_version", bytes.Replace(createFile, []byte(versionField(FormatVersion)), []byte(versionField(1)), 1)},
+		seed{"version_zero", bytes.Replace(createFile, []byte(versionField(FormatVersion)), []byte(versionField(0)), 1)},
 		seed{"trailing_data", append(append([]byte{}, createFile...), []byte(`{"format_version":1}`)...)},
 		seed{"unknown_field", bytes.Replace(createFile, []byte(`"mode":`), []byte(`"mood":1,"mode":`), 1)},
 		seed{"empty", nil},
@@ -158,7 +161,7 @@ func decodeSeeds(tb testing.TB) []seed {
 		}
 	})
 	mut("provenance_out_of_range", func(p *Plan) {
-		p.Provenance.Hashes = map[string][]int{"x": {len(p.Provenance.Incidents) + 5}}
+		p.Blocklists[0].Provenance.Hashes = map[string][]int{"x": {len(p.Blocklists[0].Provenance.Incidents) + 5}}
 	})
 	mut("control_chars", func(p *Plan) {
 		p.ToolVersion = "\x1b[31mred\x1b[0m\r\n"

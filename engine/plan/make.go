@@ -99,7 +99,6 @@ func Make(ctx context.Context, opts Options) (*Plan, hcl.Diagnostics) {
 			StateLineage: opts.Prior.Lineage,
 			StateSerial:  opts.Prior.Serial,
 		},
-		Provenance: Provenance{Hashes: map[string][]int{}},
 	}
 	sort.Strings(p.Targets)
 
@@ -149,8 +148,10 @@ func Make(ctx context.Context, opts Options) (*Plan, hcl.Diagnostics) {
 	}
 
 	// 4. Per blocklist: desired sets, packing, drift, guards.
-	prov := newProvenanceBuilder()
+	provs := map[string]*provenanceBuilder{}
 	for _, bl := range selected {
+		prov := newProvenanceBuilder()
+		provs[bl.Name] = prov
 		lk := live[bl.Kibana.Name]
 		var desired map[provider.HashType]map[string]struct{}
 		var empty []string
@@ -221,22 +222,8 @@ func Make(ctx context.Context, opts Options) (*Plan, hcl.Diagnostics) {
 	}
 	p.Warnings = append(p.Warnings, collectWarnings(results)...)
 
-	// Provenance: desired hashes from the sources, removed ones from state.
-	prior := newProvenanceBuilder()
-	if opts.Prior.Provenance != nil {
-		for _, bp := range p.Blocklists {
-			for _, c := range bp.Changes {
-				for _, h := range c.Removed {
-					if refs := opts.Prior.Provenance(bp.Name, h); len(refs) > 0 {
-						prior.add(h, refs)
-					}
-				}
-			}
-		}
-	}
-	p.Provenance = prov.build()
-	p.PriorProvenance = prior.build()
 	p.Summary = summarize(p)
+	setProvenance(p, provs, opts.Prior)
 	if err := Seal(p); err != nil {
 		return nil, append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Cannot encode plan", Detail: err.Error()})
 	}
@@ -734,23 +721,36 @@ func validRef(r provider.IncidentRef) provider.IncidentRef {
 	return r
 }
 
-// build returns a deterministic Provenance: incidents sorted by key, hash
+// build returns a deterministic Provenance of the hashes keep accepts (all
+// when keep is nil): only the incidents they refer to, sorted by key; hash
 // index lists sorted.
-func (b *provenanceBuilder) build() Provenance {
-	order := make([]int, len(b.refs))
-	for i := range order {
-		order[i] = i
+func (b *provenanceBuilder) build(keep func(h string, refs []int) bool) Provenance {
+	hashes := make(map[string][]int, len(b.hashes))
+	used := make([]bool, len(b.refs))
+	for h, set := range b.hashes {
+		if keep == nil || keep(h, set) {
+			hashes[h] = set
+			for _, i := range set {
+				used[i] = true
+			}
+		}
+	}
+	var order []int
+	for i, u := range used {
+		if u {
+			order = append(order, i)
+		}
 	}
 	sort.Slice(order, func(i, j int) bool {
 		return refKey(b.refs[order[i]]) < refKey(b.refs[order[j]])
 	})
 	remap := make([]int, len(b.refs))
-	out := Provenance{Incidents: make([]provider.IncidentRef, len(b.refs)), Hashes: make(map[string][]int, len(b.hashes))}
+	out := Provenance{Incidents: make([]provider.IncidentRef, len(order)), Hashes: make(map[string][]int, len(hashes))}
 	for newIdx, old := range order {
 		remap[old] = newIdx
 		out.Incidents[newIdx] = b.refs[old]
 	}
-	for h, set := range b.hashes {
+	for h, set := range hashes {
 		idx := make([]int, 0, len(set))
 		for _, i := range set {
 			idx = append(idx, remap[i])
@@ -759,6 +759,77 @@ func (b *provenanceBuilder) build() Provenance {
 		out.Hashes[h] = idx
 	}
 	return out
+}
+
+// setProvenance fills each blocklist's Provenance and PriorProvenance (see
+// BlocklistPlan): provs holds the incidents of every desired hash per
+// configured blocklist. Kept hashes are compared with the state only when
+// the plan writes something (a plan without changes is never applied).
+func setProvenance(p *Plan, provs map[string]*provenanceBuilder, prior Prior) {
+	writes := p.HasChanges()
+	for i := range p.Blocklists {
+		bp := &p.Blocklists[i]
+		added := map[string]bool{}
+		removed := newProvenanceBuilder()
+		seen := map[string]bool{}
+		for _, c := range bp.Changes {
+			for _, h := range c.Added {
+				added[h] = true
+			}
+			for _, h := range c.Removed {
+				if seen[h] {
+					continue
+				}
+				seen[h] = true
+				if prior.Provenance == nil {
+					continue
+				}
+				if refs := prior.Provenance(bp.Name, h); len(refs) > 0 {
+					removed.add(h, refs)
+				}
+			}
+		}
+		bp.PriorProvenance = removed.build(nil)
+		cur := provs[bp.Name]
+		if cur == nil { // orphan, or destroy
+			bp.Provenance = Provenance{Hashes: map[string][]int{}}
+			continue
+		}
+		bp.Provenance = cur.build(func(h string, refs []int) bool {
+			// A hash removed from one OS (os_types shrank) but kept on
+			// another is forgotten by apply with the removals: set again.
+			if added[h] || seen[h] {
+				return true
+			}
+			if !writes {
+				return false
+			}
+			var recorded []provider.IncidentRef
+			if prior.Provenance != nil {
+				recorded = prior.Provenance(bp.Name, h)
+			}
+			return !sameIncidents(cur.refs, refs, recorded)
+		})
+	}
+}
+
+// sameIncidents reports whether the incidents refs (indexes into table)
+// are, by company, filter and id, those of recorded.
+func sameIncidents(table []provider.IncidentRef, refs []int, recorded []provider.IncidentRef) bool {
+	if len(refs) != len(recorded) {
+		return false
+	}
+	want := make(map[refID]bool, len(recorded))
+	for _, r := range recorded {
+		want[refID{r.Company, r.Filter, r.ID}] = true
+	}
+	for _, i := range refs {
+		r := table[i]
+		if !want[refID{r.Company, r.Filter, r.ID}] {
+			return false
+		}
+	}
+	return true
 }
 
 func summarize(p *Plan) Summary {

@@ -189,7 +189,7 @@ func TestRemovalRewritesOnlyHoldingItems(t *testing.T) {
 		return []provider.IncidentRef{{ID: "old-" + h[:4]}}
 	}
 	p = e.mustPlan(t)
-	if got := p.PriorProvenance.Lookup(held[0]); len(got) != 1 || got[0].ID != "old-"+held[0][:4] {
+	if got := p.Blocklists[0].PriorProvenance.Lookup(held[0]); len(got) != 1 || got[0].ID != "old-"+held[0][:4] {
 		t.Fatalf("provenance of removed hash = %+v", got)
 	}
 }

@@ -39,12 +39,7 @@ type Plan struct {
 	// Blocklists holds the per-blocklist changes, in name order; blocklists
 	// that are no longer configured but still own items come last.
 	Blocklists []BlocklistPlan `json:"blocklists"`
-	// Provenance says which incidents produced each desired hash.
-	Provenance Provenance `json:"provenance"`
-	// PriorProvenance says which incidents had produced each hash this plan
-	// removes, as recorded at the last apply (for display only).
-	PriorProvenance Provenance `json:"prior_provenance"`
-	Summary         Summary    `json:"summary"`
+	Summary    Summary         `json:"summary"`
 	// Warnings are non-fatal notes made while planning (rendered by views).
 	Warnings []Note `json:"warnings,omitempty"`
 	// Digest is the sha256 of the canonical encoding of the plan with Digest
@@ -104,6 +99,17 @@ type BlocklistPlan struct {
 	HashesAdded   int `json:"hashes_added"`
 	HashesRemoved int `json:"hashes_removed"`
 	HashesAfter   int `json:"hashes_after"`
+	// Provenance says which incidents of this blocklist's sources produced
+	// each hash whose recorded provenance this plan sets: every hash it
+	// adds, and, when the plan writes anything, every hash it keeps whose
+	// incidents (by company, filter and id) are not the ones recorded at
+	// the last apply. Apply records it and forgets the removed hashes; the
+	// provenance of every other kept hash stays as recorded.
+	Provenance Provenance `json:"provenance"`
+	// PriorProvenance says which incidents had put each hash this plan
+	// removes into this blocklist, as recorded at the last apply (for
+	// display only).
+	PriorProvenance Provenance `json:"prior_provenance"`
 }
 
 // ItemChange is one write to Kibana.
@@ -142,38 +148,16 @@ type Drift struct {
 	Removed []string `json:"removed,omitempty"`
 }
 
-// Provenance maps each desired hash to the incidents that produced it. The
-// incident table is shared to keep plan files small.
+// Provenance maps hashes of one blocklist to the incidents that produced
+// them; each incident is once in the table.
 type Provenance struct {
 	Incidents []provider.IncidentRef `json:"incidents"`
 	// Hashes maps a hash to indexes into Incidents.
 	Hashes map[string][]int `json:"hashes"`
 }
 
-// ForSources returns the provenance restricted to incidents of the given
-// filters: hash → incidents. Hashes without such an incident are left out.
-func (p *Provenance) ForSources(sources []string) map[string][]provider.IncidentRef {
-	want := map[string]bool{}
-	for _, s := range sources {
-		want[s] = true
-	}
-	out := map[string][]provider.IncidentRef{}
-	for h, idx := range p.Hashes {
-		var refs []provider.IncidentRef
-		for _, i := range idx {
-			if i >= 0 && i < len(p.Incidents) && want[p.Incidents[i].Filter] {
-				refs = append(refs, p.Incidents[i])
-			}
-		}
-		if len(refs) > 0 {
-			out[h] = refs
-		}
-	}
-	return out
-}
-
 // Lookup returns the incidents that produced hash (nil if unknown).
-func (p *Provenance) Lookup(hash string) []provider.IncidentRef {
+func (p Provenance) Lookup(hash string) []provider.IncidentRef {
 	idx := p.Hashes[hash]
 	if len(idx) == 0 {
 		return nil

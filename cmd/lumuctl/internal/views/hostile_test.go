@@ -44,14 +44,14 @@ func hostilePlan() *plan.Plan {
 			},
 			Drift: []plan.Drift{{ItemID: itemID, What: []string{"name"}},
 				{ItemID: "lumuctl-default-lumu-windows-sha256-2", What: []string{"values"}, Added: []string{hostile}, Removed: []string{hostile}}},
+			Provenance:      plan.Provenance{Incidents: []provider.IncidentRef{ref}, Hashes: map[string][]int{h1: {0}}},
+			PriorProvenance: plan.Provenance{Incidents: []provider.IncidentRef{ref}, Hashes: map[string][]int{h2: {0}}},
 		}},
 		// A note's detail lines are laid out by its producer, which makes
 		// outside text one line; control characters are still caught here.
-		Warnings:        []plan.Note{{Summary: hostile, Detail: "held by list \x1b]0;pwned\x07\u009b31m"}},
-		Provenance:      plan.Provenance{Incidents: []provider.IncidentRef{ref}, Hashes: map[string][]int{h1: {0}}},
-		PriorProvenance: plan.Provenance{Incidents: []provider.IncidentRef{ref}, Hashes: map[string][]int{h2: {0}}},
-		Summary:         plan.Summary{Add: 1, Destroy: 1, HashesAdded: 1, HashesRemoved: 1, BlockedAfter: 1},
-		Digest:          strings.Repeat("0", 64),
+		Warnings: []plan.Note{{Summary: hostile, Detail: "held by list \x1b]0;pwned\x07\u009b31m"}},
+		Summary:  plan.Summary{Add: 1, Destroy: 1, HashesAdded: 1, HashesRemoved: 1, BlockedAfter: 1},
+		Digest:   strings.Repeat("0", 64),
 	}
 }
 

@@ -372,14 +372,10 @@ func (e *Events) Plan(p *plan.Plan) error {
 		}
 	}
 	for _, bp := range p.Blocklists {
-		sources := map[string]bool{}
-		for _, s := range bp.Sources {
-			sources[s] = true
-		}
 		for _, c := range bp.Changes {
 			e.emit(&PlannedChangeMessage{
 				MessageHeader: e.header("info", MessagePlannedChange, evChangeText(bp.Name, c)),
-				Change:        evChange(p, bp, sources, c),
+				Change:        evChange(bp, c),
 			})
 		}
 	}
@@ -427,7 +423,7 @@ func evChangeText(blocklist string, c plan.ItemChange) string {
 	}
 }
 
-func evChange(p *plan.Plan, bp plan.BlocklistPlan, sources map[string]bool, c plan.ItemChange) JSONChange {
+func evChange(bp plan.BlocklistPlan, c plan.ItemChange) JSONChange {
 	jc := JSONChange{
 		Blocklist: bp.Name, Kibana: bp.Kibana, Action: c.Action.String(), ItemID: c.ItemID,
 		OS: c.OS, HashType: string(c.HashType),
@@ -440,31 +436,12 @@ func evChange(p *plan.Plan, bp plan.BlocklistPlan, sources map[string]bool, c pl
 		}
 	}
 	for _, h := range c.Added {
-		jc.Added = append(jc.Added, JSONHash{Hash: h, Incidents: evIncidents(blocklistRefs(p.Provenance.Lookup(h), sources))})
+		jc.Added = append(jc.Added, JSONHash{Hash: h, Incidents: evIncidents(bp.Provenance.Lookup(h))})
 	}
 	for _, h := range c.Removed {
-		jc.Removed = append(jc.Removed, JSONHash{Hash: h, Incidents: evIncidents(p.PriorProvenance.Lookup(h))})
+		jc.Removed = append(jc.Removed, JSONHash{Hash: h, Incidents: evIncidents(bp.PriorProvenance.Lookup(h))})
 	}
 	return jc
-}
-
-// blocklistRefs keeps the incidents of refs that come from one of the
-// blocklist's sources (provenance is shared between blocklists); when none
-// does (or sources is empty) it returns refs unchanged.
-func blocklistRefs(refs []provider.IncidentRef, sources map[string]bool) []provider.IncidentRef {
-	if len(sources) == 0 {
-		return refs
-	}
-	var out []provider.IncidentRef
-	for _, r := range refs {
-		if sources[r.Filter] {
-			out = append(out, r)
-		}
-	}
-	if len(out) == 0 {
-		return refs
-	}
-	return out
 }
 
 func evIncidents(refs []provider.IncidentRef) []JSONIncident {

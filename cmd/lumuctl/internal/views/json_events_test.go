@@ -106,6 +106,19 @@ func smallPlan() *plan.Plan {
 					{Action: plan.Delete, ItemID: pre + "0003", OS: "windows", HashType: provider.SHA256, ID: "id-3", ExpectVersion: "WzIsMV0=",
 						Removed: []string{h(6), h(7)}},
 				},
+				Provenance: plan.Provenance{
+					Incidents: []provider.IncidentRef{
+						{ID: "7c40be00-1111-4222-8333-944445555666", Company: "acme", Filter: "mal", AdversaryID: "qakbot.example", AdversaryTypes: []string{"Malware"},
+							Description: "QakBot", LastContact: time.Date(2026, 10, 30, 8, 0, 0, 0, time.UTC), Status: "open"},
+						{ID: "9d1e2f30-aaaa-4bbb-8ccc-dddddddddddd", Company: "acme", Filter: "mal", AdversaryTypes: []string{"Malware", "C2C"},
+							Description: "Emotet loader", LastContact: time.Date(2026, 10, 31, 8, 0, 0, 0, time.UTC), Status: "open"},
+					},
+					Hashes: map[string][]int{h(1): {0}, h(2): {0, 1}, h(3): {1}, h(4): {0}},
+				},
+				PriorProvenance: plan.Provenance{
+					Incidents: []provider.IncidentRef{{ID: "5e5e5e5e-old", Company: "acme", Filter: "mal", AdversaryTypes: []string{"Phishing"}, Description: "closed one"}},
+					Hashes:    map[string][]int{h(5): {0}, h(6): {0}},
+				},
 				Unchanged: 4, HashesBefore: 10, HashesAdded: 3, HashesRemoved: 3, HashesAfter: 10,
 			},
 			{
@@ -116,20 +129,6 @@ func smallPlan() *plan.Plan {
 				},
 				HashesBefore: 1, HashesRemoved: 1,
 			},
-		},
-		Provenance: plan.Provenance{
-			Incidents: []provider.IncidentRef{
-				{ID: "7c40be00-1111-4222-8333-944445555666", Company: "acme", Filter: "mal", AdversaryID: "qakbot.example", AdversaryTypes: []string{"Malware"},
-					Description: "QakBot", LastContact: time.Date(2026, 10, 30, 8, 0, 0, 0, time.UTC), Status: "open"},
-				{ID: "9d1e2f30-aaaa-4bbb-8ccc-dddddddddddd", Company: "acme", Filter: "mal", AdversaryTypes: []string{"Malware", "C2C"},
-					Description: "Emotet loader", LastContact: time.Date(2026, 10, 31, 8, 0, 0, 0, time.UTC), Status: "open"},
-				{ID: "00000000-other-filter", Company: "acme", Filter: "other", AdversaryTypes: []string{"Spam"}},
-			},
-			Hashes: map[string][]int{h(1): {0}, h(2): {0, 1, 2}, h(3): {1}, h(4): {0}},
-		},
-		PriorProvenance: plan.Provenance{
-			Incidents: []provider.IncidentRef{{ID: "5e5e5e5e-old", Company: "acme", Filter: "mal", AdversaryTypes: []string{"Phishing"}, Description: "closed one"}},
-			Hashes:    map[string][]int{h(5): {0}, h(6): {0}},
 		},
 		Summary: plan.Summary{Add: 1, Change: 1, Destroy: 2, HashesAdded: 3, HashesRemoved: 4, BlockedAfter: 10, Containers: 1, Drifted: 1},
 		Warnings: []plan.Note{
@@ -237,7 +236,7 @@ func TestEventsPlanChanges(t *testing.T) {
 	for _, bp := range p.Blocklists {
 		for _, c := range bp.Changes {
 			for _, h := range c.Added {
-				want = append(want, fmt.Sprintf("%s %s +%s %s", c.Action, c.ItemID, h, p.Provenance.Lookup(h)[0].ID))
+				want = append(want, fmt.Sprintf("%s %s +%s %s", c.Action, c.ItemID, h, bp.Provenance.Lookup(h)[0].ID))
 			}
 			for _, h := range c.Removed {
 				want = append(want, fmt.Sprintf("%s %s -%s", c.Action, c.ItemID, h))

@@ -369,10 +369,6 @@ func (r *mdRenderer) omission(n int) string {
 // diffLines calls emit for each line of a blocklist's diff block until it
 // returns false.
 func (r *mdRenderer) diffLines(bp plan.BlocklistPlan, emit func(string) bool) {
-	sources := map[string]bool{}
-	for _, s := range bp.Sources {
-		sources[s] = true
-	}
 	for _, c := range bp.Changes {
 		var what string
 		switch c.Action {
@@ -392,12 +388,12 @@ func (r *mdRenderer) diffLines(bp plan.BlocklistPlan, emit func(string) bool) {
 			}
 		}
 		for _, h := range c.Added {
-			if !emit(mdHashLine("+", h, blocklistRefs(r.p.Provenance.Lookup(h), sources), "")) {
+			if !emit(mdHashLine("+", h, bp.Provenance.Lookup(h), "")) {
 				return
 			}
 		}
 		for _, h := range c.Removed {
-			if !emit(mdHashLine("-", h, r.p.PriorProvenance.Lookup(h), "was ")) {
+			if !emit(mdHashLine("-", h, bp.PriorProvenance.Lookup(h), "was ")) {
 				return
 			}
 		}

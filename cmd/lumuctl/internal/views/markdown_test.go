@@ -16,20 +16,19 @@ import (
 // with one of 10 incidents.
 func hugePlan(nAdded, nDeletes int) *plan.Plan {
 	const pre = "lumuctl-default-lumu-windows-sha256-"
-	p := &plan.Plan{Namespace: "default", Digest: strings.Repeat("ab", 32), Mode: plan.ModeNormal,
-		Provenance: plan.Provenance{Hashes: map[string][]int{}}}
+	p := &plan.Plan{Namespace: "default", Digest: strings.Repeat("ab", 32), Mode: plan.ModeNormal}
+	bp := plan.BlocklistPlan{Name: "lumu", Kibana: "prod", Sources: []string{"mal"}, Provenance: plan.Provenance{Hashes: map[string][]int{}}}
 	for i := range 10 {
-		p.Provenance.Incidents = append(p.Provenance.Incidents, provider.IncidentRef{
+		bp.Provenance.Incidents = append(bp.Provenance.Incidents, provider.IncidentRef{
 			ID: fmt.Sprintf("%08x-0000-4000-8000-000000000000", i), Filter: "mal", AdversaryTypes: []string{"Malware"}, Description: "Family " + strconv.Itoa(i)})
 	}
-	bp := plan.BlocklistPlan{Name: "lumu", Kibana: "prod", Sources: []string{"mal"}}
 	seq := 1
 	for start := 0; start < nAdded; start += 1000 {
 		var vals []string
 		for i := start; i < min(start+1000, nAdded); i++ {
 			h := testHash(fmt.Sprint("add", i))
 			vals = append(vals, h)
-			p.Provenance.Hashes[h] = []int{i % 10}
+			bp.Provenance.Hashes[h] = []int{i % 10}
 		}
 		id := fmt.Sprintf("%s%04d", pre, seq)
 		seq++
@@ -227,9 +226,9 @@ func TestMarkdownEscaping(t *testing.T) {
 		name   string
 		mutate func(p *plan.Plan)
 	}{
-		{"incident description", func(p *plan.Plan) { p.Provenance.Incidents[0].Description = evil }},
-		{"adversary types", func(p *plan.Plan) { p.Provenance.Incidents[0].AdversaryTypes = []string{evil} }},
-		{"prior description", func(p *plan.Plan) { p.PriorProvenance.Incidents[0].Description = evil }},
+		{"incident description", func(p *plan.Plan) { p.Blocklists[0].Provenance.Incidents[0].Description = evil }},
+		{"adversary types", func(p *plan.Plan) { p.Blocklists[0].Provenance.Incidents[0].AdversaryTypes = []string{evil} }},
+		{"prior description", func(p *plan.Plan) { p.Blocklists[0].PriorProvenance.Incidents[0].Description = evil }},
 		{"warning", func(p *plan.Plan) { p.Warnings = []plan.Note{{Summary: evil, Detail: evil}} }},
 		{"item id", func(p *plan.Plan) {
 			p.Blocklists[0].Changes[2].ItemID = "lumuctl-default-lumu-" + evil

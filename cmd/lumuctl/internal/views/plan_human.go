@@ -177,7 +177,7 @@ func (pp *planPrinter) blocklist(bp plan.BlocklistPlan) {
 			pp.printf("  %s\n", group)
 			lastGroup = group
 		}
-		pp.change(c)
+		pp.change(bp, c)
 	}
 	if bp.Unchanged > 0 {
 		pp.printf("  %d %s unchanged.\n", bp.Unchanged, plural(bp.Unchanged, "item", "items"))
@@ -185,7 +185,7 @@ func (pp *planPrinter) blocklist(bp plan.BlocklistPlan) {
 	pp.printf("\n")
 }
 
-func (pp *planPrinter) change(c plan.ItemChange) {
+func (pp *planPrinter) change(bp plan.BlocklistPlan, c plan.ItemChange) {
 	var what string
 	switch c.Action {
 	case plan.Create:
@@ -206,9 +206,9 @@ func (pp *planPrinter) change(c plan.ItemChange) {
 	if n := len(c.MovedIn); n > 0 {
 		pp.printf("        (takes over %d %s from another item)\n", n, plural(n, "hash", "hashes"))
 	}
-	pp.hashLines(c.Added, func(h string) string { return provenanceText(pp.p.Provenance.Lookup(h), "") }, "+")
+	pp.hashLines(c.Added, func(h string) string { return provenanceText(bp.Provenance.Lookup(h), "") }, "+")
 	pp.hashLines(c.Removed, func(h string) string {
-		return provenanceText(pp.p.PriorProvenance.Lookup(h), "no longer reported; was ")
+		return provenanceText(bp.PriorProvenance.Lookup(h), "no longer reported; was ")
 	}, "-")
 }
 
