@@ -30,8 +30,6 @@ var (
 	DefaultAdversaryTypes = []string{"C2C", "Malware", "Mining", "Spam", "Phishing"}
 	// Statuses are the values of ioc_filter.statuses.
 	Statuses = []string{"open", "closed"}
-	// OSTypes are the values of blocklist.os_types, in default order.
-	OSTypes = []string{"windows", "macos", "linux"}
 )
 
 var (
@@ -197,8 +195,8 @@ func urlHasPassword(s string) bool {
 func (l *loader) decodeCompanies() {
 	for _, b := range l.unique("company") {
 		co := &Company{
-			Name: b.Labels[0], APIURL: DefaultLumuAPIURL, RequestsPerMinute: DefaultRequestsPerMinute, RequestsPerDay: DefaultRequestsPerDay,
-			RetryTimeout: DefaultRetryTimeout, DeclRange: b.DefRange(), DefenderKey: unknownSecret(),
+			Name: b.Labels[0], APIURL: provider.DefaultLumuAPIURL, RequestsPerMinute: provider.DefaultRequestsPerMinute, RequestsPerDay: provider.DefaultRequestsPerDay,
+			RetryTimeout: provider.DefaultRetryTimeout, DeclRange: b.DefRange(), DefenderKey: unknownSecret(),
 		}
 		l.cfg.Companies[co.Name] = co
 		c := l.checkBody(b.Body, companySchema, b.DefRange())
@@ -333,8 +331,8 @@ func isLoopback(host string) bool {
 func (l *loader) decodeKibanas() {
 	for _, b := range l.unique("kibana") {
 		k := &Kibana{
-			Name: b.Labels[0], Space: DefaultKibanaSpace, Timeout: DefaultKibanaTimeout,
-			RetryTimeout: DefaultRetryTimeout, DeclRange: b.DefRange(), APIKey: unknownSecret(),
+			Name: b.Labels[0], Space: DefaultKibanaSpace, Timeout: provider.DefaultKibanaTimeout,
+			RetryTimeout: provider.DefaultRetryTimeout, DeclRange: b.DefRange(), APIKey: unknownSecret(),
 			ListHeadroom: DefaultListHeadroom,
 		}
 		l.cfg.Kibanas[k.Name] = k
@@ -566,7 +564,7 @@ func (l *loader) decodeBlocklists() {
 	warned := map[string]bool{}
 	for _, b := range l.unique("blocklist") {
 		bl := &Blocklist{
-			Name: b.Labels[0], Global: true, OSTypes: append([]string(nil), OSTypes...),
+			Name: b.Labels[0], Global: true, OSTypes: append([]string(nil), provider.OSTypes...),
 			MaxValuesPerItem: DefaultMaxValuesPerItem, DeclRange: b.DefRange(),
 			PreventDestroyRange: b.DefRange(), GuardRange: b.DefRange(),
 			Guard: Guard{MaxDeleteFraction: DefaultMaxDeleteFraction, MaxDeletes: DefaultMaxDeletes},
@@ -586,7 +584,7 @@ func (l *loader) decodeBlocklists() {
 			l.policies(bl, a, w("policies"))
 		}
 		if a := c.attrs["os_types"]; a != nil {
-			if v, ok := l.enumList(a, w("os_types"), OSTypes, false, nil); ok && v != nil {
+			if v, ok := l.enumList(a, w("os_types"), provider.OSTypes, false, nil); ok && v != nil {
 				bl.OSTypes = v
 			}
 		}

@@ -15,15 +15,13 @@ import (
 
 // Defaults of SPEC section 2.
 const (
-	DefaultStatePath         = ".lumuctl/state.db"
-	DefaultCachePath         = ".lumuctl/cache.db"
-	DefaultNamespace         = "default"
-	DefaultLumuAPIURL        = "https://defender.lumu.io"
-	DefaultRequestsPerMinute = 50
-	DefaultRequestsPerDay    = 10000
-	DefaultRetryTimeout      = 2 * time.Minute
-	DefaultKibanaTimeout     = 30 * time.Second
-	DefaultKibanaSpace       = "default"
+	DefaultStatePath = ".lumuctl/state.db"
+	DefaultCachePath = ".lumuctl/cache.db"
+	DefaultNamespace = "default"
+	// The Lumu and Kibana connection defaults (api_url,
+	// requests_per_minute, requests_per_day, retry_timeout, timeout) are
+	// provider.Default*, shared with the providers.
+	DefaultKibanaSpace = "default"
 	// DefaultListHeadroom is how many of the 10,000 items of Kibana's
 	// endpoint_blocklists list a plan leaves free for others.
 	DefaultListHeadroom = 500

@@ -51,7 +51,7 @@ func digestBase() *Config {
 	co := &Company{
 		Name: "acme", UUID: "0e7d3e5a-0000-4000-8000-000000000001", DefenderKey: NewSecret("key"),
 		DisplayName: NewText("Acme"), ContactName: NewText("SOC"), ContactEmail: NewText("soc@example.com"),
-		APIURL: DefaultLumuAPIURL, RequestsPerMinute: 50, RequestsPerDay: 10000, RetryTimeout: time.Minute, DeclRange: r(1),
+		APIURL: provider.DefaultLumuAPIURL, RequestsPerMinute: 50, RequestsPerDay: 10000, RetryTimeout: time.Minute, DeclRange: r(1),
 	}
 	f := &IOCFilter{
 		Name: "hashes", Company: co, IOCTypes: []string{"hash"}, HashTypes: []provider.HashType{provider.MD5},

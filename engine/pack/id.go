@@ -7,10 +7,6 @@ import (
 	"github.com/lumuctl/lumuctl/engine/provider"
 )
 
-// OSTypes are the Kibana os_types values an item may carry, in canonical
-// order. One item holds exactly one of them.
-var OSTypes = []string{"windows", "macos", "linux"}
-
 // MaxSeq is the largest item sequence number: seq is written with exactly
 // four digits. (Kibana allows 10,000 items per list, so a group can never
 // legitimately need more.)
@@ -21,7 +17,7 @@ const MaxSeq = 9999
 type Group struct {
 	Namespace string // [a-z0-9_]{1,32}
 	Blocklist string // [a-z][a-z0-9_]{0,47}
-	OS        string // one of OSTypes
+	OS        string // one of provider.OSTypes
 	Type      provider.HashType
 }
 
@@ -63,7 +59,7 @@ func ItemID(ns, blocklist, os string, hashType provider.HashType, seq int) (stri
 	case !ValidLabel(blocklist, 48, true):
 		return "", fmt.Errorf("invalid blocklist label %q: want [a-z][a-z0-9_]{0,47}", blocklist)
 	case !isOS(os):
-		return "", fmt.Errorf("invalid OS %q: want one of %s", os, strings.Join(OSTypes, ", "))
+		return "", fmt.Errorf("invalid OS %q: want one of %s", os, strings.Join(provider.OSTypes, ", "))
 	case hashType.HexLen() == 0:
 		return "", fmt.Errorf("invalid hash type %q: want md5, sha1 or sha256", hashType)
 	case seq < 1 || seq > MaxSeq:
@@ -113,7 +109,7 @@ func ParseItemID(prefix, id string) (os string, hashType provider.HashType, seq 
 }
 
 func isOS(s string) bool {
-	for _, o := range OSTypes {
+	for _, o := range provider.OSTypes {
 		if s == o {
 			return true
 		}

@@ -266,12 +266,12 @@ func setDiff(a, b []string) (added, removed []string) {
 }
 
 func osOrder(os string) int {
-	for i, o := range pack.OSTypes {
+	for i, o := range provider.OSTypes {
 		if o == os {
 			return i
 		}
 	}
-	return len(pack.OSTypes)
+	return len(provider.OSTypes)
 }
 
 func containsStr(list []string, s string) bool {

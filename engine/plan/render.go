@@ -36,11 +36,16 @@ func PolicyTags(policyIDs []string) []string {
 }
 
 // ownerSpaceTags returns the ownerSpaceId:* tags Kibana (9.1+) added to an
-// item; they are kept on every update.
-func ownerSpaceTags(tags []string) []string {
+// item; they are kept on every update (the Kibana client sends the body as
+// rendered here and adds nothing).
+func ownerSpaceTags(tags []string) []string { return filterTags(tags, true) }
+
+// filterTags returns the ownerSpaceId:* tags of tags (owner true) or the
+// others (owner false).
+func filterTags(tags []string, owner bool) []string {
 	var out []string
 	for _, t := range tags {
-		if strings.HasPrefix(t, "ownerSpaceId:") {
+		if strings.HasPrefix(t, ownerSpaceTag) == owner {
 			out = append(out, t)
 		}
 	}
@@ -79,19 +84,7 @@ func shapeDrift(live provider.Item, want *provider.Item) []string {
 	if !equalStrings(live.OSTypes, want.OSTypes) {
 		what = append(what, "os_types")
 	}
-	var liveTags []string
-	for _, t := range live.Tags {
-		if !strings.HasPrefix(t, "ownerSpaceId:") {
-			liveTags = append(liveTags, t)
-		}
-	}
-	wantTags := PolicyTags(nil)[:0]
-	for _, t := range want.Tags {
-		if !strings.HasPrefix(t, "ownerSpaceId:") {
-			wantTags = append(wantTags, t)
-		}
-	}
-	if !equalSorted(liveTags, wantTags) {
+	if !equalSorted(filterTags(live.Tags, false), filterTags(want.Tags, false)) {
 		what = append(what, "tags")
 	}
 	if len(live.Entries) != 1 || live.Entries[0].Field != want.Entries[0].Field ||

@@ -33,6 +33,23 @@ func (t HashType) HexLen() int {
 	return 0
 }
 
+// Defaults shared by the configuration language (the value of an unset
+// attribute, engine/config) and the providers (the value of a zero field):
+// defined once here, so the two never disagree.
+const (
+	// DefaultLumuAPIURL is Lumu's public Defender API.
+	DefaultLumuAPIURL = "https://defender.lumu.io"
+	// DefaultRequestsPerMinute is a company's per-key request budget.
+	DefaultRequestsPerMinute = 50
+	// DefaultRequestsPerDay is Lumu's daily quota per key (UTC days).
+	DefaultRequestsPerDay = 10000
+	// DefaultRetryTimeout bounds the retries of one request, to Lumu or
+	// Kibana.
+	DefaultRetryTimeout = 2 * time.Minute
+	// DefaultKibanaTimeout bounds one Kibana request.
+	DefaultKibanaTimeout = 30 * time.Second
+)
+
 // Company is what a Source needs to reach one Lumu tenant. Key is a secret:
 // it must never be printed, logged, cached or stored.
 type Company struct {

@@ -6,6 +6,11 @@ import (
 	"time"
 )
 
+// OSTypes are the Kibana os_types values an item may carry, in canonical
+// order (the default order of blocklist.os_types). One item holds exactly
+// one of them.
+var OSTypes = []string{"windows", "macos", "linux"}
+
 // Item is one Kibana exception-list item in the endpoint_blocklists list, as
 // the engine sees it. Field names follow Kibana's wire names where possible.
 type Item struct {

@@ -16,10 +16,9 @@ import (
 	"github.com/lumuctl/lumuctl/engine/provider"
 )
 
-// Defaults used when the TargetConfig leaves a value zero.
+// Defaults used when the TargetConfig leaves a value zero: the timeouts
+// are provider.DefaultKibanaTimeout and provider.DefaultRetryTimeout.
 const (
-	DefaultTimeout      = 30 * time.Second
-	DefaultRetryTimeout = 2 * time.Minute
 	// DefaultPageSize is the per_page of _find requests. An owned item holds
 	// at most 2,000 values (~140 KB of JSON), so a page of 100 stays under
 	// ~14 MB; maxPageBody bounds what a hostile server can make us read.
@@ -142,7 +141,7 @@ func New(cfg provider.TargetConfig, opts ...Option) (*Client, error) {
 		log:          cfg.HTTPLog,
 	}
 	if c.retryTimeout <= 0 {
-		c.retryTimeout = DefaultRetryTimeout
+		c.retryTimeout = provider.DefaultRetryTimeout
 	}
 	for _, o := range opts {
 		o(c)
@@ -229,7 +228,7 @@ func newHTTPClient(cfg provider.TargetConfig) (*http.Client, error) {
 	tr.TLSClientConfig = tlsCfg
 	timeout := cfg.Timeout
 	if timeout <= 0 {
-		timeout = DefaultTimeout
+		timeout = provider.DefaultKibanaTimeout
 	}
 	return &http.Client{Transport: tr, Timeout: timeout}, nil
 }

@@ -373,8 +373,8 @@ func TestTLS(t *testing.T) {
 	if v := c.hc.Transport.(*http.Transport).TLSClientConfig.MinVersion; v != tls.VersionTLS12 {
 		t.Errorf("MinVersion = %x", v)
 	}
-	if c.hc.Timeout != DefaultTimeout {
-		t.Errorf("Timeout = %v, want default %v", c.hc.Timeout, DefaultTimeout)
+	if c.hc.Timeout != provider.DefaultKibanaTimeout {
+		t.Errorf("Timeout = %v, want default %v", c.hc.Timeout, provider.DefaultKibanaTimeout)
 	}
 }
 

@@ -23,10 +23,6 @@ import (
 
 // Defaults and bounds of the client.
 const (
-	// DefaultBaseURL is Lumu's public Defender API.
-	DefaultBaseURL = "https://defender.lumu.io"
-	// DefaultRetryTimeout bounds the retries of one request.
-	DefaultRetryTimeout = 2 * time.Minute
 	// DefaultMaxBodyBytes bounds how much of one response is read.
 	DefaultMaxBodyBytes = 64 << 20
 	// PageSize is the page size asked of list endpoints (Lumu's maximum).
@@ -73,7 +69,7 @@ type ClientConfig struct {
 	HTTPClient *http.Client
 	// Limiter is the per-key budget; nil means unlimited.
 	Limiter *rate.Limiter
-	// RetryTimeout bounds the retries of one request (DefaultRetryTimeout).
+	// RetryTimeout bounds the retries of one request (provider.DefaultRetryTimeout).
 	RetryTimeout time.Duration
 	// Now, Sleep and Jitter (a float in [0,1)) are injected by tests.
 	Now    func() time.Time
@@ -104,7 +100,7 @@ type Client struct {
 // NewClient checks cfg and returns a Client.
 func NewClient(cfg ClientConfig) (*Client, error) {
 	if cfg.BaseURL == "" {
-		cfg.BaseURL = DefaultBaseURL
+		cfg.BaseURL = provider.DefaultLumuAPIURL
 	}
 	u, err := url.Parse(cfg.BaseURL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -129,7 +125,7 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	cfg.HTTPClient = &hc
 	if cfg.RetryTimeout <= 0 {
-		cfg.RetryTimeout = DefaultRetryTimeout
+		cfg.RetryTimeout = provider.DefaultRetryTimeout
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now

@@ -12,10 +12,6 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
-// DefaultRequestsPerDay is Lumu's daily quota per key when the company sets
-// no requests_per_day.
-const DefaultRequestsPerDay = 10000
-
 // ErrQuotaExhausted says the key's daily quota (requests_per_day, counted
 // per UTC day) admits no more request. The request was not sent.
 var ErrQuotaExhausted = errors.New("the Lumu daily quota (requests_per_day) is used up for today (UTC)")

@@ -20,10 +20,10 @@ import (
 	"github.com/lumuctl/lumuctl/engine/provider"
 )
 
-// Defaults of a Source.
+// Defaults of a Source (a company without requests_per_minute or
+// requests_per_day gets provider.DefaultRequestsPerMinute and
+// provider.DefaultRequestsPerDay).
 const (
-	// DefaultRequestsPerMinute is the per-key budget when the company sets none.
-	DefaultRequestsPerMinute = 50
 	// DefaultConcurrency is how many contexts one fetch reads at once.
 	DefaultConcurrency = 4
 )
@@ -131,7 +131,7 @@ func (s *Source) limiter(key string, rpm int) *rate.Limiter {
 		return l
 	}
 	if rpm <= 0 {
-		rpm = DefaultRequestsPerMinute
+		rpm = provider.DefaultRequestsPerMinute
 	}
 	// A burst of one second's worth of requests (at least one).
 	l := rate.NewLimiter(rate.Limit(float64(rpm)/60), max(1, rpm/60))
@@ -149,7 +149,7 @@ func (s *Source) quota(key string, perDay int) *dailyQuota {
 		return q
 	}
 	if perDay <= 0 {
-		perDay = DefaultRequestsPerDay
+		perDay = provider.DefaultRequestsPerDay
 	}
 	var store quotaStore = s.memQuota
 	if s.cache != nil {

@@ -489,7 +489,7 @@ func TestLimiterSharedPerKey(t *testing.T) {
 	if a.Limit() != 50.0/60 || a.Burst() != 1 {
 		t.Errorf("50/min: limit %v burst %d, want %v and 1", a.Limit(), a.Burst(), 50.0/60)
 	}
-	if d := s.limiter("default-key", 0); d.Limit() != DefaultRequestsPerMinute/60.0 {
+	if d := s.limiter("default-key", 0); d.Limit() != provider.DefaultRequestsPerMinute/60.0 {
 		t.Errorf("default limit %v", d.Limit())
 	}
 	for id := range s.limiters {
