@@ -92,22 +92,14 @@ func readKibana(ctx context.Context, cfg *config.Config, name string, t provider
 			lk.elsewhere[bname] = true
 		}
 	}
-	exists, err := t.ContainerExists(ctx)
-	if err != nil {
-		return nil, errDiag("Cannot read the Kibana blocklist", err)
-	}
 	ns := cfg.Settings.Namespace
-	var owned []provider.Item
-	if !exists {
-		lk.plan.CreateContainer = true
-	} else {
-		resp, err := t.List(ctx, provider.ListRequest{Prefix: pack.OwnedPrefix(ns), CountUnmanaged: true})
-		if err != nil {
-			return nil, errDiag("Cannot list Kibana blocklist items", err)
-		}
-		owned = resp.Owned
-		lk.plan.Unmanaged = resp.Unmanaged
+	exists, resp, summary, err := readOwned(ctx, t, ns, true)
+	if err != nil {
+		return nil, errDiag(summary, err)
 	}
+	lk.plan.CreateContainer = !exists
+	owned := resp.Owned
+	lk.plan.Unmanaged = resp.Unmanaged
 	for _, it := range owned {
 		bl, os, ht, seq, parsed, ok := splitOwnedID(ns, it.ItemID)
 		if !ok {
@@ -120,6 +112,35 @@ func readKibana(ctx context.Context, cfg *config.Config, name string, t provider
 	ls := NewLiveSet(exists, owned, ns)
 	lk.plan.LiveDigest, lk.plan.LiveItems = ls.Digest(), ls.Items
 	return lk, nil
+}
+
+// readOwned reads whether t's container list exists and, when it does, the
+// items owned by namespace ns (and the count of the others when
+// countUnmanaged is set). On failure, summary says which read failed.
+func readOwned(ctx context.Context, t provider.Target, ns string, countUnmanaged bool) (exists bool, resp provider.ListResponse, summary string, err error) {
+	exists, err = t.ContainerExists(ctx)
+	if err != nil {
+		return false, resp, "Cannot read the Kibana blocklist", err
+	}
+	if !exists {
+		return false, resp, "", nil
+	}
+	resp, err = t.List(ctx, provider.ListRequest{Prefix: pack.OwnedPrefix(ns), CountUnmanaged: countUnmanaged})
+	if err != nil {
+		return true, resp, "Cannot list Kibana blocklist items", err
+	}
+	return true, resp, "", nil
+}
+
+// ReadLive reads the live set of one Kibana for namespace ns, the same
+// read the planner makes (without counting unmanaged items): apply PLANFILE
+// reads it again to check a saved plan's bindings (apply.Verify).
+func ReadLive(ctx context.Context, t provider.Target, ns string) (LiveSet, error) {
+	exists, resp, _, err := readOwned(ctx, t, ns, false)
+	if err != nil {
+		return LiveSet{}, err
+	}
+	return NewLiveSet(exists, resp.Owned, ns), nil
 }
 
 // LiveItem identifies one owned item as read from Kibana.

@@ -251,6 +251,28 @@ func selectBlocklists(cfg *config.Config, targets []string) ([]*config.Blocklist
 	return out, orphans
 }
 
+// CheckTargets reports every target that names no configured blocklist
+// and no blocklist with owned items in the state (prior) or, read only when
+// the state does not know it, in one of kibanas: the check Make makes after
+// its reads, made early so that apply refuses an unknown --target before it
+// takes the lock.
+func CheckTargets(ctx context.Context, cfg *config.Config, targets []string, prior Prior, kibanas map[string]provider.Target) hcl.Diagnostics {
+	_, unconfigured := selectBlocklists(cfg, targets)
+	opts := Options{Prior: prior}
+	if !checkTargets(cfg, opts, unconfigured, nil).HasErrors() {
+		return nil
+	}
+	live := map[string]*liveKibana{}
+	for _, name := range cfg.KibanaNames() {
+		lk, d := readKibana(ctx, cfg, name, kibanas[name])
+		if d.HasErrors() {
+			return d
+		}
+		live[name] = lk
+	}
+	return checkTargets(cfg, opts, unconfigured, live)
+}
+
 // checkTargets reports every target in unconfigured (see selectBlocklists)
 // that neither a live Kibana nor the state knows as a blocklist with owned
 // items, with the closest known name as a suggestion.

@@ -11,13 +11,13 @@ import (
 	"time"
 
 	"github.com/lumuctl/lumuctl/cmd/lumuctl/internal/metrics"
+	"github.com/lumuctl/lumuctl/engine/operation"
 	"github.com/lumuctl/lumuctl/engine/plan"
-	"github.com/lumuctl/lumuctl/engine/provider"
 )
 
 // This file is apply --every (SPEC section 9): the original integration ran
 // every 30 minutes from cron or a container; the loop does the same in one
-// process. Each cycle is exactly `apply --auto-approve` (runApply: plan with
+// process (operation.Every). Each cycle is exactly `apply --auto-approve` (runApply, operation.Apply: plan with
 // every guard, the lock taken and released, the journal); the loop only
 // schedules cycles, counts their outcomes and serves /metrics and /healthz.
 
@@ -79,7 +79,7 @@ func runLoop(ctx context.Context, g *globals, f applyFlags) error {
 		fmt.Fprintf(g.streams.Err, "Serving metrics on http://%s/metrics and health on http://%s/healthz\n", ln.Addr(), ln.Addr())
 	}
 	g.logger.Info("apply loop starting", "every", f.every.String())
-	for cycle := 1; ; cycle++ {
+	cycles, err := operation.Every(ctx, f.every, g.now, func(ctx context.Context, cycle int) error {
 		start := g.now()
 		g.lastFailure = ""
 		// A second interrupt during this cycle reports this cycle's writes
@@ -109,19 +109,12 @@ func runLoop(ctx context.Context, g *globals, f applyFlags) error {
 				g.logger.Error("--metrics-file: " + werr.Error())
 			}
 		}
-		wait := start.Add(f.every).Sub(g.now())
-		if wait < 0 {
-			wait = 0
-		}
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			g.logger.Info("apply loop stopped between cycles", "cycles", cycle)
-			return nil
-		case <-t.C:
-		}
+		return nil
+	})
+	if err == nil {
+		g.logger.Info("apply loop stopped between cycles", "cycles", cycles)
 	}
+	return err
 }
 
 // failureReason is a failed cycle's message for the log and /healthz: the
@@ -200,13 +193,3 @@ func ago(d time.Duration) time.Duration {
 }
 
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
-
-// closeIdle closes the idle keep-alive connections of targets that can, so
-// a loop that builds new clients every cycle does not keep the old ones'.
-func closeIdle(targets map[string]provider.Target) {
-	for _, t := range targets {
-		if c, ok := t.(interface{ CloseIdleConnections() }); ok {
-			c.CloseIdleConnections()
-		}
-	}
-}

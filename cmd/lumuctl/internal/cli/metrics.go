@@ -9,6 +9,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 
 	"github.com/lumuctl/lumuctl/cmd/lumuctl/internal/metrics"
+	"github.com/lumuctl/lumuctl/engine/operation"
 	"github.com/lumuctl/lumuctl/engine/plan"
 	"github.com/lumuctl/lumuctl/engine/provider"
 	"github.com/lumuctl/lumuctl/providers/kibana"
@@ -108,6 +109,20 @@ func (g *globals) observeUnread(unread map[string]int) {
 		for company, n := range unread {
 			m.SetUnread(company, n)
 		}
+	}
+}
+
+// observeResult records what an operation found: the unread incidents of
+// its fetches, and the drift and tripped guards of its plan.
+func (g *globals) observeResult(r *operation.Result) {
+	if r == nil {
+		return
+	}
+	if r.Unread != nil {
+		g.observeUnread(r.Unread)
+	}
+	if r.Plan != nil || r.Diags.HasErrors() {
+		g.observePlan(r.Plan, r.Diags)
 	}
 }
 

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"sync"
@@ -9,6 +10,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 
 	"github.com/lumuctl/lumuctl/cmd/lumuctl/internal/views"
+	"github.com/lumuctl/lumuctl/engine/operation"
 	"github.com/lumuctl/lumuctl/engine/plan"
 	"github.com/lumuctl/lumuctl/engine/provider"
 	"github.com/lumuctl/lumuctl/engine/safefile"
@@ -101,30 +103,47 @@ func (o *runOutput) renderPlan(p *plan.Plan) {
 	}
 }
 
-// reportPlan shows a planRun's plan and diagnostics and says whether the
-// command must stop, with which exit code.
-func (o *runOutput) reportPlan(run *planRun) (code int, stop bool) {
-	if run.ws != nil {
-		o.files = run.ws.files()
-	}
-	// Warnings first, so the plan's summary stays the last lines; errors
-	// (a tripped guard) after the plan they refer to.
-	if run.diags.HasErrors() {
-		if run.plan != nil {
-			o.renderPlan(run.plan)
+// reportPlan shows a plan (nil: none) and its diagnostics: warnings first,
+// so the plan's summary stays the last lines; errors (a tripped guard)
+// after the plan they refer to.
+func (o *runOutput) reportPlan(p *plan.Plan, diags hcl.Diagnostics) {
+	if diags.HasErrors() {
+		if p != nil {
+			o.renderPlan(p)
 		}
-		o.diagnostics(run.diags)
-	} else {
-		o.diagnostics(run.diags)
-		o.renderPlan(run.plan)
+		o.diagnostics(diags)
+		return
 	}
-	switch {
-	case plan.IsGuardTrip(run.diags):
-		return ExitGuard, true
-	case run.diags.HasErrors() || run.plan == nil:
-		return ExitError, true
+	o.diagnostics(diags)
+	if p != nil {
+		o.renderPlan(p)
 	}
-	return ExitOK, false
+}
+
+// exit reports an operation's failure (unless its diagnostics already
+// did) and returns the error carrying its exit code.
+func (o *runOutput) exit(err error) error {
+	if err == nil {
+		return nil
+	}
+	code := ExitError
+	switch operation.KindOf(err) {
+	case operation.Refused:
+		code = ExitPlanRefused
+	case operation.Locked:
+		code = ExitLocked
+	case operation.GuardTripped:
+		code = ExitGuard
+	case operation.Interrupted:
+		code = ExitInterrupted
+	case operation.Partial:
+		code = ExitPartial
+	}
+	var oe *operation.Error
+	if errors.As(err, &oe) && oe.Err == nil {
+		return silentExit(code)
+	}
+	return o.fail(withCode(code, err))
 }
 
 // writeMarkdown writes the PR-comment rendering when --markdown was given.

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"strings"
@@ -12,8 +11,8 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/lumuctl/lumuctl/engine/config"
+	"github.com/lumuctl/lumuctl/engine/operation"
 	"github.com/lumuctl/lumuctl/engine/plan"
-	"github.com/lumuctl/lumuctl/engine/provider"
 	"github.com/lumuctl/lumuctl/engine/state"
 )
 
@@ -57,10 +56,6 @@ func (f *runFlags) blocklistTargets() ([]string, error) {
 	return out, nil
 }
 
-// planKeyEnv names the environment variable holding the plan-signing key
-// (see plan.Sign and docs/ci.md). It is a secret: never printed.
-const planKeyEnv = "LUMUCTL_PLAN_KEY"
-
 type planFlags struct {
 	runFlags
 	out              string
@@ -100,77 +95,35 @@ Exit status: 0 success (with --detailed-exitcode: no changes), 1 error,
 	return cmd
 }
 
-// planRun is what a plan-making command computed.
-type planRun struct {
-	ws    *workspace
-	plan  *plan.Plan
-	diags hcl.Diagnostics
-}
+// check rejects flags that can never run, before anything is loaded, and
+// returns the --target blocklist names.
+func (f *planFlags) check() ([]string, error) { return f.blocklistTargets() }
 
-// makePlan plans in workspace ws (loaded by the caller), reading the state
-// snapshot from snap (never waiting for the lock). Kibana is read through
-// targets when given (tests), else through new read-only clients: plan and
-// apply alike, since the Kibana client keeps no item state. The returned
-// diagnostics have not been shown yet.
-func makePlan(ctx context.Context, g *globals, f runFlags, mode plan.Mode, ws *workspace, snap func() (*state.State, error), targets map[string]provider.Target) (*planRun, error) {
-	run := &planRun{ws: ws}
-	names, err := f.blocklistTargets()
-	if err != nil {
-		return nil, withCode(ExitError, err)
-	}
-	if len(names) > 0 {
-		run.diags = append(run.diags, &hcl.Diagnostic{Severity: hcl.DiagWarning, Summary: "Resource targeting is in effect",
-			Detail: "Only the blocklists named with --target are planned. The rest of the configuration may not match Kibana; plan without --target before relying on it."})
-	}
-	st, err := snap()
-	if err != nil {
-		return nil, stateError(err)
-	}
-	if err := state.CheckNamespace(st, ws.store.Path(), ws.cfg.Settings.Namespace); err != nil {
-		return nil, withCode(ExitError, err)
-	}
-	if n := len(st.Pending()); n > 0 {
-		run.diags = append(run.diags, &hcl.Diagnostic{Severity: hcl.DiagWarning, Summary: "Unfinished writes from an interrupted apply",
-			Detail: fmt.Sprintf("The state journal has %d write(s) that an earlier apply sent but did not record. The next apply reconciles them with Kibana before it plans; this plan reads Kibana directly.", n)})
-	}
-	src, d := ws.source(g.factories, f.refresh)
-	run.diags = append(run.diags, d...)
-	if d.HasErrors() {
-		return run, nil
-	}
-	defer src.Close()
-	if targets == nil {
-		targets, d = ws.targets(g.factories, true)
-		defer closeIdle(targets)
-		run.diags = append(run.diags, d...)
-		if d.HasErrors() {
-			return run, nil
-		}
-	}
-	unread := map[string]int{}
-	p, d := plan.Make(ctx, plan.Options{
-		Config:          ws.cfg,
-		Prior:           ws.prior(st),
-		Source:          src,
-		Kibanas:         targets,
-		Now:             g.now(),
-		Mode:            mode,
-		Targets:         names,
-		AllowMassDelete: f.allowMassDelete,
-		ToolVersion:     versionString(),
-		Progress:        g.progress(),
-		Fetched: func(f *config.IOCFilter, s provider.FetchStats) {
-			unread[f.Company.Name] += s.IncidentsUnread
+// newOperation builds the operation of plan, apply or destroy from the
+// checked flags. Its Load records the workspace in *ws for the metrics
+// and hands the configuration's files to out for diagnostics.
+func (g *globals) newOperation(f runFlags, mode plan.Mode, targets []string, out *runOutput, markdown string) (*operation.Operation, **workspace) {
+	ws := new(*workspace)
+	return &operation.Operation{
+		Mode: mode,
+		Load: func() (*config.Config, state.Store, hcl.Diagnostics) {
+			w, diags := g.loadWorkspace(f.vars.list)
+			*ws = w
+			g.observeConfig(w)
+			out.files = w.files()
+			return w.cfg, w.store, diags
 		},
-	})
-	if isTerminal(g.streams.Err) {
-		fmt.Fprint(g.streams.Err, "\r\x1b[K") // clear the progress line
-	}
-	run.plan = p
-	run.diags = append(run.diags, d...)
-	g.observePlan(p, d)
-	g.observeUnread(unread)
-	return run, nil
+		Factories:       g.factories,
+		HTTPLog:         g.httpLog(),
+		Refresh:         f.refresh,
+		Targets:         targets,
+		AllowMassDelete: f.allowMassDelete,
+		PlanKey:         g.env(operation.PlanKeyEnv),
+		ToolVersion:     versionString(),
+		Who:             state.CurrentUser(),
+		Now:             g.now,
+		Hook:            newRunHook(g, out, markdown),
+	}, ws
 }
 
 func runPlan(ctx context.Context, g *globals, f planFlags) error {
@@ -179,59 +132,32 @@ func runPlan(ctx context.Context, g *globals, f planFlags) error {
 		return err
 	}
 	defer out.close()
+	targets, err := f.check()
+	if err != nil {
+		return out.fail(err)
+	}
 	mode := plan.ModeNormal
 	if f.destroy {
 		mode = plan.ModeDestroy
 	}
-	ws, diags := g.loadWorkspace(f.vars.list)
-	g.observeConfig(ws)
-	defer g.observeBlocked(ws)
-	if diags.HasErrors() {
-		out.files = ws.files()
-		out.diagnostics(diags)
-		return silentExit(ExitError)
+	op, ws := g.newOperation(f.runFlags, mode, targets, out, "")
+	defer func() { g.observeBlocked(*ws) }()
+	op.PlanOut = f.out
+	r, err := operation.Plan(ctx, op)
+	g.observeResult(r)
+	if operation.KindOf(err) == operation.GuardTripped && r.Plan != nil {
+		// The PR comment still shows the plan, headed by the guard.
+		if werr := out.writeMarkdown(r.Plan, f.markdown, "", r.Diags); werr != nil {
+			return out.fail(werr)
+		}
 	}
-	run, err := makePlan(ctx, g, f.runFlags, mode, ws, ws.store.Snapshot, nil)
 	if err != nil {
+		return out.exit(err)
+	}
+	if err := out.writeMarkdown(r.Plan, f.markdown, f.out, nil); err != nil {
 		return out.fail(err)
 	}
-	run.diags = append(diags, run.diags...)
-	if ctx.Err() != nil {
-		return out.fail(withCode(ExitInterrupted, fmt.Errorf("plan interrupted; nothing was written")))
-	}
-	if code, done := out.reportPlan(run); done {
-		if code == ExitGuard && run.plan != nil {
-			// The PR comment still shows the plan, headed by the guard.
-			if err := out.writeMarkdown(run.plan, f.markdown, "", run.diags); err != nil {
-				return out.fail(err)
-			}
-		}
-		return silentExit(code)
-	}
-	p := run.plan
-	if f.out != "" {
-		if key := g.env(planKeyEnv); key != "" {
-			if err := plan.Sign(p, key); err != nil {
-				return out.fail(fmt.Errorf("%s: %w", planKeyEnv, err))
-			}
-		}
-		var buf bytes.Buffer
-		if err := plan.Encode(&buf, p); err != nil {
-			return out.fail(err)
-		}
-		if err := writePrivateFile(f.out, buf.Bytes()); err != nil {
-			return out.fail(err)
-		}
-		signed := ""
-		if p.Signature != "" {
-			signed = " signed"
-		}
-		out.note(fmt.Sprintf("Saved the%s plan to %s. Apply exactly this plan with: lumuctl apply %s", signed, f.out, f.out))
-	}
-	if err := out.writeMarkdown(p, f.markdown, f.out, nil); err != nil {
-		return out.fail(err)
-	}
-	if f.detailedExitcode && p.HasChanges() {
+	if f.detailedExitcode && r.Plan.HasChanges() {
 		return silentExit(ExitChanges)
 	}
 	return nil

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/lumuctl/lumuctl/engine/operation"
 	"github.com/lumuctl/lumuctl/engine/provider"
 	"github.com/lumuctl/lumuctl/engine/state"
 	"github.com/lumuctl/lumuctl/engine/state/boltstore"
@@ -72,7 +73,7 @@ func TestStateRecordsNamespace(t *testing.T) {
 
 func TestOwnedEntries(t *testing.T) {
 	in := []state.JournalEntry{{ItemID: "lumuctl-a-x-linux-md5-0001"}, {ItemID: "lumuctl-ab-x-linux-md5-0001"}, {ItemID: "team-b-1"}, {ItemID: "lumuctl-a-y-linux-md5-0002"}}
-	owned, foreign := ownedEntries(in, "lumuctl-a-")
+	owned, foreign := operation.OwnedEntries(in, "lumuctl-a-")
 	if len(owned) != 2 || owned[0].ItemID != in[0].ItemID || owned[1].ItemID != in[3].ItemID {
 		t.Fatalf("owned = %+v", owned)
 	}
