@@ -120,11 +120,10 @@ func (w *recordingWriter) Unlock() error { w.ev.add("unlock"); return w.Writer.U
 // recordingHook records the milestones of the hook (not each fetch event).
 type recordingHook struct {
 	NopHook
-	ev       *events
-	notices  []string
-	onWrite  func()
-	planned  []*plan.Plan
-	failRead error
+	ev      *events
+	notices []string
+	onWrite func()
+	planned []*plan.Plan
 }
 
 func (h *recordingHook) Notice(msg string) { h.ev.add("notice"); h.notices = append(h.notices, msg) }
