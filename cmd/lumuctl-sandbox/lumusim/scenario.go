@@ -275,13 +275,15 @@ func GenerateScenario(name string, seed int64, now time.Time) (*Scenario, error)
 
 // sortIncidents orders incidents as lists serve them: lastContact, most
 // recent first, ties by id.
-func sortIncidents(incs []*Incident) {
-	slices.SortFunc(incs, func(a, b *Incident) int {
-		if c := b.LastContact.Compare(a.LastContact); c != 0 {
-			return c
-		}
-		return strings.Compare(a.ID, b.ID)
-	})
+func sortIncidents(incs []*Incident) { slices.SortFunc(incs, incidentOrder) }
+
+// incidentOrder is the order of a company's incidents: newest lastContact
+// first, then by id.
+func incidentOrder(a, b *Incident) int {
+	if c := b.LastContact.Compare(a.LastContact); c != 0 {
+		return c
+	}
+	return strings.Compare(a.ID, b.ID)
 }
 
 // genTime returns t truncated to milliseconds, or (one time in four) to

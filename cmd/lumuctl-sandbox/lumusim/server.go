@@ -366,9 +366,11 @@ func (s *Server) AddIncident(n NewIncident) (*Incident, error) {
 	for t, v := range n.Hashes {
 		inc.RelatedFiles[t] = slices.Clone(v)
 	}
-	co.incidents = append(co.incidents, inc)
+	// co.incidents is kept sorted: insert in place (sorting after each
+	// append made adding n incidents quadratic: a minute for 20,000).
+	at, _ := slices.BinarySearchFunc(co.incidents, inc, incidentOrder)
+	co.incidents = slices.Insert(co.incidents, at, inc)
 	co.byID[inc.ID] = inc
 	s.owner[inc.ID] = co
-	sortIncidents(co.incidents)
 	return inc.clone(), nil
 }
