@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/lumuctl/lumuctl/cmd/lumuctl-sandbox/kibanasim"
 	"github.com/lumuctl/lumuctl/engine/provider"
 )
 
@@ -53,7 +54,7 @@ func (c *clock) slept() []time.Duration {
 func newTestClient(t *testing.T, srv *httptest.Server, mod func(*provider.TargetConfig), opts ...Option) (*Client, *clock) {
 	t.Helper()
 	clk := newClock()
-	cfg := provider.TargetConfig{Name: "prod", URL: srv.URL, APIKey: fakeKey, RetryTimeout: time.Minute}
+	cfg := provider.TargetConfig{Name: "prod", URL: srv.URL, APIKey: testKey, RetryTimeout: time.Minute}
 	if mod != nil {
 		mod(&cfg)
 	}
@@ -100,21 +101,18 @@ func TestEnsureContainer(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f := newFake()
-			f.listExists = tt.exists
+			f := newRecSim(t, kibanasim.Options{}, !tt.exists)
 			if tt.race {
 				f.hook = func(w http.ResponseWriter, r *http.Request, n int) bool {
 					if r.Method == http.MethodGet {
 						siemJSON(w, 404, `exception list list_id: "endpoint_blocklists" does not exist`)
 						return true
 					}
-					f.mu.Lock()
-					f.listExists = true
-					f.mu.Unlock()
+					f.createList(t, ListID)
 					return false
 				}
 			}
-			c, _ := newTestClient(t, f.start(t), nil)
+			c := f.client(t, nil)
 			ok, err := c.ContainerExists(ctx)
 			if err != nil {
 				t.Fatal(err)
@@ -128,7 +126,7 @@ func TestEnsureContainer(t *testing.T) {
 			if got := f.calls("POST /api/exception_lists"); got != tt.wantPosts {
 				t.Errorf("POSTs = %d, want %d", got, tt.wantPosts)
 			}
-			if !f.listExists {
+			if !f.containerExists(t) {
 				t.Error("list does not exist afterwards")
 			}
 		})
@@ -136,9 +134,8 @@ func TestEnsureContainer(t *testing.T) {
 }
 
 func TestEnsureContainerBody(t *testing.T) {
-	f := newFake()
-	f.listExists = false
-	c, _ := newTestClient(t, f.start(t), nil)
+	f := newRecSim(t, kibanasim.Options{}, true)
+	c := f.client(t, nil)
 	if err := c.EnsureContainer(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -152,8 +149,8 @@ func TestEnsureContainerBody(t *testing.T) {
 }
 
 func TestCRUD(t *testing.T) {
-	f := newFake()
-	c, _ := newTestClient(t, f.start(t), nil)
+	f := newRecSim(t, kibanasim.Options{}, false)
+	c := f.client(t, nil)
 
 	in := sampleItem("lumuctl-default-lumu-windows-sha256-0001")
 	in.Entries[0].Value = append(in.Entries[0].Value, in.Entries[0].Value[0]) // Kibana dedupes
@@ -231,9 +228,9 @@ func TestCRUD(t *testing.T) {
 }
 
 func TestCreateDuplicateItemID(t *testing.T) {
-	f := newFake()
-	f.add("lumuctl-default-lumu-windows-sha256-0001", "policy:all")
-	c, _ := newTestClient(t, f.start(t), nil)
+	f := newRecSim(t, kibanasim.Options{}, false)
+	f.add(t, "lumuctl-default-lumu-windows-sha256-0001")
+	c := f.client(t, nil)
 	_, err := c.Create(ctx, sampleItem("lumuctl-default-lumu-windows-sha256-0001"))
 	if !errors.Is(err, provider.ErrConflict) {
 		t.Fatalf("err = %v, want ErrConflict", err)
@@ -261,18 +258,25 @@ func TestList(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f := newFake()
-			f.ignoreFilter = tt.ignoreFilter
+			f := newRecSim(t, kibanasim.Options{}, false)
+			if tt.ignoreFilter {
+				f.hook = func(w http.ResponseWriter, r *http.Request, n int) bool {
+					q := r.URL.Query()
+					q.Del("filter")
+					r.URL.RawQuery = q.Encode()
+					return false
+				}
+			}
 			var want []string
 			for i := range tt.owned {
 				id := fmt.Sprintf("%slumu-windows-sha256-%04d", prefix, i)
-				f.add(id, "policy:all")
+				f.add(t, id)
 				want = append(want, id)
 			}
 			for _, id := range lookalikes {
-				f.add(id, "policy:all")
+				f.add(t, id)
 			}
-			c, _ := newTestClient(t, f.start(t), nil, WithPageSize(tt.pageSize))
+			c := f.client(t, nil, WithPageSize(tt.pageSize))
 			resp, err := c.List(ctx, provider.ListRequest{Prefix: prefix})
 			if err != nil {
 				t.Fatal(err)
@@ -298,8 +302,8 @@ func TestList(t *testing.T) {
 }
 
 func TestListQuery(t *testing.T) {
-	f := newFake()
-	c, _ := newTestClient(t, f.start(t), nil)
+	f := newRecSim(t, kibanasim.Options{}, false)
+	c := f.client(t, nil)
 	if _, err := c.List(ctx, provider.ListRequest{Prefix: "lumuctl-default-"}); err != nil {
 		t.Fatal(err)
 	}
@@ -346,18 +350,18 @@ func TestEscapeKQL(t *testing.T) {
 }
 
 func TestListWindowSplit(t *testing.T) {
-	f := newFake()
+	f := newRecSim(t, kibanasim.Options{}, false)
 	var want []string
 	for i := range 45 {
 		// item_ids continue with 'a', 'b' or a digit after the prefix
 		id := fmt.Sprintf("lumuctl-default-%c%03d", "ab1"[i%3], i)
-		f.add(id, "policy:all")
+		f.add(t, id)
 		want = append(want, id)
 	}
-	f.add("lumuctl-default-", "policy:all") // exact prefix
+	f.add(t, "lumuctl-default-") // exact prefix
 	want = append([]string{"lumuctl-default-"}, want...)
 	slices.Sort(want)
-	c, _ := newTestClient(t, f.start(t), nil, WithPageSize(10))
+	c := f.client(t, nil, WithPageSize(10))
 	c.window = 20 // 2 pages of 10
 	resp, err := c.List(ctx, provider.ListRequest{Prefix: "lumuctl-default-"})
 	if err != nil {
@@ -379,7 +383,7 @@ func TestListWindowSplit(t *testing.T) {
 	// An item continuing with a character outside [-0-9_a-z] cannot be
 	// reached by narrowing: List must fail, not skip it.
 	for i := range 25 {
-		f.add(fmt.Sprintf("lumuctl-default-X%02d", i))
+		f.add(t, fmt.Sprintf("lumuctl-default-X%02d", i))
 	}
 	_, err = c.List(ctx, provider.ListRequest{Prefix: "lumuctl-default-"})
 	if err == nil || !strings.Contains(err.Error(), "outside [-0-9_a-z]") {
@@ -443,8 +447,8 @@ func TestListBadPages(t *testing.T) {
 }
 
 func TestListEmptyPrefix(t *testing.T) {
-	f := newFake()
-	c, _ := newTestClient(t, f.start(t), nil)
+	f := newRecSim(t, kibanasim.Options{}, false)
+	c := f.client(t, nil)
 	if _, err := c.List(ctx, provider.ListRequest{}); err == nil {
 		t.Fatal("List with empty prefix succeeded")
 	}

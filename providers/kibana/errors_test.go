@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/lumuctl/lumuctl/cmd/lumuctl-sandbox/kibanasim"
 	"github.com/lumuctl/lumuctl/engine/provider"
 )
 
@@ -75,7 +76,7 @@ func TestErrorMapping(t *testing.T) {
 		{name: "5xx after retries", status: 503, body: `<html>Service Unavailable</html>`,
 			op: get, want: []string{`kibana "prod" (http://127.0.0.1:`, `, GET /api/exception_lists/items: 503 Service Unavailable): `, "attempts"}},
 		{name: "501 not retried", status: 501, body: ``, op: get, want: []string{"501 Not Implemented"}},
-		{name: "key echoed by a proxy is scrubbed", status: 502, body: `{"statusCode":502,"error":"Bad Gateway","message":"upstream said: Authorization: ApiKey ` + fakeKey + `"}`,
+		{name: "key echoed by a proxy is scrubbed", status: 502, body: `{"statusCode":502,"error":"Bad Gateway","message":"upstream said: Authorization: ApiKey ` + testKey + `"}`,
 			op: get, want: []string{"[REDACTED]"}},
 	}
 	for _, tt := range tests {
@@ -104,7 +105,7 @@ func TestErrorMapping(t *testing.T) {
 					t.Errorf("error %q lacks %q", err, w)
 				}
 			}
-			if strings.Contains(err.Error(), fakeKey) {
+			if strings.Contains(err.Error(), testKey) {
 				t.Errorf("error contains the API key: %q", err)
 			}
 		})
@@ -164,7 +165,7 @@ func TestRetries(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f := newFake()
+			f := newRecSim(t, kibanasim.Options{}, false)
 			f.hook = func(w http.ResponseWriter, r *http.Request, n int) bool {
 				a := tt.answers[min(n, len(tt.answers))-1]
 				for k, v := range a.header {
@@ -174,7 +175,7 @@ func TestRetries(t *testing.T) {
 				w.Write([]byte(a.body))
 				return true
 			}
-			c, clk := newTestClient(t, f.start(t), nil)
+			c, clk := f.clientClock(t, nil)
 			_, err := c.Get(ctx, "so-1")
 			if tt.wantErr == "" && err != nil {
 				t.Fatal(err)
@@ -192,11 +193,11 @@ func TestRetries(t *testing.T) {
 	}
 }
 
-// resetAfter answers r with the real fake, then drops the connection
+// resetAfter answers r with the stand-in, then drops the connection
 // without sending the answer: the server did the work, the client saw a
 // connection error.
-func resetAfter(f *fake, w http.ResponseWriter, r *http.Request) {
-	f.core(httptest.NewRecorder(), r)
+func resetAfter(f *recSim, w http.ResponseWriter, r *http.Request) {
+	f.sim.ServeHTTP(httptest.NewRecorder(), r)
 	conn, _, err := http.NewResponseController(w).Hijack()
 	if err != nil {
 		panic(err)
@@ -209,7 +210,7 @@ func resetAfter(f *fake, w http.ResponseWriter, r *http.Request) {
 
 func TestRetriedWrites(t *testing.T) {
 	t.Run("create applied, answer lost", func(t *testing.T) {
-		f := newFake()
+		f := newRecSim(t, kibanasim.Options{}, false)
 		f.hook = func(w http.ResponseWriter, r *http.Request, n int) bool {
 			if r.Method == http.MethodPost && n == 1 {
 				resetAfter(f, w, r)
@@ -217,7 +218,7 @@ func TestRetriedWrites(t *testing.T) {
 			}
 			return false
 		}
-		c, _ := newTestClient(t, f.start(t), nil)
+		c := f.client(t, nil)
 		in := sampleItem("lumuctl-default-a")
 		got, err := c.Create(ctx, in)
 		if err != nil {
@@ -229,29 +230,29 @@ func TestRetriedWrites(t *testing.T) {
 		if n := f.calls("POST /api/exception_lists/items"); n != 2 {
 			t.Errorf("POSTs = %d, want 2", n)
 		}
-		if len(f.items) != 1 {
-			t.Errorf("items stored = %d, want 1 (no duplicate)", len(f.items))
+		if n := len(f.sim.Items()); n != 1 {
+			t.Errorf("items stored = %d, want 1 (no duplicate)", n)
 		}
 	})
 	t.Run("create retried, 409 with other content", func(t *testing.T) {
-		f := newFake()
+		f := newRecSim(t, kibanasim.Options{}, false)
 		f.hook = func(w http.ResponseWriter, r *http.Request, n int) bool {
 			if r.Method == http.MethodPost && n == 1 {
-				f.add("lumuctl-default-a", "policy:other") // someone else got there
+				f.add(t, "lumuctl-default-a", "policy:other") // someone else got there
 				w.WriteHeader(502)
 				return true
 			}
 			return false
 		}
-		c, _ := newTestClient(t, f.start(t), nil)
+		c := f.client(t, nil)
 		_, err := c.Create(ctx, sampleItem("lumuctl-default-a"))
 		if !errors.Is(err, provider.ErrConflict) || !strings.Contains(err.Error(), "other content") {
 			t.Fatalf("err = %v, want ErrConflict about other content", err)
 		}
 	})
 	t.Run("update applied, answer lost", func(t *testing.T) {
-		f := newFake()
-		seed := f.add("lumuctl-default-a", "policy:all")
+		f := newRecSim(t, kibanasim.Options{}, false)
+		seed := f.add(t, "lumuctl-default-a")
 		f.hook = func(w http.ResponseWriter, r *http.Request, n int) bool {
 			if r.Method == http.MethodPut && n == 1 {
 				resetAfter(f, w, r)
@@ -259,7 +260,7 @@ func TestRetriedWrites(t *testing.T) {
 			}
 			return false
 		}
-		c, _ := newTestClient(t, f.start(t), nil)
+		c := f.client(t, nil)
 		it, err := c.Get(ctx, seed.ID)
 		if err != nil {
 			t.Fatal(err)
@@ -277,8 +278,8 @@ func TestRetriedWrites(t *testing.T) {
 		}
 	})
 	t.Run("delete applied, answer lost", func(t *testing.T) {
-		f := newFake()
-		seed := f.add("lumuctl-default-a", "policy:all")
+		f := newRecSim(t, kibanasim.Options{}, false)
+		seed := f.add(t, "lumuctl-default-a")
 		f.hook = func(w http.ResponseWriter, r *http.Request, n int) bool {
 			if r.Method == http.MethodDelete && n == 1 {
 				resetAfter(f, w, r)
@@ -286,7 +287,7 @@ func TestRetriedWrites(t *testing.T) {
 			}
 			return false
 		}
-		c, _ := newTestClient(t, f.start(t), nil)
+		c := f.client(t, nil)
 		if err := c.Delete(ctx, seed.ID, seed.Version); err != nil {
 			t.Fatal(err)
 		}
@@ -300,15 +301,15 @@ func TestRetriedWrites(t *testing.T) {
 }
 
 func TestCancelStopsWaiting(t *testing.T) {
-	f := newFake()
+	f := newRecSim(t, kibanasim.Options{}, false)
 	f.hook = func(w http.ResponseWriter, r *http.Request, n int) bool {
 		w.Header().Set("Retry-After", "30")
 		w.WriteHeader(429)
 		return true
 	}
-	srv := f.start(t)
+	srv := f.srv
 	cctx, cancel := context.WithCancel(context.Background())
-	c, err := New(provider.TargetConfig{Name: "prod", URL: srv.URL, APIKey: fakeKey}, WithHTTPClient(srv.Client()),
+	c, err := New(provider.TargetConfig{Name: "prod", URL: srv.URL, APIKey: testKey}, WithHTTPClient(srv.Client()),
 		WithSleeper(func(ctx context.Context, d time.Duration) error {
 			cancel()
 			return sleepCtx(ctx, d) // real sleeper: must return at once
@@ -326,8 +327,7 @@ func TestCancelStopsWaiting(t *testing.T) {
 }
 
 func TestTLS(t *testing.T) {
-	f := newFake()
-	srv := httptest.NewTLSServer(f)
+	srv := httptest.NewTLSServer(kibanasim.New(kibanasim.Options{APIKey: testKey}))
 	defer srv.Close()
 	caFile := filepath.Join(t.TempDir(), "ca.pem")
 	if err := os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o600); err != nil {
@@ -348,7 +348,7 @@ func TestTLS(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			cfg := provider.TargetConfig{Name: "prod", URL: srv.URL, APIKey: fakeKey, RetryTimeout: time.Nanosecond, Timeout: 5 * time.Second}
+			cfg := provider.TargetConfig{Name: "prod", URL: srv.URL, APIKey: testKey, RetryTimeout: time.Nanosecond, Timeout: 5 * time.Second}
 			tt.cfg(&cfg)
 			c, err := New(cfg)
 			if err == nil {
@@ -366,7 +366,7 @@ func TestTLS(t *testing.T) {
 		})
 	}
 	// The built transport keeps TLS 1.2 as a floor.
-	c, err := New(provider.TargetConfig{URL: srv.URL, APIKey: fakeKey, CAFile: caFile})
+	c, err := New(provider.TargetConfig{URL: srv.URL, APIKey: testKey, CAFile: caFile})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -386,11 +386,11 @@ func TestNewErrors(t *testing.T) {
 	}{
 		{name: "scheme", cfg: provider.TargetConfig{URL: "ftp://kibana", APIKey: "k"}, want: "http:// or https://"},
 		{name: "no host", cfg: provider.TargetConfig{URL: "https://", APIKey: "k"}, want: "no host"},
-		{name: "user info", cfg: provider.TargetConfig{URL: "https://elastic:" + fakeKey + "@kibana", APIKey: "k"}, want: "user info"},
+		{name: "user info", cfg: provider.TargetConfig{URL: "https://elastic:" + testKey + "@kibana", APIKey: "k"}, want: "user info"},
 		{name: "query", cfg: provider.TargetConfig{URL: "https://kibana/?x=1", APIKey: "k"}, want: "query"},
 		{name: "no key", cfg: provider.TargetConfig{URL: "https://kibana"}, want: "api_key is empty"},
 		{name: "bad space", cfg: provider.TargetConfig{URL: "https://kibana", APIKey: "k", Space: "a/b"}, want: "invalid space"},
-		{name: "unparsable", cfg: provider.TargetConfig{URL: "https://elastic:" + fakeKey + "@kib ana:x", APIKey: "k"}, want: "not a valid URL"},
+		{name: "unparsable", cfg: provider.TargetConfig{URL: "https://elastic:" + testKey + "@kib ana:x", APIKey: "k"}, want: "not a valid URL"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -399,7 +399,7 @@ func TestNewErrors(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("err = %v, want %q", err, tt.want)
 			}
-			if strings.Contains(err.Error(), fakeKey) {
+			if strings.Contains(err.Error(), testKey) {
 				t.Errorf("error shows the secret: %v", err)
 			}
 		})

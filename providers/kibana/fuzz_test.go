@@ -25,7 +25,7 @@ func fuzzClient(t *testing.T, status int, body []byte) (*Client, *testkit.BodyTr
 	t.Helper()
 	bt := &testkit.BodyTransport{Status: status, Body: body}
 	clk := newClock()
-	c, err := New(provider.TargetConfig{Name: "prod", URL: "http://kibana.invalid", APIKey: fakeKey, RetryTimeout: 1},
+	c, err := New(provider.TargetConfig{Name: "prod", URL: "http://kibana.invalid", APIKey: testKey, RetryTimeout: 1},
 		WithHTTPClient(&http.Client{Transport: bt}), WithClock(clk.now), WithSleeper(clk.sleep),
 		WithRand(func() float64 { return 0 }), WithPageSize(fuzzPageSize))
 	if err != nil {
@@ -154,7 +154,7 @@ func checkErrText(t *testing.T, err error) {
 	if msg == "" {
 		t.Fatal("empty error")
 	}
-	if strings.Contains(msg, fakeKey) {
+	if strings.Contains(msg, testKey) {
 		t.Fatalf("error holds the API key: %q", msg)
 	}
 	var apiErr *APIError
@@ -241,7 +241,7 @@ func kibanaSeeds() map[string][]seed {
 			{"error_only", []byte(`{"error":"Bad Request"}`)},
 			{"html", []byte("<html>\r\n<body>Bad gateway</body>\r\n</html>")},
 			{"empty", nil},
-			{"echoes_key", []byte(`{"message":"bad header Authorization: ApiKey ` + fakeKey + `"}`)},
+			{"echoes_key", []byte(`{"message":"bad header Authorization: ApiKey ` + testKey + `"}`)},
 			{"ansi_message", []byte(`{"message":"\u001b[2J\u001b]0;owned\u0007 \u009b31m red","status_code":400}`)},
 			{"ansi_array", []byte(`{"message":["\u001b[31m","\r\n"]}`)},
 			{"ansi_error", []byte(`{"error":"\u001b[5m"}`)},

@@ -108,7 +108,7 @@ func TestUnresolvableHostFailsAfterTwoAttempts(t *testing.T) {
 	tr := &dnsFailure{}
 	log := &testkit.HTTPLog{}
 	clk := newClock()
-	c, err := New(provider.TargetConfig{Name: "prod", URL: "https://kibana.invalid:9243/kb", APIKey: fakeKey, RetryTimeout: 2 * time.Minute, HTTPLog: log},
+	c, err := New(provider.TargetConfig{Name: "prod", URL: "https://kibana.invalid:9243/kb", APIKey: testKey, RetryTimeout: 2 * time.Minute, HTTPLog: log},
 		WithHTTPClient(&http.Client{Transport: tr}), WithClock(clk.now), WithSleeper(clk.sleep), WithRand(func() float64 { return 0 }))
 	if err != nil {
 		t.Fatal(err)
@@ -138,7 +138,7 @@ func TestUnauthorizedNamesBlockAndURL(t *testing.T) {
 	if err == nil || !strings.HasPrefix(err.Error(), want) {
 		t.Fatalf("err = %v\nwant prefix %s", err, want)
 	}
-	if strings.Contains(err.Error(), fakeKey) {
+	if strings.Contains(err.Error(), testKey) {
 		t.Errorf("error holds the key: %v", err)
 	}
 }

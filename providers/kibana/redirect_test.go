@@ -57,7 +57,7 @@ func TestRedirectsAreRefused(t *testing.T) {
 				if !strings.Contains(msg, strconv.Itoa(status)) {
 					t.Errorf("%s: error %q does not name status %d", what, msg, status)
 				}
-				if strings.Contains(msg, "LEAKME") || strings.Contains(msg, fakeKey) {
+				if strings.Contains(msg, "LEAKME") || strings.Contains(msg, testKey) {
 					t.Errorf("%s: error %q shows the Location query or the key", what, msg)
 				}
 			}
@@ -100,7 +100,7 @@ func TestRedirectsAreRefused(t *testing.T) {
 			http.Redirect(w, r, other.URL+"/api/exception_lists/items/_find", http.StatusTemporaryRedirect)
 		}))
 		defer srv.Close()
-		c, err := New(provider.TargetConfig{Name: "prod", URL: srv.URL, APIKey: fakeKey})
+		c, err := New(provider.TargetConfig{Name: "prod", URL: srv.URL, APIKey: testKey})
 		if err != nil {
 			t.Fatal(err)
 		}

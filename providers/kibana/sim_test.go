@@ -26,11 +26,19 @@ type simEnv struct {
 	sim     *kibanasim.Server
 	checker *contract.Checker
 	srv     *httptest.Server
+	key     string
 }
 
 func newSim(t *testing.T, opts kibanasim.Options) *simEnv {
 	t.Helper()
-	opts.APIKey = simKey
+	return newSimWith(t, opts, simKey, nil)
+}
+
+// newSimWith starts the stand-in with API key key, its handler wrapped by
+// wrap when not nil (see recSim).
+func newSimWith(t *testing.T, opts kibanasim.Options, key string, wrap func(http.Handler) http.Handler) *simEnv {
+	t.Helper()
+	opts.APIKey = key
 	// Every request the client sends and every response the stand-in
 	// returns is checked against Kibana's published schemas.
 	checker, err := contract.Load()
@@ -39,7 +47,11 @@ func newSim(t *testing.T, opts kibanasim.Options) *simEnv {
 	}
 	opts.ContractCheck = checker
 	sim := kibanasim.New(opts)
-	srv := httptest.NewServer(sim)
+	var h http.Handler = sim
+	if wrap != nil {
+		h = wrap(sim)
+	}
+	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	t.Cleanup(func() {
 		if checker == nil {
@@ -58,18 +70,24 @@ func newSim(t *testing.T, opts kibanasim.Options) *simEnv {
 			}
 		}
 	})
-	return &simEnv{sim: sim, checker: checker, srv: srv}
+	return &simEnv{sim: sim, checker: checker, srv: srv, key: key}
 }
 
 func (e *simEnv) client(t *testing.T, mod func(*provider.TargetConfig), opts ...Option) *Client {
 	t.Helper()
-	c, _ := newTestClient(t, e.srv, func(cfg *provider.TargetConfig) {
-		cfg.APIKey = simKey
+	c, _ := e.clientClock(t, mod, opts...)
+	return c
+}
+
+// clientClock is client with the fake clock its retries sleep on.
+func (e *simEnv) clientClock(t *testing.T, mod func(*provider.TargetConfig), opts ...Option) (*Client, *clock) {
+	t.Helper()
+	return newTestClient(t, e.srv, func(cfg *provider.TargetConfig) {
+		cfg.APIKey = e.key
 		if mod != nil {
 			mod(cfg)
 		}
 	}, opts...)
-	return c
 }
 
 func TestSimOperations(t *testing.T) {

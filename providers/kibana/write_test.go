@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/lumuctl/lumuctl/cmd/lumuctl-sandbox/kibanasim"
 	"github.com/lumuctl/lumuctl/engine/provider"
 )
 
@@ -21,10 +22,9 @@ import (
 func TestUpdateSendsExactlyTheItem(t *testing.T) {
 	for _, readFirst := range []bool{false, true} {
 		t.Run(fmt.Sprintf("read first %v", readFirst), func(t *testing.T) {
-			f := newFake()
-			f.ownerSpace = "security"
-			srv := f.start(t)
-			creator, _ := newTestClient(t, srv, nil)
+			f := newRecSim(t, kibanasim.Options{Version: "9.1"}, false)
+			inSpace := func(cfg *provider.TargetConfig) { cfg.Space = "security" }
+			creator := f.client(t, inSpace)
 			created, err := creator.Create(ctx, sampleItem("lumuctl-default-lumu-windows-sha256-0001"))
 			if err != nil {
 				t.Fatal(err)
@@ -32,7 +32,7 @@ func TestUpdateSendsExactlyTheItem(t *testing.T) {
 			if d := cmp.Diff([]string{"policy:all", "ownerSpaceId:security"}, created.Tags); d != "" {
 				t.Fatalf("created tags (-want +got):\n%s", d)
 			}
-			c, _ := newTestClient(t, srv, nil)
+			c := f.client(t, inSpace)
 			if readFirst {
 				if _, err := c.List(ctx, provider.ListRequest{Prefix: "lumuctl-default-"}); err != nil {
 					t.Fatal(err)
@@ -45,11 +45,11 @@ func TestUpdateSendsExactlyTheItem(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Update: %v", err)
 			}
-			if d := cmp.Diff([]string{"PUT /api/exception_lists/items?"}, f.requests()[before:]); d != "" {
+			if d := cmp.Diff([]string{"PUT /s/security/api/exception_lists/items?"}, f.requests()[before:]); d != "" {
 				t.Errorf("requests of Update (-want +got):\n%s", d)
 			}
 			var sent itemBody
-			if err := json.Unmarshal(f.bodies[len(f.bodies)-1], &sent); err != nil {
+			if err := json.Unmarshal(f.lastBody(), &sent); err != nil {
 				t.Fatal(err)
 			}
 			want := newItemBody(upd)
@@ -68,7 +68,7 @@ func TestUpdateSendsExactlyTheItem(t *testing.T) {
 			if _, err := c.Update(ctx, drop); !errors.Is(err, provider.ErrForbidden) {
 				t.Fatalf("update without the ownerSpaceId tag: err = %v, want ErrForbidden", err)
 			}
-			if d := cmp.Diff([]string{"PUT /api/exception_lists/items?"}, f.requests()[before:]); d != "" {
+			if d := cmp.Diff([]string{"PUT /s/security/api/exception_lists/items?"}, f.requests()[before:]); d != "" {
 				t.Errorf("requests of the refused Update (-want +got):\n%s", d)
 			}
 		})
@@ -76,8 +76,8 @@ func TestUpdateSendsExactlyTheItem(t *testing.T) {
 }
 
 func TestUpdateRequiresVersion(t *testing.T) {
-	f := newFake()
-	c, _ := newTestClient(t, f.start(t), nil)
+	f := newRecSim(t, kibanasim.Options{}, false)
+	c := f.client(t, nil)
 	it := sampleItem("lumuctl-default-x")
 	it.ID = "so-1"
 	if _, err := c.Update(ctx, it); err == nil || !strings.Contains(err.Error(), "_version") {
@@ -92,14 +92,14 @@ func TestUpdateRequiresVersion(t *testing.T) {
 // found by Kibana's _version check (one PUT, answered 409), never a
 // last-writer-wins overwrite; the error says what changed.
 func TestUpdateStaleVersion(t *testing.T) {
-	f := newFake()
-	seed := f.add("lumuctl-default-a", "policy:all")
-	c, _ := newTestClient(t, f.start(t), nil)
+	f := newRecSim(t, kibanasim.Options{}, false)
+	seed := f.add(t, "lumuctl-default-a")
+	c := f.client(t, nil)
 	it, err := c.Get(ctx, seed.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.touch(seed.ID)
+	f.touch(t, seed.ID)
 	it.Name = "mine"
 	_, err = c.Update(ctx, it)
 	if !errors.Is(err, provider.ErrConflict) {
@@ -119,14 +119,14 @@ func TestUpdateStaleVersion(t *testing.T) {
 }
 
 func TestDeleteAfterConcurrentChange(t *testing.T) {
-	f := newFake()
-	seed := f.add("lumuctl-default-a", "policy:all")
-	c, _ := newTestClient(t, f.start(t), nil)
+	f := newRecSim(t, kibanasim.Options{}, false)
+	seed := f.add(t, "lumuctl-default-a")
+	c := f.client(t, nil)
 	it, err := c.Get(ctx, seed.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.touch(seed.ID)
+	f.touch(t, seed.ID)
 	err = c.Delete(ctx, it.ID, it.Version)
 	if !errors.Is(err, provider.ErrConflict) {
 		t.Fatalf("err = %v, want ErrConflict", err)
@@ -142,10 +142,9 @@ func TestDeleteAfterConcurrentChange(t *testing.T) {
 }
 
 func TestDeleteRefusesOtherList(t *testing.T) {
-	f := newFake()
-	seed := f.add("lumuctl-default-a")
-	f.items[seed.ID].ListID = "endpoint_trusted_apps"
-	c, _ := newTestClient(t, f.start(t), nil)
+	f := newRecSim(t, kibanasim.Options{}, false)
+	seed := f.addTo(t, "endpoint_trusted_apps", "lumuctl-default-a")
+	c := f.client(t, nil)
 	err := c.Delete(ctx, seed.ID, seed.Version)
 	if err == nil || !strings.Contains(err.Error(), "belongs to list") {
 		t.Fatalf("err = %v", err)
@@ -156,11 +155,10 @@ func TestDeleteRefusesOtherList(t *testing.T) {
 }
 
 func TestReadOnly(t *testing.T) {
-	f := newFake()
-	f.listExists = false
-	seed := f.add("lumuctl-default-a", "policy:all")
-	srv := f.start(t)
-	c, _ := newTestClient(t, srv, func(cfg *provider.TargetConfig) { cfg.ReadOnly = true })
+	readOnly := func(cfg *provider.TargetConfig) { cfg.ReadOnly = true }
+	f := newRecSim(t, kibanasim.Options{}, false)
+	seed := f.add(t, "lumuctl-default-a")
+	c := f.client(t, readOnly)
 	writes := []struct {
 		name string
 		do   func() error
@@ -192,10 +190,8 @@ func TestReadOnly(t *testing.T) {
 		})
 	}
 	t.Run("container", func(t *testing.T) {
-		f.mu.Lock()
-		f.reqs = nil
-		f.mu.Unlock()
-		err := c.EnsureContainer(ctx)
+		f := newRecSim(t, kibanasim.Options{}, true)
+		err := f.client(t, readOnly).EnsureContainer(ctx)
 		if !errors.Is(err, provider.ErrReadOnly) {
 			t.Fatalf("err = %v, want ErrReadOnly", err)
 		}
@@ -204,9 +200,7 @@ func TestReadOnly(t *testing.T) {
 		}
 	})
 	t.Run("zero requests", func(t *testing.T) {
-		f.mu.Lock()
-		f.reqs = nil
-		f.mu.Unlock()
+		f.forget()
 		if _, err := c.Create(ctx, sampleItem("lumuctl-default-c")); !errors.Is(err, provider.ErrReadOnly) {
 			t.Fatalf("err = %v", err)
 		}
@@ -233,15 +227,14 @@ func TestSpaceAndBasePath(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var got string
-			f := newFake()
+			f := newRecSim(t, kibanasim.Options{}, false)
 			f.hook = func(w http.ResponseWriter, r *http.Request, n int) bool {
 				got = r.URL.Path
 				okJSON(w, map[string]any{"id": "x", "item_id": "lumuctl-default-a", "_version": "v"})
 				return true
 			}
-			srv := f.start(t)
-			c, _ := newTestClient(t, srv, func(cfg *provider.TargetConfig) {
-				cfg.URL = srv.URL + tt.base
+			c := f.client(t, func(cfg *provider.TargetConfig) {
+				cfg.URL = f.srv.URL + tt.base
 				cfg.Space = tt.space
 			})
 			if _, err := c.Get(ctx, "x"); err != nil {
@@ -255,8 +248,8 @@ func TestSpaceAndBasePath(t *testing.T) {
 }
 
 func TestHeaders(t *testing.T) {
-	f := newFake()
-	c, _ := newTestClient(t, f.start(t), nil)
+	f := newRecSim(t, kibanasim.Options{}, false)
+	c := f.client(t, nil)
 	created, err := c.Create(ctx, sampleItem("lumuctl-default-a"))
 	if err != nil {
 		t.Fatal(err)
@@ -269,15 +262,13 @@ func TestHeaders(t *testing.T) {
 	}
 	type hdr struct{ Auth, XSRF, CT, APIVersion string }
 	var got []hdr
-	f.mu.Lock()
-	for _, h := range f.header {
+	for _, h := range f.headers() {
 		got = append(got, hdr{h.Get("Authorization"), h.Get("kbn-xsrf"), h.Get("Content-Type"), h.Get("elastic-api-version")})
 	}
-	f.mu.Unlock()
 	want := []hdr{
-		{"ApiKey " + fakeKey, "true", "application/json", "2023-10-31"}, // POST item
-		{"ApiKey " + fakeKey, "", "", "2023-10-31"},                     // GET item
-		{"ApiKey " + fakeKey, "", "", ""},                               // Fleet
+		{"ApiKey " + testKey, "true", "application/json", "2023-10-31"}, // POST item
+		{"ApiKey " + testKey, "", "", "2023-10-31"},                     // GET item
+		{"ApiKey " + testKey, "", "", ""},                               // Fleet
 	}
 	if d := cmp.Diff(want, got); d != "" {
 		t.Errorf("headers (-want +got):\n%s", d)
@@ -285,18 +276,19 @@ func TestHeaders(t *testing.T) {
 }
 
 func TestCheckPolicies(t *testing.T) {
-	f := newFake()
+	var ids []string
 	for i := range 150 {
-		f.policies = append(f.policies, fakePolicy{id: "defend-" + string(rune('a'+i%26)) + strings.Repeat("x", i/26), pkg: "endpoint"})
+		ids = append(ids, "defend-"+string(rune('a'+i%26))+strings.Repeat("x", i/26))
 	}
-	f.policies = append(f.policies, fakePolicy{id: "apm-1", pkg: "apm"})
-	c, _ := newTestClient(t, f.start(t), nil)
-	pc, err := c.CheckPolicies(ctx, []string{"defend-a", "defend-zxxxx", "apm-1", "nope"})
+	// kibanasim also has kibanasim.SystemPolicyID, of another package.
+	f := newRecSim(t, kibanasim.Options{PolicyIDs: ids}, false)
+	c := f.client(t, nil)
+	pc, err := c.CheckPolicies(ctx, []string{"defend-a", "defend-zxxxx", kibanasim.SystemPolicyID, "nope"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	// defend-zxxxx is policy 25+26*4 = 129: on page 2.
-	if d := cmp.Diff(provider.PolicyCheck{Missing: []string{"apm-1", "nope"}}, pc); d != "" {
+	if d := cmp.Diff(provider.PolicyCheck{Missing: []string{kibanasim.SystemPolicyID, "nope"}}, pc); d != "" {
 		t.Errorf("PolicyCheck (-want +got):\n%s", d)
 	}
 	if n := f.calls("GET /api/fleet/package_policies"); n != 2 {
