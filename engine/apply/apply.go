@@ -275,11 +275,11 @@ func write(ctx context.Context, opts Options, live liveIndex, o op) error {
 	}
 	switch c.Action {
 	case plan.Create:
-		entry.Op = state.OpCreate
+		entry.Op = provider.Create
 	case plan.Update:
-		entry.Op = state.OpUpdate
+		entry.Op = provider.Update
 	case plan.Delete:
-		entry.Op = state.OpDelete
+		entry.Op = provider.Delete
 	default:
 		return fmt.Errorf("item %s: unknown action %s", c.ItemID, c.Action)
 	}

@@ -241,7 +241,7 @@ func TestReconcileAfterCrash(t *testing.T) {
 	}
 	changes := p.Blocklists[0].Changes
 	for i, c := range changes {
-		if _, err := w.JournalBegin(state.JournalEntry{Op: state.OpCreate, ItemID: c.ItemID,
+		if _, err := w.JournalBegin(state.JournalEntry{Op: provider.Create, ItemID: c.ItemID,
 			Item: &state.Item{Blocklist: "lumu", OS: c.OS, HashType: c.HashType, Item: *c.After}}); err != nil {
 			t.Fatal(err)
 		}

@@ -180,7 +180,7 @@ func TestReconcileWaitIsCapped(t *testing.T) {
 	}
 	defer w.Unlock()
 	c := p.Blocklists[0].Changes[0]
-	if _, err := w.JournalBegin(state.JournalEntry{Op: state.OpCreate, ItemID: c.ItemID, Time: now.Add(2 * time.Hour),
+	if _, err := w.JournalBegin(state.JournalEntry{Op: provider.Create, ItemID: c.ItemID, Time: now.Add(2 * time.Hour),
 		Item: &state.Item{Blocklist: "lumu", OS: c.OS, HashType: c.HashType, Item: *c.After}}); err != nil {
 		t.Fatal(err)
 	}

@@ -115,13 +115,13 @@ func Reconcile(ctx context.Context, w state.Writer, pending []state.JournalEntry
 // check decides whether the write of e reached Kibana.
 func check(ctx context.Context, t provider.Target, e state.JournalEntry) (bool, provider.Item, error) {
 	switch e.Op {
-	case state.OpCreate:
+	case provider.Create:
 		it, err := t.GetByItemID(ctx, e.ItemID)
 		if errors.Is(err, provider.ErrNotFound) {
 			return false, provider.Item{}, nil
 		}
 		return err == nil, it, err
-	case state.OpUpdate:
+	case provider.Update:
 		it, err := t.Get(ctx, e.ID)
 		if errors.Is(err, provider.ErrNotFound) {
 			return false, provider.Item{}, nil
@@ -132,7 +132,7 @@ func check(ctx context.Context, t provider.Target, e state.JournalEntry) (bool, 
 		// Unchanged _version: the update never landed. Changed: it did
 		// (or someone else changed the item; the next plan sees that).
 		return it.Version != e.ExpectVersion, it, nil
-	case state.OpDelete:
+	case provider.Delete:
 		it, err := t.Get(ctx, e.ID)
 		if errors.Is(err, provider.ErrNotFound) {
 			return true, provider.Item{ID: e.ID, ItemID: e.ItemID}, nil

@@ -13,32 +13,6 @@ import (
 // MaxValuesLimit is the largest max_values_per_item Kibana accepts.
 const MaxValuesLimit = 2000
 
-// Action is what the planner must do with one item.
-type Action uint8
-
-// Actions, in the order a plan lists them.
-const (
-	Keep   Action = iota // no write
-	Create               // POST a new item
-	Update               // PUT the full item with the _version read at plan time
-	Delete               // DELETE the item
-)
-
-// String returns "keep", "create", "update" or "delete".
-func (a Action) String() string {
-	switch a {
-	case Keep:
-		return "keep"
-	case Create:
-		return "create"
-	case Update:
-		return "update"
-	case Delete:
-		return "delete"
-	}
-	return fmt.Sprintf("Action(%d)", uint8(a))
-}
-
 // Cause is a set of reasons why an existing item must be rewritten whatever
 // the additions: an item with a non-zero Cause is in the set T of the lower
 // bound.
@@ -123,12 +97,12 @@ type Input struct {
 type Item struct {
 	ID     string
 	Seq    int
-	Action Action
+	Action provider.Action
 	// Causes says why an existing item must be rewritten (zero for new
 	// items, and for items updated only to receive additions).
 	Causes Cause
 	// Values are the item's final values, sorted; empty for Delete. For
-	// Keep they are the normalised values already in place.
+	// NoOp they are the normalised values already in place.
 	Values []string
 	// Added are the hashes this item gains, sorted (not present in the
 	// item as read, even in another spelling).
@@ -173,7 +147,7 @@ func Writes(r *Result) int {
 	}
 	n := 0
 	for _, it := range r.Items {
-		if it.Action != Keep {
+		if it.Action != provider.NoOp {
 			n++
 		}
 	}
@@ -330,7 +304,7 @@ func pack(in Input) (*Result, error) {
 			if err != nil {
 				return nil, fmt.Errorf("new item %d: %w", seq, err)
 			}
-			res.Items = append(res.Items, Item{ID: id, Seq: seq, Action: Create, Values: sortedClone(vals), Added: sortedClone(vals)})
+			res.Items = append(res.Items, Item{ID: id, Seq: seq, Action: provider.Create, Values: sortedClone(vals), Added: sortedClone(vals)})
 			used[seq] = true
 		}
 	}
@@ -432,12 +406,12 @@ func (w *work) item() Item {
 	}
 	switch {
 	case w.causes != 0 && len(w.kept)+len(w.added) == 0:
-		it.Action = Delete
+		it.Action = provider.Delete
 	case w.causes != 0 || len(w.added) > 0:
-		it.Action = Update
+		it.Action = provider.Update
 		it.Values = mergeSorted(w.kept, w.added)
 	default:
-		it.Action = Keep
+		it.Action = provider.NoOp
 		it.Values = w.kept
 	}
 	return it

@@ -140,14 +140,14 @@ func TestPackRules(t *testing.T) {
 		},
 		{
 			name: "no change", max: 4, existing: layout, desired: span(1, 10),
-			want:   []string{"0001 keep [1 2 3 4]", "0002 keep [5 6 7 8]", "0003 keep [9 10]"},
+			want:   []string{"0001 no-op [1 2 3 4]", "0002 no-op [5 6 7 8]", "0003 no-op [9 10]"},
 			writes: 0, bound: 0,
 		},
 		{
 			name: "removal rewrites only the items holding the hashes, and merges them", max: 4, existing: layout,
 			desired: cat(span(1, 5), hxs(7, 8, 10)),
 			want: []string{
-				"0001 keep [1 2 3 4]",
+				"0001 no-op [1 2 3 4]",
 				"0002 update [5 7 8 10] why=removed +[10] -[6]",
 				"0003 delete [] why=removed -[9] <[10]",
 			},
@@ -157,7 +157,7 @@ func TestPackRules(t *testing.T) {
 			name: "adds go to the newest item, not into older touched ones", max: 4, existing: layout,
 			desired: cat(span(1, 5), span(7, 12)),
 			want: []string{
-				"0001 keep [1 2 3 4]",
+				"0001 no-op [1 2 3 4]",
 				"0002 update [5 7 8] why=removed -[6]",
 				"0003 update [9 10 11 12] +[11 12]",
 			},
@@ -167,7 +167,7 @@ func TestPackRules(t *testing.T) {
 			name: "adds beyond the newest item's room create items after it", max: 4, existing: layout,
 			desired: cat(span(1, 5), span(7, 10), span(11, 16)),
 			want: []string{
-				"0001 keep [1 2 3 4]",
+				"0001 no-op [1 2 3 4]",
 				"0002 update [5 7 8] why=removed -[6]",
 				"0003 update [9 10 11 12] +[11 12]",
 				"0004 create [13 14 15 16] +[13 14 15 16]",
@@ -177,21 +177,21 @@ func TestPackRules(t *testing.T) {
 		{
 			name: "small add goes into the one item with room", max: 4, existing: layout,
 			desired: span(1, 11),
-			want:    []string{"0001 keep [1 2 3 4]", "0002 keep [5 6 7 8]", "0003 update [9 10 11] +[11]"},
+			want:    []string{"0001 no-op [1 2 3 4]", "0002 no-op [5 6 7 8]", "0003 update [9 10 11] +[11]"},
 			writes:  1, bound: 1, blocked: hxs(11),
 		},
 		{
 			name: "filling the untouched newest item may cost one write over the bound", max: 4,
 			existing: []Existing{ex(1, hxs(1)...), ex(2, hxs(2, 3)...), ex(3, hxs(4, 5, 6)...)},
 			desired:  span(1, 8),
-			want:     []string{"0001 keep [1]", "0002 keep [2 3]", "0003 update [4 5 6 7] +[7]", "0004 create [8] +[8]"},
+			want:     []string{"0001 no-op [1]", "0002 no-op [2 3]", "0003 update [4 5 6 7] +[7]", "0004 create [8] +[8]"},
 			writes:   2, bound: 1, blocked: hxs(7, 8),
 		},
 		{
 			name: "older items with room take no adds", max: 4,
 			existing: []Existing{ex(1, hxs(1, 2)...), ex(2, hxs(3, 4)...)},
 			desired:  span(1, 7),
-			want:     []string{"0001 keep [1 2]", "0002 update [3 4 5 6] +[5 6]", "0003 create [7] +[7]"},
+			want:     []string{"0001 no-op [1 2]", "0002 update [3 4 5 6] +[5 6]", "0003 create [7] +[7]"},
 			writes:   2, bound: 1, blocked: span(5, 7),
 		},
 		{
@@ -205,14 +205,14 @@ func TestPackRules(t *testing.T) {
 			name: "emptied item is reused for adds", max: 4,
 			existing: []Existing{ex(1, span(1, 4)...), ex(2, hxs(5, 6)...)},
 			desired:  cat(span(1, 4), hxs(7, 8)),
-			want:     []string{"0001 keep [1 2 3 4]", "0002 update [7 8] why=removed +[7 8] -[5 6]"},
+			want:     []string{"0001 no-op [1 2 3 4]", "0002 update [7 8] why=removed +[7 8] -[5 6]"},
 			writes:   1, bound: 1, blocked: hxs(7, 8), unblocked: hxs(5, 6),
 		},
 		{
 			name: "emptied item with no adds is deleted", max: 4,
 			existing: []Existing{ex(1, span(1, 4)...), ex(2, hxs(5, 6)...)},
 			desired:  span(1, 4),
-			want:     []string{"0001 keep [1 2 3 4]", "0002 delete [] why=removed -[5 6]"},
+			want:     []string{"0001 no-op [1 2 3 4]", "0002 delete [] why=removed -[5 6]"},
 			writes:   1, bound: 1, unblocked: hxs(5, 6),
 		},
 		{
@@ -251,7 +251,7 @@ func TestPackRules(t *testing.T) {
 			name: "the first item by seq keeps a shared hash, whatever the input order", max: 4,
 			existing: []Existing{ex(5, hxs(3, 4)...), ex(2, hxs(1, 3)...)},
 			desired:  hxs(1, 3, 4),
-			want:     []string{"0002 keep [1 3]", "0005 update [4] why=displaced >[3]"},
+			want:     []string{"0002 no-op [1 3]", "0005 update [4] why=displaced >[3]"},
 			writes:   1, bound: 1,
 		},
 		{
@@ -301,14 +301,14 @@ func TestPackRules(t *testing.T) {
 			name: "overflow already held by a later item stays there", max: 2,
 			existing: []Existing{ex(1, span(1, 3)...), ex(2, hxs(3)...)},
 			desired:  span(1, 3),
-			want:     []string{"0001 update [1 2] why=displaced,over_max >[3]", "0002 keep [3]"},
+			want:     []string{"0001 update [1 2] why=displaced,over_max >[3]", "0002 no-op [3]"},
 			writes:   1, bound: 1,
 		},
 		{
 			name: "item with no values", max: 4,
 			existing: []Existing{ex(1), ex(2, hxs(1)...)},
 			desired:  hxs(1),
-			want:     []string{"0001 delete [] why=empty", "0002 keep [1]"},
+			want:     []string{"0001 delete [] why=empty", "0002 no-op [1]"},
 			writes:   1, bound: 1,
 		},
 		{
@@ -316,8 +316,8 @@ func TestPackRules(t *testing.T) {
 			existing: []Existing{ex(2, hxs(1, 2)...), ex(4, hxs(3, 4)...)},
 			desired:  span(1, 9),
 			want: []string{
-				"0002 keep [1 2]",
-				"0004 keep [3 4]",
+				"0002 no-op [1 2]",
+				"0004 no-op [3 4]",
 				"0005 create [5 6] +[5 6]",
 				"0006 create [7 8] +[7 8]",
 				"0007 create [9] +[9]",
@@ -377,7 +377,7 @@ func TestPackRules(t *testing.T) {
 func asExisting(r *Result) []Existing {
 	var out []Existing
 	for _, it := range r.Items {
-		if it.Action != Delete {
+		if it.Action != provider.Delete {
 			out = append(out, Existing{ID: it.ID, Seq: it.Seq, Values: append([]string(nil), it.Values...)})
 		}
 	}
@@ -454,7 +454,7 @@ func TestPackGroup(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []string{
-		"0002 keep [1 2] id=lumuctl-ns-prod-windows-md5-0002",
+		"0002 no-op [1 2] id=lumuctl-ns-prod-windows-md5-0002",
 		"0003 create [3 4] id=lumuctl-ns-prod-windows-md5-0003 +[3 4]",
 	}
 	if diff := cmp.Diff(want, summaries(res)); diff != "" {
@@ -491,10 +491,9 @@ func TestPackGroup(t *testing.T) {
 	}
 }
 
-func TestActionAndCauseStrings(t *testing.T) {
-	got := []string{Keep.String(), Create.String(), Update.String(), Delete.String(), Action(9).String(),
-		Cause(0).String(), (CauseForced | CauseEmpty).String()}
-	want := []string{"keep", "create", "update", "delete", "Action(9)", "", "forced,empty"}
+func TestCauseStrings(t *testing.T) {
+	got := []string{Cause(0).String(), (CauseForced | CauseEmpty).String()}
+	want := []string{"", "forced,empty"}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("strings mismatch (-want +got):\n%s", diff)
 	}

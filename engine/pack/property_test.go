@@ -190,7 +190,7 @@ func checkInvariants(in Input, res *Result) []string {
 			held[v] = it.ID
 		}
 		switch it.Action {
-		case Delete:
+		case provider.Delete:
 			if len(it.Values) != 0 {
 				fail("%s deleted with values", it.ID)
 			}
@@ -200,7 +200,7 @@ func checkInvariants(in Input, res *Result) []string {
 			}
 		}
 		ex, isOld := existing[it.ID]
-		if it.Action == Create {
+		if it.Action == provider.Create {
 			if isOld {
 				fail("%s created but exists", it.ID)
 			}
@@ -238,14 +238,14 @@ func checkInvariants(in Input, res *Result) []string {
 		if !maps.Equal(want, got) {
 			fail("%s: values disagree with added/removed/displaced (-want +got):\n%s", it.ID, cmp.Diff(want, got))
 		}
-		if it.Action == Keep {
+		if it.Action == provider.NoOp {
 			canonical := slices.Clone(ex.Values)
 			slices.Sort(canonical)
 			if !cmp.Equal(canonical, it.Values) || it.Causes != 0 || it.Added != nil {
 				fail("%s kept but changes", it.ID)
 			}
 		}
-		if it.Action == Update && it.Causes == 0 && len(it.Added) == 0 {
+		if it.Action == provider.Update && it.Causes == 0 && len(it.Added) == 0 {
 			fail("%s updated for nothing", it.ID)
 		}
 	}
@@ -257,7 +257,7 @@ func checkInvariants(in Input, res *Result) []string {
 	if order := oracleOrder(in.Existing); len(order) > 0 {
 		newest := order[len(order)-1].Seq
 		for _, it := range res.Items {
-			if it.Action == Create && it.Seq <= newest && it.Seq > order[0].Seq {
+			if it.Action == provider.Create && it.Seq <= newest && it.Seq > order[0].Seq {
 				fail("created item %d sits among the existing items %d..%d", it.Seq, order[0].Seq, newest)
 			}
 		}
@@ -368,7 +368,7 @@ func fillsUntouchedNewest(in Input, res *Result) bool {
 	newest := order[len(order)-1].ID
 	for _, it := range res.Items {
 		if it.ID == newest {
-			return it.Action == Update && it.Causes == 0 && len(it.Added) > 0
+			return it.Action == provider.Update && it.Causes == 0 && len(it.Added) > 0
 		}
 	}
 	return false

@@ -104,11 +104,11 @@ func TestPackWrapsAroundMaxSeq(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []string{
-		"0001 keep [5 6]",
+		"0001 no-op [5 6]",
 		"0002 create [7 8] +[7 8]",
 		"0003 create [9] +[9]",
 		"9998 update [2] why=removed -[1]",
-		"9999 keep [3 4]",
+		"9999 no-op [3 4]",
 	}
 	if got := summaries(res); fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("got\n%q\nwant\n%q", got, want)

@@ -167,20 +167,18 @@ func planGroup(in *planInput, k groupKey, items []liveItem, bp *BlocklistPlan) e
 			}
 		}
 		li, isLive := byID[it.ID]
+		c.Action = it.Action
 		switch it.Action {
-		case pack.Keep:
+		case NoOp:
 			bp.Unchanged++
 			continue
-		case pack.Create:
-			c.Action = Create
+		case Create:
 			c.After = renderItem(in, it.ID, k.os, k.ht, it.Seq, it.Values, nil)
-		case pack.Update:
-			c.Action = Update
+		case Update:
 			c.ID, c.ExpectVersion = li.item.ID, li.item.Version
 			c.After = renderItem(in, it.ID, k.os, k.ht, it.Seq, it.Values, ownerSpaceTags(li.item.Tags))
 			c.After.ID, c.After.Version = li.item.ID, li.item.Version
-		case pack.Delete:
-			c.Action = Delete
+		case Delete:
 			c.ID, c.ExpectVersion = li.item.ID, li.item.Version
 		}
 		if isLive {

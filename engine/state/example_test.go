@@ -32,7 +32,7 @@ func Example() {
 
 	body := provider.Item{ItemID: "lumuctl-prod-main-windows-sha256-0001", Name: "lumuctl main windows sha256 1"}
 	seq, _ := w.JournalBegin(state.JournalEntry{
-		Op: state.OpCreate, ItemID: body.ItemID, PlanDigest: "d1",
+		Op: provider.Create, ItemID: body.ItemID, PlanDigest: "d1",
 		Item: &state.Item{Blocklist: "main", OS: "windows", HashType: provider.SHA256, Item: body},
 	})
 	// ... send the create to Kibana; it answers with the stored item ...

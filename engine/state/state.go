@@ -56,27 +56,14 @@ type Item struct {
 	Item provider.Item `json:"item"`
 }
 
-// JournalOp is the kind of Kibana write a journal entry records.
-type JournalOp string
-
-// Journal operations.
-const (
-	OpCreate JournalOp = "create"
-	OpUpdate JournalOp = "update"
-	OpDelete JournalOp = "delete"
-)
-
-// Valid reports whether op is one of the known operations.
-func (op JournalOp) Valid() bool {
-	return op == OpCreate || op == OpUpdate || op == OpDelete
-}
-
 // JournalEntry is one write-ahead record: it is committed (and fsynced)
 // before the Kibana write is sent and marked done after.
 type JournalEntry struct {
 	// Seq is assigned by the store, strictly increasing and never reused.
-	Seq uint64    `json:"seq"`
-	Op  JournalOp `json:"op"`
+	Seq uint64 `json:"seq"`
+	// Op is the write: provider.Create, Update or Delete (the plan's
+	// action; encoded as its word).
+	Op provider.Action `json:"op"`
 	// ItemID is the item's stable item_id.
 	ItemID string `json:"item_id"`
 	// ID is the saved-object id the update/delete targets ("" for create).

@@ -23,14 +23,14 @@ func ValidateItem(it Item) error {
 // create and update (for the same item_id) and a saved-object id for update
 // and delete.
 func ValidateJournal(e JournalEntry) error {
-	if !e.Op.Valid() {
-		return fmt.Errorf("journal entry: unknown op %q", e.Op)
+	if !e.Op.IsWrite() {
+		return fmt.Errorf("journal entry: unknown op %s (want create, update or delete)", e.Op)
 	}
 	if e.ItemID == "" {
 		return errors.New("journal entry has no item_id")
 	}
 	switch e.Op {
-	case OpCreate, OpUpdate:
+	case provider.Create, provider.Update:
 		if e.Item == nil {
 			return fmt.Errorf("journal entry %s %s has no item body", e.Op, e.ItemID)
 		}
@@ -38,7 +38,7 @@ func ValidateJournal(e JournalEntry) error {
 			return fmt.Errorf("journal entry %s: body has item_id %q", e.ItemID, e.Item.Item.ItemID)
 		}
 	}
-	if e.Op != OpCreate && e.ID == "" {
+	if e.Op != provider.Create && e.ID == "" {
 		return fmt.Errorf("journal entry %s %s has no saved-object id", e.Op, e.ItemID)
 	}
 	return nil

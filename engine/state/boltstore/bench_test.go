@@ -17,7 +17,7 @@ func BenchmarkJournalBegin(b *testing.B) {
 	it := sampleItem("main", "windows", 1)
 	b.ResetTimer()
 	for b.Loop() {
-		if _, err := w.JournalBegin(state.JournalEntry{Op: state.OpUpdate, ItemID: it.Item.ItemID, ID: it.Item.ID, Item: &it}); err != nil {
+		if _, err := w.JournalBegin(state.JournalEntry{Op: provider.Update, ItemID: it.Item.ItemID, ID: it.Item.ID, Item: &it}); err != nil {
 			b.Fatal(err)
 		}
 	}

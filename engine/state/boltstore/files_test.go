@@ -35,7 +35,7 @@ func populated(t *testing.T) *boltstore.Store {
 		t.Fatal(err)
 	}
 	it := sampleItem("main", "linux", 99)
-	if _, err := w.JournalBegin(state.JournalEntry{Op: state.OpCreate, ItemID: it.Item.ItemID, Item: &it}); err != nil {
+	if _, err := w.JournalBegin(state.JournalEntry{Op: provider.Create, ItemID: it.Item.ItemID, Item: &it}); err != nil {
 		t.Fatal(err)
 	}
 	if err := w.Unlock(); err != nil {
@@ -205,7 +205,7 @@ func TestCorruptFiles(t *testing.T) {
 		}, `record has item_id "other"`},
 		{"bad journal op", func(t *testing.T, path string) {
 			rawUpdate(t, path, put([]string{"journal"}, "\x00\x00\x00\x00\x00\x00\x00\x01", `{"seq":1,"op":"explode","item_id":"x"}`))
-		}, "unknown op"},
+		}, `unknown action "explode"`},
 		{"bad serial", func(t *testing.T, path string) { rawUpdate(t, path, put([]string{"meta"}, "serial", "many")) }, "meta serial"},
 		{"no lineage", func(t *testing.T, path string) { rawUpdate(t, path, put([]string{"meta"}, "lineage", "")) }, "no lineage"},
 		{"bad provenance value", func(t *testing.T, path string) {

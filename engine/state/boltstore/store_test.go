@@ -69,7 +69,7 @@ func TestLineageAndSerial(t *testing.T) {
 		op   func() error
 	}{
 		{"journal begin", func() error {
-			_, err := w.JournalBegin(state.JournalEntry{Op: state.OpDelete, ItemID: "a", ID: "so-a"})
+			_, err := w.JournalBegin(state.JournalEntry{Op: provider.Delete, ItemID: "a", ID: "so-a"})
 			return err
 		}},
 		{"journal done", func() error { return w.JournalDone(1, provider.Item{}) }},
@@ -142,9 +142,9 @@ func TestJournalCrashAndReconcile(t *testing.T) {
 	body.Item.ID, body.Item.Version = "", ""
 	now := time.Date(2025, 3, 2, 10, 0, 0, 0, time.UTC)
 	entries := []state.JournalEntry{
-		{Op: state.OpCreate, ItemID: a.Item.ItemID, Item: &body, PlanDigest: "p1", Time: now},
-		{Op: state.OpUpdate, ItemID: b.Item.ItemID, ID: b.Item.ID, ExpectVersion: b.Item.Version, Item: &b, PlanDigest: "p1", Time: now},
-		{Op: state.OpDelete, ItemID: "lumuctl-prod-main-windows-sha256-0009", ID: "so-9", ExpectVersion: "WzUsMV0=", PlanDigest: "p1", Time: now},
+		{Op: provider.Create, ItemID: a.Item.ItemID, Item: &body, PlanDigest: "p1", Time: now},
+		{Op: provider.Update, ItemID: b.Item.ItemID, ID: b.Item.ID, ExpectVersion: b.Item.Version, Item: &b, PlanDigest: "p1", Time: now},
+		{Op: provider.Delete, ItemID: "lumuctl-prod-main-windows-sha256-0009", ID: "so-9", ExpectVersion: "WzUsMV0=", PlanDigest: "p1", Time: now},
 	}
 	for i := range entries {
 		seq, err := w.JournalBegin(entries[i])

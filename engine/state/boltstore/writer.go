@@ -106,7 +106,7 @@ func (w *writer) JournalDone(seq uint64, result provider.Item) error {
 		e.Done, e.DoneTime = true, time.Now().UTC()
 		items := tx.Bucket(bucketItems)
 		switch e.Op {
-		case state.OpDelete:
+		case provider.Delete:
 			if err := items.Delete([]byte(e.ItemID)); err != nil {
 				return err
 			}

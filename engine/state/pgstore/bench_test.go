@@ -23,7 +23,7 @@ func BenchmarkJournalBegin(b *testing.B) {
 	w := statetest.MustLock(b, s)
 	it := statetest.SampleItem("main", "windows", 1)
 	for b.Loop() {
-		if _, err := w.JournalBegin(state.JournalEntry{Op: state.OpUpdate, ItemID: it.Item.ItemID, ID: it.Item.ID, Item: &it}); err != nil {
+		if _, err := w.JournalBegin(state.JournalEntry{Op: provider.Update, ItemID: it.Item.ItemID, ID: it.Item.ID, Item: &it}); err != nil {
 			b.Fatal(err)
 		}
 	}

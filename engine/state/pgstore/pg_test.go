@@ -16,6 +16,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/lumuctl/lumuctl/engine/provider"
 	"github.com/lumuctl/lumuctl/engine/state"
 	"github.com/lumuctl/lumuctl/engine/state/pgstore"
 	"github.com/lumuctl/lumuctl/engine/state/statetest"
@@ -123,11 +124,11 @@ func TestTerminatedWriterSession(t *testing.T) {
 		t.Fatal(err)
 	}
 	it := statetest.SampleItem("main", "linux", 1)
-	if _, err := w.JournalBegin(state.JournalEntry{Op: state.OpCreate, ItemID: it.Item.ItemID, Item: &it}); err != nil {
+	if _, err := w.JournalBegin(state.JournalEntry{Op: provider.Create, ItemID: it.Item.ItemID, Item: &it}); err != nil {
 		t.Fatal(err)
 	}
 	cluster.Exec(t, fmt.Sprintf(`SELECT pg_terminate_backend(backend_pid, 10000) FROM %s.locks WHERE namespace = 'prod'`, schema))
-	_, err = w.JournalBegin(state.JournalEntry{Op: state.OpCreate, ItemID: it.Item.ItemID, Item: &it})
+	_, err = w.JournalBegin(state.JournalEntry{Op: provider.Create, ItemID: it.Item.ItemID, Item: &it})
 	if !errors.Is(err, pgstore.ErrConnection) {
 		t.Fatalf("JournalBegin after the session was terminated = %v, want ErrConnection", err)
 	}
@@ -250,7 +251,7 @@ func TestStatementTimeout(t *testing.T) {
 	}
 	defer w.Unlock()
 	it := statetest.SampleItem("main", "linux", 1)
-	entry := state.JournalEntry{Op: state.OpCreate, ItemID: it.Item.ItemID, Item: &it}
+	entry := state.JournalEntry{Op: provider.Create, ItemID: it.Item.ItemID, Item: &it}
 	if _, err := w.JournalBegin(entry); err != nil {
 		t.Fatal(err)
 	}

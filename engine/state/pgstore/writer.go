@@ -157,7 +157,7 @@ func (w *writer) JournalDone(seq uint64, result provider.Item) error {
 		}
 		e.Done, e.DoneTime = true, time.Now().UTC()
 		switch e.Op {
-		case state.OpDelete:
+		case provider.Delete:
 			if _, err := tx.Exec(ctx, w.s.sql(`DELETE FROM %[1]s.items WHERE namespace = $1 AND item_id = $2`), w.s.namespace, e.ItemID); err != nil {
 				return err
 			}

@@ -124,7 +124,7 @@ func testLineageAndSerial(t *testing.T, open func(testing.TB) state.Store) {
 		op   func() error
 	}{
 		{"journal begin", func() error {
-			_, err := w.JournalBegin(state.JournalEntry{Op: state.OpDelete, ItemID: "a", ID: "so-a"})
+			_, err := w.JournalBegin(state.JournalEntry{Op: provider.Delete, ItemID: "a", ID: "so-a"})
 			return err
 		}},
 		{"journal done", func() error { return w.JournalDone(1, provider.Item{}) }},
@@ -363,9 +363,9 @@ func testJournal(t *testing.T, b Backend, open func(testing.TB) state.Store) {
 	body.Item.ID, body.Item.Version = "", ""
 	now := time.Date(2025, 3, 2, 10, 0, 0, 0, time.UTC)
 	entries := []state.JournalEntry{
-		{Op: state.OpCreate, ItemID: a.Item.ItemID, Item: &body, PlanDigest: "p1", Time: now},
-		{Op: state.OpUpdate, ItemID: bi.Item.ItemID, ID: bi.Item.ID, ExpectVersion: bi.Item.Version, Item: &bi, PlanDigest: "p1", Time: now},
-		{Op: state.OpDelete, ItemID: "lumuctl-prod-main-windows-sha256-0009", ID: "so-9", ExpectVersion: "WzUsMV0=", PlanDigest: "p1", Time: now},
+		{Op: provider.Create, ItemID: a.Item.ItemID, Item: &body, PlanDigest: "p1", Time: now},
+		{Op: provider.Update, ItemID: bi.Item.ItemID, ID: bi.Item.ID, ExpectVersion: bi.Item.Version, Item: &bi, PlanDigest: "p1", Time: now},
+		{Op: provider.Delete, ItemID: "lumuctl-prod-main-windows-sha256-0009", ID: "so-9", ExpectVersion: "WzUsMV0=", PlanDigest: "p1", Time: now},
 	}
 	for i := range entries {
 		seq, err := w.JournalBegin(entries[i])
@@ -437,11 +437,12 @@ func testBadJournal(t *testing.T, open func(testing.TB) state.Store) {
 		entry state.JournalEntry
 		want  string
 	}{
-		{"unknown op", state.JournalEntry{Op: "upsert", ItemID: "x"}, "unknown op"},
-		{"no item id", state.JournalEntry{Op: state.OpDelete, ID: "so"}, "no item_id"},
-		{"create without body", state.JournalEntry{Op: state.OpCreate, ItemID: "x"}, "no item body"},
-		{"body for another item", state.JournalEntry{Op: state.OpCreate, ItemID: "x", Item: &it}, "body has item_id"},
-		{"update without id", state.JournalEntry{Op: state.OpUpdate, ItemID: it.Item.ItemID, Item: &it}, "no saved-object id"},
+		{"unknown op", state.JournalEntry{Op: provider.Action('?'), ItemID: "x"}, "unknown op"},
+		{"no-op is not a write", state.JournalEntry{Op: provider.NoOp, ItemID: "x"}, "unknown op no-op"},
+		{"no item id", state.JournalEntry{Op: provider.Delete, ID: "so"}, "no item_id"},
+		{"create without body", state.JournalEntry{Op: provider.Create, ItemID: "x"}, "no item body"},
+		{"body for another item", state.JournalEntry{Op: provider.Create, ItemID: "x", Item: &it}, "body has item_id"},
+		{"update without id", state.JournalEntry{Op: provider.Update, ItemID: it.Item.ItemID, Item: &it}, "no saved-object id"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -590,7 +591,7 @@ func testConcurrent(t *testing.T, open func(testing.TB) state.Store) {
 	for i := range n {
 		go func() {
 			it := SampleItem("main", "linux", i)
-			seq, err := w.JournalBegin(state.JournalEntry{Op: state.OpCreate, ItemID: it.Item.ItemID, Item: &it})
+			seq, err := w.JournalBegin(state.JournalEntry{Op: provider.Create, ItemID: it.Item.ItemID, Item: &it})
 			if err == nil {
 				err = w.JournalDone(seq, it.Item)
 			}
@@ -628,7 +629,7 @@ func FillSample(t testing.TB, s state.Store) *state.Dump {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := w.JournalBegin(state.JournalEntry{Op: state.OpUpdate, ItemID: a.Item.ItemID, ID: a.Item.ID, ExpectVersion: a.Item.Version,
+	if _, err := w.JournalBegin(state.JournalEntry{Op: provider.Update, ItemID: a.Item.ItemID, ID: a.Item.ID, ExpectVersion: a.Item.Version,
 		Item: &a, Time: time.Date(2025, 3, 2, 0, 0, 0, 0, time.UTC)}); err != nil {
 		t.Fatal(err)
 	}
@@ -668,7 +669,7 @@ func testExportReplace(t *testing.T, b Backend, open func(testing.TB) state.Stor
 	CompareDumps(t, d, got)
 	// The journal and history sequences continue after the replaced ones.
 	it := SampleItem("x", "linux", 9)
-	seq, err := w.JournalBegin(state.JournalEntry{Op: state.OpCreate, ItemID: it.Item.ItemID, Item: &it})
+	seq, err := w.JournalBegin(state.JournalEntry{Op: provider.Create, ItemID: it.Item.ItemID, Item: &it})
 	if err != nil || seq <= d.Journal[0].Seq {
 		t.Errorf("JournalBegin after Replace = %d, %v; want > %d", seq, err, d.Journal[0].Seq)
 	}
