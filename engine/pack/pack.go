@@ -435,22 +435,29 @@ func classify(in Input) (*classified, error) {
 	if in.Max < 1 || in.Max > MaxValuesLimit {
 		return nil, fmt.Errorf("max values per item %d out of range 1..%d", in.Max, MaxValuesLimit)
 	}
-	// One map for every value seen: desired, kept by some item, present
-	// in some item as read.
-	const (
-		isDesired uint8 = 1 << iota
-		isClaimed
-		isPresent
-	)
-	state := make(map[string]uint8, len(in.Desired))
-	for _, h := range in.Desired {
+	// What is known of each value: desired ones by their index in
+	// in.Desired (one map lookup per value read, none per flag change),
+	// the others (present in some item, not desired) in foreign.
+	index := make(map[string]int32, len(in.Desired))
+	flags := make([]uint8, len(in.Desired)) // isClaimed, isPresent
+	foreign := map[string]struct{}{}
+	for i, h := range in.Desired {
 		if err := checkHash(in.Type, h); err != nil {
 			return nil, err
 		}
-		if state[h] != 0 {
+		if index[h] = int32(i); len(index) != i+1 {
 			return nil, fmt.Errorf("desired hash %s listed twice", h)
 		}
-		state[h] = isDesired
+	}
+	// see marks n present and returns its index in in.Desired, or -1
+	// when it is not desired.
+	see := func(n string) int32 {
+		i, ok := index[n]
+		if !ok {
+			foreign[n] = struct{}{}
+			return -1
+		}
+		return i
 	}
 
 	items := make([]*work, len(in.Existing))
@@ -484,17 +491,19 @@ func classify(in Input) (*classified, error) {
 			// values in order, each its own run of one spelling.
 			w.kept = make([]string, 0, min(len(w.ex.Values), maxVals))
 			for _, v := range w.ex.Values {
-				st := state[v]
+				i := see(v)
 				switch {
-				case st&isDesired == 0:
+				case i < 0:
 					w.removed = append(w.removed, v)
-				case st&isClaimed != 0 || len(w.kept) == maxVals:
+				case flags[i]&isClaimed != 0 || len(w.kept) == maxVals:
 					w.displaced = append(w.displaced, v)
 				default:
 					w.kept = append(w.kept, v)
-					st |= isClaimed
+					flags[i] |= isClaimed
 				}
-				state[v] = st | isPresent
+				if i >= 0 {
+					flags[i] |= isPresent
+				}
 			}
 			w.setCauses(maxVals)
 			continue
@@ -516,6 +525,7 @@ func classify(in Input) (*classified, error) {
 		})
 
 		cands := make([][]spelling, 0, len(spells)) // runs of spellings of one kept hash
+		var candIdx []int32                         // their indexes in in.Desired
 		for i := 0; i < len(spells); {
 			j := i + 1
 			for j < len(spells) && spells[j].n == spells[i].n {
@@ -523,15 +533,18 @@ func classify(in Input) (*classified, error) {
 			}
 			run, n := spells[i:j], spells[i].n
 			i = j
-			st := state[n]
-			state[n] = st | isPresent
+			d := see(n)
 			switch {
-			case st&isDesired == 0:
+			case d < 0:
 				w.removed = appendSpellings(w.removed, run)
-			case st&isClaimed != 0:
+			case flags[d]&isClaimed != 0:
 				w.displaced = appendSpellings(w.displaced, run)
 			default:
 				cands = append(cands, run)
+				candIdx = append(candIdx, d)
+			}
+			if d >= 0 {
+				flags[d] |= isPresent
 			}
 		}
 		if len(cands) > maxVals {
@@ -543,7 +556,7 @@ func classify(in Input) (*classified, error) {
 		w.kept = make([]string, len(cands))
 		for k, run := range cands {
 			n := run[0].n
-			state[n] |= isClaimed
+			flags[candIdx[k]] |= isClaimed
 			w.kept[k] = n
 			for _, sp := range run {
 				if sp.v != n {
@@ -557,16 +570,26 @@ func classify(in Input) (*classified, error) {
 		w.setCauses(maxVals)
 	}
 
-	sorted := in.Desired // the planner passes it sorted: no copy then
-	if !slices.IsSorted(sorted) {
-		sorted = slices.Clone(in.Desired)
-		slices.Sort(sorted)
+	// Desired hashes in sorted order: the planner passes them sorted, so
+	// order is only built for other callers.
+	var order []int32
+	if !slices.IsSorted(in.Desired) {
+		order = make([]int32, len(in.Desired))
+		for i := range order {
+			order[i] = int32(i)
+		}
+		slices.SortFunc(order, func(a, b int32) int { return strings.Compare(in.Desired[a], in.Desired[b]) })
 	}
-	for _, h := range sorted {
-		if state[h]&isClaimed == 0 {
+	for k := range in.Desired {
+		i := int32(k)
+		if order != nil {
+			i = order[k]
+		}
+		h := in.Desired[i]
+		if flags[i]&isClaimed == 0 {
 			c.adds = append(c.adds, h)
 		}
-		if state[h]&isPresent == 0 {
+		if flags[i]&isPresent == 0 {
 			c.blocked = append(c.blocked, h)
 		}
 	}
@@ -577,10 +600,8 @@ func classify(in Input) (*classified, error) {
 		}
 		slices.SortStableFunc(c.adds, func(a, b string) int { return cmp.Compare(ranks[a], ranks[b]) })
 	}
-	for n, st := range state {
-		if st == isPresent {
-			c.unblocked = append(c.unblocked, n)
-		}
+	for n := range foreign {
+		c.unblocked = append(c.unblocked, n)
 	}
 	slices.Sort(c.unblocked)
 
@@ -601,6 +622,12 @@ func classify(in Input) (*classified, error) {
 	c.bound = t + ceilDiv(max(len(c.adds)-freeTail, 0), maxVals)
 	return c, nil
 }
+
+// Flags of a desired value in classify.
+const (
+	isClaimed uint8 = 1 << iota // kept by some item
+	isPresent                   // in some item as read
+)
 
 // setCauses sets w.causes from the removal step's outcome.
 func (w *work) setCauses(maxVals int) {

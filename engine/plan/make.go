@@ -494,6 +494,16 @@ func desiredSet(bl *config.Blocklist, results map[string]*fetched, prov *provena
 			// only not read whole yet.
 			empty = append(empty, f.Name)
 		}
+		if len(bl.Sources) == 1 {
+			// Size each set once (no rehashing while it grows).
+			n := map[provider.HashType]int{}
+			for _, ind := range r.resp.Indicators {
+				n[ind.Type]++
+			}
+			for t, c := range n {
+				out[t] = make(map[string]struct{}, c)
+			}
+		}
 		for h, ind := range r.resp.Indicators {
 			set := out[ind.Type]
 			if set == nil {

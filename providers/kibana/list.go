@@ -194,9 +194,17 @@ func (c *Client) find(ctx context.Context, st *listState, filter string) (int, e
 // take classifies one item of a _find page. It reports whether the item is
 // new to this query (for the repeated-page guard).
 func (c *Client) take(st *listState, thisQuery map[string]bool, raw json.RawMessage) (bool, error) {
-	var head itemHead
-	if err := json.Unmarshal(raw, &head); err != nil {
-		return false, fmt.Errorf("not an item: %w", err)
+	// One decode for the usual item; the head alone decides ownership
+	// when the whole item does not decode (a foreign item of another
+	// shape never fails a listing).
+	var w wireItem
+	werr := json.Unmarshal(raw, &w)
+	head := itemHead{ID: w.ID, ItemID: w.ItemID}
+	if werr != nil {
+		head = itemHead{}
+		if err := json.Unmarshal(raw, &head); err != nil {
+			return false, fmt.Errorf("not an item: %w", err)
+		}
 	}
 	owned := head.ItemID != "" && strings.HasPrefix(head.ItemID, st.prefix)
 	if head.ID == "" {
@@ -219,9 +227,8 @@ func (c *Client) take(st *listState, thisQuery map[string]bool, raw json.RawMess
 		st.unmanaged++
 		return true, nil
 	}
-	var w wireItem
-	if err := json.Unmarshal(raw, &w); err != nil {
-		return false, fmt.Errorf("item %q: %w", head.ItemID, err)
+	if werr != nil {
+		return false, fmt.Errorf("item %q: %w", head.ItemID, werr)
 	}
 	if w.ListID != "" && w.ListID != ListID {
 		return false, fmt.Errorf("item %q belongs to list %q, not %s", w.ItemID, w.ListID, ListID)

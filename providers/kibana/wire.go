@@ -94,6 +94,10 @@ func (w *wireItem) toItem() (provider.Item, error) {
 			}
 			pe.Value = []string{s}
 		default:
+			if vals, ok := provider.DecodeValues(v); ok {
+				pe.Value = vals // the usual list of plain hashes, in one pass
+				break
+			}
 			if err := json.Unmarshal(v, &pe.Value); err != nil {
 				return provider.Item{}, fmt.Errorf("item %q: entries[%d].value is not a list of strings", w.ItemID, i)
 			}

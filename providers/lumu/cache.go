@@ -49,7 +49,21 @@ type cachedIncident struct {
 type cachedContext struct {
 	Active *bool    `json:"currently_active,omitempty"`
 	Rank   *float64 `json:"rank,omitempty"`
-	Files  []string `json:"related_files,omitempty"`
+	Files  fileList `json:"related_files,omitempty"`
+}
+
+// fileList is a cached list of related files. Decoding it takes one pass
+// and two allocations (provider.DecodeValues) for the usual list of plain
+// hex strings; a record is read for every kept incident on every run.
+type fileList []string
+
+// UnmarshalJSON decodes a JSON array of strings (or null).
+func (l *fileList) UnmarshalJSON(raw []byte) error {
+	if v, ok := provider.DecodeValues(raw); ok {
+		*l = v
+		return nil
+	}
+	return json.Unmarshal(raw, (*[]string)(l))
 }
 
 func newCachedContext(c *Context) cachedContext {

@@ -74,6 +74,13 @@ func encodeUint(n uint64) []byte { return []byte(strconv.FormatUint(n, 10)) }
 
 // decodeStrict decodes one JSON value and rejects trailing data.
 func decodeStrict(data []byte, v any) error {
+	// json.Unmarshal accepts a subset of what the decoder below accepts
+	// and reads data in place (the decoder copies every record first);
+	// it fails on syntax before storing anything, so the decoder, run on
+	// failure, gives the same error (or accepts, e.g. a stray ']').
+	if json.Unmarshal(data, v) == nil {
+		return nil
+	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(v); err != nil {
 		return fmt.Errorf("invalid JSON: %w", err)
