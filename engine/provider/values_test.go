@@ -18,7 +18,7 @@ func TestDecodeValues(t *testing.T) {
 		{`["` + sha + `"]`, true},
 		{"[\n \"a\" ,\t\"B c\",\r\"\"]", true},
 		{`["a","a"]`, true},
-		{`["a\"b"]`, false},   // escape: encoding/json decides
+		{`["a\"b"]`, false},    // escape: encoding/json decides
 		{`["a\u0041"]`, false}, // escape
 		{`["ä"]`, false},       // non-ASCII: encoding/json decides (invalid UTF-8 becomes U+FFFD)
 		{"[\"a\tb\"]", false},  // control character: invalid JSON
