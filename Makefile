@@ -109,7 +109,7 @@ demo: build
 BENCH_FLAGS ?=
 BENCH_PKGS  := ./engine/pack ./engine/plan ./engine/state/boltstore ./providers/lumu
 
-bench: pg-bin ## benchmarks of SPEC section 8: table and docs/bench/results.json, then the Go micro-benchmarks (docs/bench/micro.txt)
+bench: pg-bin ## benchmarks of SPEC section 8 (BENCH_FLAGS, e.g. -skip growth): table and docs/bench/results.json, then the Go micro-benchmarks (docs/bench/micro.txt)
 	$(GO) run ./cmd/lumuctl-bench -out docs/bench/results.json $(BENCH_FLAGS)
 	@echo; echo "Go micro-benchmarks ($(BENCH_PKGS))"; echo
 	@$(GO) test -run '^$$' -bench . -benchmem $(BENCH_PKGS) >docs/bench/micro.txt 2>&1; s=$$?; cat docs/bench/micro.txt; exit $$s
