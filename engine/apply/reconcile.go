@@ -22,17 +22,6 @@ type ReconcileOptions struct {
 	Waiting func(d time.Duration)
 }
 
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
 // Reconciled reports what Reconcile decided for one journal entry.
 type Reconciled struct {
 	Entry state.JournalEntry
@@ -60,7 +49,7 @@ func Reconcile(ctx context.Context, w state.Writer, pending []state.JournalEntry
 		opts.Now = time.Now
 	}
 	if opts.Sleep == nil {
-		opts.Sleep = sleepCtx
+		opts.Sleep = provider.Sleep
 	}
 	var newest time.Time
 	for _, e := range pending {

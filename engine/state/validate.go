@@ -3,6 +3,8 @@ package state
 import (
 	"errors"
 	"fmt"
+	"strings"
+	"time"
 
 	"github.com/lumuctl/lumuctl/engine/provider"
 )
@@ -71,4 +73,47 @@ func ValidateProvenance(p Provenance) error {
 		}
 	}
 	return nil
+}
+
+// ValidateCommit checks what every store requires of a commit before it
+// writes anything: valid items, a known history outcome, provenance and
+// provenance patches of named blocklists (never both for one), each valid.
+func ValidateCommit(c Commit) error {
+	for _, it := range c.Put {
+		if err := ValidateItem(it); err != nil {
+			return fmt.Errorf("commit: %w", err)
+		}
+	}
+	if c.History != nil && !c.History.Outcome.Valid() {
+		return fmt.Errorf("commit: history entry has unknown outcome %q", c.History.Outcome)
+	}
+	for bl, p := range c.Provenance {
+		if bl == "" {
+			return errors.New("commit: provenance for an empty blocklist name")
+		}
+		if err := ValidateProvenance(p); err != nil {
+			return fmt.Errorf("commit: provenance of blocklist %s: %w", bl, err)
+		}
+	}
+	for bl, pp := range c.PatchProvenance {
+		if bl == "" {
+			return errors.New("commit: provenance patch for an empty blocklist name")
+		}
+		if _, both := c.Provenance[bl]; both {
+			return fmt.Errorf("commit: blocklist %s has both a provenance and a provenance patch", bl)
+		}
+		if err := pp.Validate(); err != nil {
+			return fmt.Errorf("commit: provenance patch of blocklist %s: %w", bl, err)
+		}
+	}
+	return nil
+}
+
+// RefKey identifies an IncidentRef by every field a store encodes, without
+// the cost of JSON-encoding each of the (often repeated) refs: stores keep
+// each distinct ref once.
+func RefKey(r provider.IncidentRef) string {
+	return strings.Join([]string{r.ID, r.Company, r.Filter, r.AdversaryID,
+		strings.Join(r.AdversaryTypes, "\x01"), r.Description,
+		r.LastContact.Format(time.RFC3339Nano), r.Status}, "\x00")
 }

@@ -133,7 +133,7 @@ func New(cfg provider.TargetConfig, opts ...Option) (*Client, error) {
 		retryTimeout: cfg.RetryTimeout,
 		pageSize:     DefaultPageSize,
 		window:       ResultWindow,
-		sleep:        sleepCtx,
+		sleep:        provider.Sleep,
 		now:          time.Now,
 		rand:         rand.Float64,
 		origin:       provider.Origin(base),
@@ -257,20 +257,6 @@ func (t readOnlyTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 		return nil, fmt.Errorf("%s %s: %w", r.Method, r.URL.Path, provider.ErrReadOnly)
 	}
 	return t.next.RoundTrip(r)
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
 
 // ownerSpacePrefix starts the tags Kibana 9.1+ adds to an item it creates

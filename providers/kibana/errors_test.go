@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
 	"github.com/lumuctl/lumuctl/cmd/lumuctl-sandbox/kibanasim"
 	"github.com/lumuctl/lumuctl/engine/provider"
 )
@@ -312,7 +313,7 @@ func TestCancelStopsWaiting(t *testing.T) {
 	c, err := New(provider.TargetConfig{Name: "prod", URL: srv.URL, APIKey: testKey}, WithHTTPClient(srv.Client()),
 		WithSleeper(func(ctx context.Context, d time.Duration) error {
 			cancel()
-			return sleepCtx(ctx, d) // real sleeper: must return at once
+			return provider.Sleep(ctx, d) // real sleeper: must return at once
 		}))
 	if err != nil {
 		t.Fatal(err)

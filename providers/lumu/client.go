@@ -42,21 +42,6 @@ const (
 // returns ctx.Err() in the latter case.
 type SleepFunc func(ctx context.Context, d time.Duration) error
 
-// Sleep is the real SleepFunc.
-func Sleep(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
-}
-
 // ClientConfig configures a Client. Only BaseURL and Key are required.
 type ClientConfig struct {
 	BaseURL string
@@ -131,7 +116,7 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 		cfg.Now = time.Now
 	}
 	if cfg.Sleep == nil {
-		cfg.Sleep = Sleep
+		cfg.Sleep = provider.Sleep
 	}
 	if cfg.Jitter == nil {
 		cfg.Jitter = rand.Float64

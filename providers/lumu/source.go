@@ -86,7 +86,7 @@ var Factory provider.SourceFactory = func(o provider.SourceOptions) (provider.So
 func NewSource(o provider.SourceOptions, opts ...Option) (provider.Source, hcl.Diagnostics) {
 	s := &Source{
 		now:          time.Now,
-		sleep:        Sleep,
+		sleep:        provider.Sleep,
 		concurrency:  DefaultConcurrency,
 		cacheTimeout: DefaultCacheTimeout,
 		limiters:     make(map[string]*rate.Limiter),

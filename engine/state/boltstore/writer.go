@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
-	"strings"
 	"sync"
 	"time"
 
@@ -158,21 +157,13 @@ func (w *writer) JournalClear(seqs ...uint64) error {
 }
 
 func (w *writer) Commit(c state.Commit) (uint64, error) {
-	for _, it := range c.Put {
-		if err := state.ValidateItem(it); err != nil {
-			return 0, fmt.Errorf("commit: %w", err)
-		}
-	}
-	if c.History != nil && !c.History.Outcome.Valid() {
-		return 0, fmt.Errorf("commit: history entry has unknown outcome %q", c.History.Outcome)
+	if err := state.ValidateCommit(c); err != nil {
+		return 0, err
 	}
 	// Encode provenance before opening the file, to keep the transaction
-	// (and the time the file is held) short and to reject bad input early.
+	// (and the time the file is held) short.
 	prov := make(map[string]*encodedProvenance, len(c.Provenance))
 	for bl, p := range c.Provenance {
-		if bl == "" {
-			return 0, errors.New("commit: provenance for an empty blocklist name")
-		}
 		if p == nil {
 			prov[bl] = nil
 			continue
@@ -182,17 +173,6 @@ func (w *writer) Commit(c state.Commit) (uint64, error) {
 			return 0, fmt.Errorf("commit: provenance of blocklist %s: %w", bl, err)
 		}
 		prov[bl] = ep
-	}
-	for bl, pp := range c.PatchProvenance {
-		if bl == "" {
-			return 0, errors.New("commit: provenance patch for an empty blocklist name")
-		}
-		if _, both := c.Provenance[bl]; both {
-			return 0, fmt.Errorf("commit: blocklist %s has both a provenance and a provenance patch", bl)
-		}
-		if err := pp.Validate(); err != nil {
-			return 0, fmt.Errorf("commit: provenance patch of blocklist %s: %w", bl, err)
-		}
 	}
 	serial, err := w.do(func(tx *bolt.Tx) error {
 		if c.Namespace != "" {
@@ -340,7 +320,7 @@ func encodeProvenance(p state.Provenance) (*encodedProvenance, error) {
 			if r.ID == "" {
 				return nil, fmt.Errorf("hash %s: incident without id", h)
 			}
-			key := refKey(r)
+			key := state.RefKey(r)
 			i, ok := index[key]
 			if !ok {
 				data, err := json.Marshal(r)
@@ -361,14 +341,6 @@ func encodeProvenance(p state.Provenance) (*encodedProvenance, error) {
 		ep.values = append(ep.values, r.v)
 	}
 	return ep, nil
-}
-
-// refKey identifies an IncidentRef by every field it encodes, without the
-// cost of JSON-encoding each of the (often repeated) refs.
-func refKey(r provider.IncidentRef) string {
-	return strings.Join([]string{r.ID, r.Company, r.Filter, r.AdversaryID,
-		strings.Join(r.AdversaryTypes, "\x01"), r.Description,
-		r.LastContact.Format(time.RFC3339Nano), r.Status}, "\x00")
 }
 
 func (ep *encodedProvenance) write(parent *bolt.Bucket, blocklist string) error {

@@ -8,7 +8,6 @@ import (
 	"maps"
 	"slices"
 	"sort"
-	"strings"
 	"sync"
 	"time"
 
@@ -215,19 +214,11 @@ func (w *writer) JournalClear(seqs ...uint64) error {
 }
 
 func (w *writer) Commit(c state.Commit) (uint64, error) {
-	for _, it := range c.Put {
-		if err := state.ValidateItem(it); err != nil {
-			return 0, fmt.Errorf("commit: %w", err)
-		}
-	}
-	if c.History != nil && !c.History.Outcome.Valid() {
-		return 0, fmt.Errorf("commit: history entry has unknown outcome %q", c.History.Outcome)
+	if err := state.ValidateCommit(c); err != nil {
+		return 0, err
 	}
 	prov := make(map[string]*encodedProvenance, len(c.Provenance))
 	for bl, p := range c.Provenance {
-		if bl == "" {
-			return 0, errors.New("commit: provenance for an empty blocklist name")
-		}
 		if p == nil {
 			prov[bl] = nil
 			continue
@@ -237,17 +228,6 @@ func (w *writer) Commit(c state.Commit) (uint64, error) {
 			return 0, fmt.Errorf("commit: provenance of blocklist %s: %w", bl, err)
 		}
 		prov[bl] = ep
-	}
-	for bl, pp := range c.PatchProvenance {
-		if bl == "" {
-			return 0, errors.New("commit: provenance patch for an empty blocklist name")
-		}
-		if _, both := c.Provenance[bl]; both {
-			return 0, fmt.Errorf("commit: blocklist %s has both a provenance and a provenance patch", bl)
-		}
-		if err := pp.Validate(); err != nil {
-			return 0, fmt.Errorf("commit: provenance patch of blocklist %s: %w", bl, err)
-		}
 	}
 	serial, err := w.do("commit state", func(ctx context.Context, tx pgx.Tx) error {
 		ns := w.s.namespace
@@ -361,7 +341,7 @@ func encodeProvenance(p state.Provenance) (*encodedProvenance, error) {
 		refs := p[h]
 		idx := make([]int32, 0, len(refs))
 		for _, r := range refs {
-			k := refKey(r)
+			k := state.RefKey(r)
 			i, ok := index[k]
 			if !ok {
 				data, err := json.Marshal(r)
@@ -378,13 +358,6 @@ func encodeProvenance(p state.Provenance) (*encodedProvenance, error) {
 		ep.lists = append(ep.lists, idx)
 	}
 	return ep, nil
-}
-
-// refKey identifies an IncidentRef by every field it encodes.
-func refKey(r provider.IncidentRef) string {
-	return strings.Join([]string{r.ID, r.Company, r.Filter, r.AdversaryID,
-		strings.Join(r.AdversaryTypes, "\x01"), r.Description,
-		r.LastContact.Format(time.RFC3339Nano), r.Status}, "\x00")
 }
 
 // writeProvenance replaces one blocklist's provenance (ep nil: deletes it),
