@@ -357,7 +357,7 @@ func provenancePatch(bp plan.BlocklistPlan) state.ProvenancePatch {
 	// Values removed from Kibana need not be hashes (typed by hand): only
 	// valid ones can have provenance.
 	pp.Drop = slices.DeleteFunc(pp.Drop, func(h string) bool { _, err := state.HashBytes(h); return err != nil })
-	pp.Set = make(state.Provenance, len(bp.Provenance.Hashes))
+	pp.Set = make(state.HashIncidents, len(bp.Provenance.Hashes))
 	for h := range bp.Provenance.Hashes {
 		pp.Set[h] = bp.Provenance.Lookup(h)
 	}
@@ -381,7 +381,7 @@ func finish(opts Options, res *Result, complete bool, failed map[string]bool) (*
 	default:
 		res.Outcome = state.OutcomeError
 	}
-	commit := state.Commit{ClearDone: true, Provenance: map[string]state.Provenance{},
+	commit := state.Commit{ClearDone: true, Provenance: map[string]state.HashIncidents{},
 		PatchProvenance: map[string]state.ProvenancePatch{}, Namespace: p.Namespace}
 	for _, bp := range p.Blocklists {
 		if failed[bp.Name] || (!complete && failed == nil) {

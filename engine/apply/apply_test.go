@@ -79,7 +79,7 @@ func (h *harness) prior(t *testing.T) (plan.Prior, *state.State) {
 		items[id] = it.Item
 	}
 	return plan.Prior{Lineage: st.Lineage, Serial: st.Serial, Items: items,
-		Provenance: func(bl, hash string) []provider.IncidentRef {
+		Incidents: func(bl, hash string) []provider.IncidentRef {
 			refs, _ := h.store.Provenance(bl, hash)
 			return refs
 		}}, st

@@ -108,7 +108,7 @@ func prior(store state.Reader, st *state.State) plan.Prior {
 		Lineage: st.Lineage,
 		Serial:  st.Serial,
 		Items:   items,
-		Provenance: func(blocklist, hash string) []provider.IncidentRef {
+		Incidents: func(blocklist, hash string) []provider.IncidentRef {
 			refs, err := store.Provenance(blocklist, hash)
 			if err != nil {
 				return nil

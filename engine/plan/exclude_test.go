@@ -115,7 +115,7 @@ blocklist "lumu" {
 	if got := plannedHashes(t, e, e.mustPlan(t)); len(got) != 10 {
 		t.Fatalf("first apply blocked %d hashes, want 10", len(got))
 	}
-	e.prior.Provenance = func(bl, h string) []provider.IncidentRef {
+	e.prior.Incidents = func(bl, h string) []provider.IncidentRef {
 		return []provider.IncidentRef{{ID: "inc-ex", Filter: "ex"}}
 	}
 	// The incident is listed but unread: without exclude, nothing leaves.

@@ -46,9 +46,10 @@ type Prior struct {
 	Serial  uint64
 	// Items are the owned items as last applied, by item_id.
 	Items map[string]provider.Item
-	// Provenance returns the incidents recorded for a hash of a blocklist
-	// at the last apply (used to explain removals); may be nil.
-	Provenance func(blocklist, hash string) []provider.IncidentRef
+	// Incidents returns the incidents the state recorded for a hash of a
+	// blocklist at the last apply (used to explain removals and to keep
+	// the hashes of unread incidents); may be nil.
+	Incidents func(blocklist, hash string) []provider.IncidentRef
 }
 
 // GuardTrip marks a diagnostic (in hcl.Diagnostic.Extra) that reports a
@@ -556,7 +557,7 @@ func keepUnread(ns string, bl *config.Blocklist, results map[string]*fetched, pr
 			}
 		}
 	}
-	if len(unread) == 0 || prior.Provenance == nil {
+	if len(unread) == 0 || prior.Incidents == nil {
 		return
 	}
 	prefix := pack.BlocklistPrefix(ns, bl.Name)
@@ -578,7 +579,7 @@ func keepUnread(ns string, bl *config.Blocklist, results map[string]*fetched, pr
 					continue
 				}
 				var keep []provider.IncidentRef
-				for _, ref := range prior.Provenance(bl.Name, h) {
+				for _, ref := range prior.Incidents(bl.Name, h) {
 					if unread[ref.Filter+"\x00"+ref.ID] && !excluded(filters[ref.Filter], h) {
 						keep = append(keep, ref)
 					}
@@ -813,10 +814,10 @@ func setProvenance(p *Plan, provs map[string]*provenanceBuilder, prior Prior) {
 					continue
 				}
 				seen[h] = true
-				if prior.Provenance == nil {
+				if prior.Incidents == nil {
 					continue
 				}
-				if refs := prior.Provenance(bp.Name, h); len(refs) > 0 {
+				if refs := prior.Incidents(bp.Name, h); len(refs) > 0 {
 					removed.add(h, refs)
 				}
 			}
@@ -837,8 +838,8 @@ func setProvenance(p *Plan, provs map[string]*provenanceBuilder, prior Prior) {
 				return false
 			}
 			var recorded []provider.IncidentRef
-			if prior.Provenance != nil {
-				recorded = prior.Provenance(bp.Name, h)
+			if prior.Incidents != nil {
+				recorded = prior.Incidents(bp.Name, h)
 			}
 			return !sameIncidents(cur.refs, refs, recorded)
 		})

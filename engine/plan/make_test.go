@@ -185,7 +185,7 @@ func TestRemovalRewritesOnlyHoldingItems(t *testing.T) {
 		t.Fatalf("removed = %v", got)
 	}
 	// Provenance of removed hashes comes from the prior state when known.
-	e.prior.Provenance = func(bl, h string) []provider.IncidentRef {
+	e.prior.Incidents = func(bl, h string) []provider.IncidentRef {
 		return []provider.IncidentRef{{ID: "old-" + h[:4]}}
 	}
 	p = e.mustPlan(t)

@@ -40,7 +40,7 @@ func TestPriorProvenanceIsPerBlocklist(t *testing.T) {
 	e.src.Set("mal", provider.SHA256, append(hashes("keep", 3), gone)...)
 	e.src.Set("other", provider.SHA256, hashes("other", 1)...)
 	e.applyDirect(t, e.mustPlan(t))
-	e.prior.Provenance = func(bl, h string) []provider.IncidentRef {
+	e.prior.Incidents = func(bl, h string) []provider.IncidentRef {
 		if h != gone {
 			return nil
 		}
@@ -85,7 +85,7 @@ func TestProvenanceIsPerBlocklistAndOnlyWhatChanges(t *testing.T) {
 	e.applyDirect(t, p)
 	// Recorded: a has the incidents of this run; b recorded nothing for
 	// shared[1] (say a failed blocklist at the last apply).
-	e.prior.Provenance = func(bl, h string) []provider.IncidentRef {
+	e.prior.Incidents = func(bl, h string) []provider.IncidentRef {
 		if bl == "b" && h == shared[1] {
 			return nil
 		}

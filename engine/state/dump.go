@@ -14,7 +14,7 @@ type Dump struct {
 	History []HistoryEntry
 	Journal []JournalEntry
 	// Provenance is, per blocklist, hash → incidents.
-	Provenance map[string]Provenance
+	Provenance map[string]HashIncidents
 }
 
 // Exporter is a store that can read its whole content in one consistent

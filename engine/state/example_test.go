@@ -42,7 +42,7 @@ func Example() {
 
 	hash := "3f2a000000000000000000000000000000000000000000000000000000c9e1"
 	serial, _ := w.Commit(state.Commit{
-		Provenance: map[string]state.Provenance{
+		Provenance: map[string]state.HashIncidents{
 			"main": {hash + "00": {{ID: "7c40be00", Company: "acme", Filter: "malware"}}},
 		},
 		AppliedDigest: "d1",

@@ -127,21 +127,21 @@ type HistoryEntry struct {
 	Message    string    `json:"message,omitempty"`
 }
 
-// Provenance maps a lowercase hex hash to the incidents that put it in one
+// HashIncidents maps a lowercase hex hash to the incidents that put it in one
 // blocklist.
-type Provenance map[string][]provider.IncidentRef
+type HashIncidents map[string][]provider.IncidentRef
 
 // ProvenancePatch changes part of one blocklist's recorded provenance:
 // Drop forgets hashes, then Set records (replaces) the incidents of others.
 type ProvenancePatch struct {
 	Drop []string
-	Set  Provenance
+	Set  HashIncidents
 }
 
 // Apply returns old patched with pp; old is not modified. The result is
 // nil when no hash is left.
-func (pp ProvenancePatch) Apply(old Provenance) Provenance {
-	out := make(Provenance, len(old)+len(pp.Set))
+func (pp ProvenancePatch) Apply(old HashIncidents) HashIncidents {
+	out := make(HashIncidents, len(old)+len(pp.Set))
 	for h, refs := range old {
 		out[h] = refs
 	}
@@ -176,7 +176,7 @@ type Commit struct {
 	Remove []string
 	// Provenance replaces, per blocklist, the whole provenance of that
 	// blocklist. A nil Provenance value deletes that blocklist's provenance.
-	Provenance map[string]Provenance
+	Provenance map[string]HashIncidents
 	// PatchProvenance changes, per blocklist, the provenance of some hashes
 	// and keeps the rest as recorded (apply records only what its plan
 	// changes). A blocklist may not be in both Provenance and

@@ -58,7 +58,7 @@ func HashBytes(h string) ([]byte, error) {
 
 // ValidateProvenance checks one blocklist's provenance: valid hashes, each
 // with at least one incident, each incident with an id.
-func ValidateProvenance(p Provenance) error {
+func ValidateProvenance(p HashIncidents) error {
 	for h, refs := range p {
 		if _, err := HashBytes(h); err != nil {
 			return err

@@ -25,13 +25,13 @@ func BenchmarkJournalBegin(b *testing.B) {
 
 // benchProvenance is 200,000 sha256 hashes from 10,000 incidents, two
 // incidents per hash.
-func benchProvenance() state.Provenance {
+func benchProvenance() state.HashIncidents {
 	incidents := make([]provider.IncidentRef, 10000)
 	for i := range incidents {
 		incidents[i] = provider.IncidentRef{ID: hashN(i, 24), Company: "acme", Filter: "malware",
 			AdversaryTypes: []string{"Malware"}, Description: "QakBot", Status: "open"}
 	}
-	p := make(state.Provenance, 200000)
+	p := make(state.HashIncidents, 200000)
 	for i := range 200000 {
 		p[hashN(i, 64)] = []provider.IncidentRef{incidents[i%10000], incidents[(i*7)%10000]}
 	}
@@ -44,7 +44,7 @@ func BenchmarkProvenanceWrite200k(b *testing.B) {
 	p := benchProvenance()
 	b.ResetTimer()
 	for b.Loop() {
-		if _, err := w.Commit(state.Commit{Provenance: map[string]state.Provenance{"main": p}}); err != nil {
+		if _, err := w.Commit(state.Commit{Provenance: map[string]state.HashIncidents{"main": p}}); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -55,7 +55,7 @@ func BenchmarkProvenanceWrite200k(b *testing.B) {
 func BenchmarkProvenanceLookup(b *testing.B) {
 	s := statetest.MustOpen(b)
 	w := mustLock(b, s)
-	if _, err := w.Commit(state.Commit{Provenance: map[string]state.Provenance{"main": benchProvenance()}}); err != nil {
+	if _, err := w.Commit(state.Commit{Provenance: map[string]state.HashIncidents{"main": benchProvenance()}}); err != nil {
 		b.Fatal(err)
 	}
 	b.ResetTimer()

@@ -42,7 +42,7 @@ func (s *Store) Export() (*state.Dump, error) {
 		return nil, errors.New("state changed during export")
 	}
 	d.Serial, d.Items, d.Applied, d.Journal = st.Serial, st.Items, st.Applied, st.Journal
-	d.Provenance = map[string]state.Provenance{}
+	d.Provenance = map[string]state.HashIncidents{}
 	_, err = s.view(func(tx *bolt.Tx, m meta) error {
 		if m.serial != d.Serial {
 			return errors.New("state changed during export")
@@ -61,7 +61,7 @@ func (s *Store) Export() (*state.Dump, error) {
 }
 
 // readProvenance reads one blocklist's provenance bucket whole.
-func (s *Store) readProvenance(b *bolt.Bucket, bl string) (state.Provenance, error) {
+func (s *Store) readProvenance(b *bolt.Bucket, bl string) (state.HashIncidents, error) {
 	hashes, incidents := b.Bucket(bucketHashes), b.Bucket(bucketIncidents)
 	where := fmt.Sprintf("provenance[%q]", bl)
 	if hashes == nil || incidents == nil {
@@ -79,7 +79,7 @@ func (s *Store) readProvenance(b *bolt.Bucket, bl string) (state.Provenance, err
 	if err != nil {
 		return nil, err
 	}
-	p := state.Provenance{}
+	p := state.HashIncidents{}
 	err = hashes.ForEach(func(k, v []byte) error {
 		idx, err := decodeIndexes(v, min(uint64(len(refs)), math.MaxUint32+1))
 		if err != nil {

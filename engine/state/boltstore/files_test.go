@@ -25,12 +25,12 @@ func populated(t *testing.T) *boltstore.Store {
 	s := statetest.MustOpen(t)
 	w := mustLock(t, s)
 	var items []state.Item
-	prov := state.Provenance{}
+	prov := state.HashIncidents{}
 	for i := range 50 {
 		items = append(items, sampleItem("main", "windows", i))
 		prov[hashN(i, 64)] = []provider.IncidentRef{{ID: "inc-" + hashN(i%7, 8), Company: "acme", Filter: "malware"}}
 	}
-	if _, err := w.Commit(state.Commit{Put: items, Provenance: map[string]state.Provenance{"main": prov},
+	if _, err := w.Commit(state.Commit{Put: items, Provenance: map[string]state.HashIncidents{"main": prov},
 		AppliedDigest: "d1", History: &state.HistoryEntry{Who: "a@b", Command: "apply", Outcome: state.OutcomeSuccess}}); err != nil {
 		t.Fatal(err)
 	}

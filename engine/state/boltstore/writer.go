@@ -213,7 +213,7 @@ func (w *writer) Commit(c state.Commit) (uint64, error) {
 			}
 		}
 		for _, bl := range slices.Sorted(maps.Keys(c.PatchProvenance)) {
-			var old state.Provenance
+			var old state.HashIncidents
 			if b := pb.Bucket([]byte(bl)); b != nil {
 				var err error
 				if old, err = w.s.readProvenance(b, bl); err != nil {
@@ -302,7 +302,7 @@ type encodedProvenance struct {
 	values    [][]byte
 }
 
-func encodeProvenance(p state.Provenance) (*encodedProvenance, error) {
+func encodeProvenance(p state.HashIncidents) (*encodedProvenance, error) {
 	ep := &encodedProvenance{}
 	index := map[string]uint32{}
 	type kv struct{ k, v []byte }

@@ -31,13 +31,13 @@ func BenchmarkJournalBegin(b *testing.B) {
 
 // benchProvenance is n sha256 hashes from n/20 incidents, two incidents
 // per hash (as boltstore's benchmark, for n = 200,000).
-func benchProvenance(n int) state.Provenance {
+func benchProvenance(n int) state.HashIncidents {
 	incidents := make([]provider.IncidentRef, n/20)
 	for i := range incidents {
 		incidents[i] = provider.IncidentRef{ID: statetest.HashN(i, 24), Company: "acme", Filter: "malware",
 			AdversaryTypes: []string{"Malware"}, Description: "QakBot", Status: "open"}
 	}
-	p := make(state.Provenance, n)
+	p := make(state.HashIncidents, n)
 	for i := range n {
 		p[statetest.HashN(i, 64)] = []provider.IncidentRef{incidents[i%len(incidents)], incidents[(i*7)%len(incidents)]}
 	}
@@ -49,7 +49,7 @@ func BenchmarkProvenanceWrite200k(b *testing.B) {
 	w := statetest.MustLock(b, s)
 	p := benchProvenance(200000)
 	for b.Loop() {
-		if _, err := w.Commit(state.Commit{Provenance: map[string]state.Provenance{"main": p}}); err != nil {
+		if _, err := w.Commit(state.Commit{Provenance: map[string]state.HashIncidents{"main": p}}); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -58,7 +58,7 @@ func BenchmarkProvenanceWrite200k(b *testing.B) {
 func BenchmarkProvenanceLookup(b *testing.B) {
 	s := newStore(b, cluster.FreshSchema(b), "prod")
 	w := statetest.MustLock(b, s)
-	if _, err := w.Commit(state.Commit{Provenance: map[string]state.Provenance{"main": benchProvenance(200000)}}); err != nil {
+	if _, err := w.Commit(state.Commit{Provenance: map[string]state.HashIncidents{"main": benchProvenance(200000)}}); err != nil {
 		b.Fatal(err)
 	}
 	i := 0
@@ -87,7 +87,7 @@ func BenchmarkSize100k(b *testing.B) {
 		it.Item.Entries[0].Value = vals
 		items = append(items, it)
 	}
-	commit := state.Commit{Put: items, Provenance: map[string]state.Provenance{"main": benchProvenance(n)}}
+	commit := state.Commit{Put: items, Provenance: map[string]state.HashIncidents{"main": benchProvenance(n)}}
 	for b.Loop() {
 		schema := cluster.FreshSchema(b)
 		s := newStore(b, schema, "prod")

@@ -436,13 +436,13 @@ func (s *Store) Export() (*state.Dump, error) {
 	return d, nil
 }
 
-func (s *Store) readAllProvenance(ctx context.Context, tx pgx.Tx) (map[string]state.Provenance, error) {
+func (s *Store) readAllProvenance(ctx context.Context, tx pgx.Tx) (map[string]state.HashIncidents, error) {
 	return s.readProvenance(ctx, tx, nil)
 }
 
 // readProvenance reads the provenance of every blocklist, or of only one
 // when only is not nil.
-func (s *Store) readProvenance(ctx context.Context, tx pgx.Tx, only *string) (map[string]state.Provenance, error) {
+func (s *Store) readProvenance(ctx context.Context, tx pgx.Tx, only *string) (map[string]state.HashIncidents, error) {
 	incidents := map[string][]provider.IncidentRef{}
 	rows, err := tx.Query(ctx, s.sql(`SELECT blocklist, idx, body FROM %[1]s.prov_incidents WHERE namespace = $1 AND ($2::text IS NULL OR blocklist = $2) ORDER BY blocklist, idx`), s.namespace, only)
 	if err != nil {
@@ -465,7 +465,7 @@ func (s *Store) readProvenance(ctx context.Context, tx pgx.Tx, only *string) (ma
 	if err != nil {
 		return nil, err
 	}
-	out := map[string]state.Provenance{}
+	out := map[string]state.HashIncidents{}
 	rows, err = tx.Query(ctx, s.sql(`SELECT blocklist, hash, incidents FROM %[1]s.provenance WHERE namespace = $1 AND ($2::text IS NULL OR blocklist = $2)`), s.namespace, only)
 	if err != nil {
 		return nil, err
@@ -481,7 +481,7 @@ func (s *Store) readProvenance(ctx context.Context, tx pgx.Tx, only *string) (ma
 			refs = append(refs, incidents[bl][i])
 		}
 		if out[bl] == nil {
-			out[bl] = state.Provenance{}
+			out[bl] = state.HashIncidents{}
 		}
 		out[bl][fmt.Sprintf("%x", hash)] = refs
 		return nil

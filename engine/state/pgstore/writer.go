@@ -329,7 +329,7 @@ type encodedProvenance struct {
 	lists     [][]int32
 }
 
-func encodeProvenance(p state.Provenance) (*encodedProvenance, error) {
+func encodeProvenance(p state.HashIncidents) (*encodedProvenance, error) {
 	if err := state.ValidateProvenance(p); err != nil {
 		return nil, err
 	}

@@ -212,12 +212,12 @@ func testBadCommit(t *testing.T, open func(testing.TB) state.Store) {
 	}{
 		{"item without id", state.Commit{Put: []state.Item{{Blocklist: "main"}}}, "no item_id"},
 		{"bad hash type", state.Commit{Put: []state.Item{{HashType: "crc32", Item: provider.Item{ItemID: "x"}}}}, "unknown hash type"},
-		{"uppercase hash", state.Commit{Provenance: map[string]state.Provenance{"main": {strings.ToUpper(HashN(1, 32)): ref}}}, "not lowercase"},
-		{"short hash", state.Commit{Provenance: map[string]state.Provenance{"main": {"abc": ref}}}, "want 32, 40 or 64"},
-		{"non-hex hash", state.Commit{Provenance: map[string]state.Provenance{"main": {strings.Repeat("z", 40): ref}}}, "not hex"},
-		{"no incidents", state.Commit{Provenance: map[string]state.Provenance{"main": {HashN(1, 32): nil}}}, "no incidents"},
-		{"incident without id", state.Commit{Provenance: map[string]state.Provenance{"main": {HashN(1, 32): {{Filter: "f"}}}}}, "without id"},
-		{"empty blocklist", state.Commit{Provenance: map[string]state.Provenance{"": {}}}, "empty blocklist"},
+		{"uppercase hash", state.Commit{Provenance: map[string]state.HashIncidents{"main": {strings.ToUpper(HashN(1, 32)): ref}}}, "not lowercase"},
+		{"short hash", state.Commit{Provenance: map[string]state.HashIncidents{"main": {"abc": ref}}}, "want 32, 40 or 64"},
+		{"non-hex hash", state.Commit{Provenance: map[string]state.HashIncidents{"main": {strings.Repeat("z", 40): ref}}}, "not hex"},
+		{"no incidents", state.Commit{Provenance: map[string]state.HashIncidents{"main": {HashN(1, 32): nil}}}, "no incidents"},
+		{"incident without id", state.Commit{Provenance: map[string]state.HashIncidents{"main": {HashN(1, 32): {{Filter: "f"}}}}}, "without id"},
+		{"empty blocklist", state.Commit{Provenance: map[string]state.HashIncidents{"": {}}}, "empty blocklist"},
 		{"bad outcome", state.Commit{History: &state.HistoryEntry{Outcome: "meh"}}, "unknown outcome"},
 	}
 	before := MustSnapshot(t, s).Serial
@@ -243,7 +243,7 @@ func testProvenance(t *testing.T, open func(testing.TB) state.Store) {
 	i2b := i2
 	i2b.Filter = "all" // the same incident through another filter is a distinct ref
 	md5, sha1, sha256 := HashN(1, 32), HashN(2, 40), HashN(3, 64)
-	if _, err := w.Commit(state.Commit{Provenance: map[string]state.Provenance{
+	if _, err := w.Commit(state.Commit{Provenance: map[string]state.HashIncidents{
 		"main": {md5: {i1, i2}, sha1: {i2}, sha256: {i1}},
 		"edr":  {md5: {i2b}},
 	}}); err != nil {
@@ -281,7 +281,7 @@ func testProvenance(t *testing.T, open func(testing.TB) state.Store) {
 	if _, err := s.Provenance("main", "ZZ"); err == nil {
 		t.Error("Provenance of an invalid hash: no error")
 	}
-	if _, err := w.Commit(state.Commit{Provenance: map[string]state.Provenance{"main": {sha1: {i1}}, "edr": nil}}); err != nil {
+	if _, err := w.Commit(state.Commit{Provenance: map[string]state.HashIncidents{"main": {sha1: {i1}}, "edr": nil}}); err != nil {
 		t.Fatal(err)
 	}
 	all, err = s.ProvenanceAll(md5)
@@ -304,15 +304,15 @@ func testProvenancePatch(t *testing.T, open func(testing.TB) state.Store) {
 	i2 := provider.IncidentRef{ID: "8d51cf11", Company: "acme", Filter: "malware"}
 	i3 := provider.IncidentRef{ID: "9e62d022", Company: "acme", Filter: "malware"}
 	h1, h2, h3, h4 := HashN(1, 64), HashN(2, 64), HashN(3, 32), HashN(4, 64)
-	if _, err := w.Commit(state.Commit{Provenance: map[string]state.Provenance{
+	if _, err := w.Commit(state.Commit{Provenance: map[string]state.HashIncidents{
 		"main": {h1: {i1}, h2: {i1, i2}, h3: {i2}},
 		"edr":  {h1: {i2}},
 	}}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := w.Commit(state.Commit{PatchProvenance: map[string]state.ProvenancePatch{
-		"main":  {Drop: []string{h3, h4}, Set: state.Provenance{h2: {i3}, h4: {i1, i3}}},
-		"fresh": {Set: state.Provenance{h3: {i3}}},
+		"main":  {Drop: []string{h3, h4}, Set: state.HashIncidents{h2: {i3}, h4: {i1, i3}}},
+		"fresh": {Set: state.HashIncidents{h3: {i3}}},
 	}}); err != nil {
 		t.Fatal(err)
 	}
@@ -320,7 +320,7 @@ func testProvenancePatch(t *testing.T, open func(testing.TB) state.Store) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]state.Provenance{
+	want := map[string]state.HashIncidents{
 		"main":  {h1: {i1}, h2: {i3}, h4: {i1, i3}},
 		"edr":   {h1: {i2}},
 		"fresh": {h3: {i3}},
@@ -336,9 +336,9 @@ func testProvenancePatch(t *testing.T, open func(testing.TB) state.Store) {
 	}
 	for name, c := range map[string]state.Commit{
 		"bad drop":   {PatchProvenance: map[string]state.ProvenancePatch{"main": {Drop: []string{"ZZ"}}}},
-		"no refs":    {PatchProvenance: map[string]state.ProvenancePatch{"main": {Set: state.Provenance{h1: nil}}}},
+		"no refs":    {PatchProvenance: map[string]state.ProvenancePatch{"main": {Set: state.HashIncidents{h1: nil}}}},
 		"empty name": {PatchProvenance: map[string]state.ProvenancePatch{"": {}}},
-		"both":       {Provenance: map[string]state.Provenance{"main": nil}, PatchProvenance: map[string]state.ProvenancePatch{"main": {}}},
+		"both":       {Provenance: map[string]state.HashIncidents{"main": nil}, PatchProvenance: map[string]state.ProvenancePatch{"main": {}}},
 	} {
 		if _, err := w.Commit(c); err == nil {
 			t.Errorf("%s: commit accepted", name)
@@ -623,7 +623,7 @@ func FillSample(t testing.TB, s state.Store) *state.Dump {
 	a := SampleItem("main", "windows", 1)
 	if _, err := w.Commit(state.Commit{
 		Put:           []state.Item{a, SampleItem("edr", "linux", 2)},
-		Provenance:    map[string]state.Provenance{"main": {HashN(1, 64): {i1, i2}, HashN(2, 64): {i2}}, "edr": {HashN(2, 32): {i1}}},
+		Provenance:    map[string]state.HashIncidents{"main": {HashN(1, 64): {i1, i2}, HashN(2, 64): {i2}}, "edr": {HashN(2, 32): {i1}}},
 		AppliedDigest: "sha256:abc",
 		History:       &state.HistoryEntry{Time: time.Date(2025, 3, 1, 9, 0, 0, 0, time.UTC), Who: "a@b", Command: "apply", Outcome: state.OutcomeSuccess},
 	}); err != nil {
