@@ -6,17 +6,14 @@ import (
 	"fmt"
 	"os"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/spf13/cobra"
 
-	"github.com/lumuctl/lumuctl/engine/apply"
+	"github.com/lumuctl/lumuctl/cmd/lumuctl/internal/views"
 	"github.com/lumuctl/lumuctl/engine/operation"
 	"github.com/lumuctl/lumuctl/engine/plan"
-	"github.com/lumuctl/lumuctl/engine/provider"
-	"github.com/lumuctl/lumuctl/engine/state"
 )
 
 type applyFlags struct {
@@ -152,7 +149,7 @@ func runApply(ctx context.Context, g *globals, f applyFlags, mode plan.Mode, pla
 	r, err := operation.Apply(ctx, op)
 	g.observeResult(r)
 	if r.Apply != nil {
-		out.applyResult(r.Apply, r.Plan, r.Command)
+		out.view.Applied(r.Apply, r.Plan.Digest, r.Command)
 	}
 	return out.exit(err)
 }
@@ -184,132 +181,66 @@ func confirm(g *globals, input bool, command string) error {
 	return nil
 }
 
-// applyResult reports what the writes did: apply_complete and
-// change_summary events, and the final line for people on success (a
-// failure is the operation's error, reported by exit).
-func (o *runOutput) applyResult(res *apply.Result, p *plan.Plan, command string) {
-	if o.events != nil {
-		o.events.ApplyComplete(res, p.Digest, command == "destroy")
-	}
-	verb := "Apply"
-	if command == "destroy" {
-		verb = "Destroy"
-	}
-	if res.Outcome == state.OutcomeSuccess && o.human {
-		fmt.Fprintf(o.g.streams.Out, "\n%s complete! Items: %d added, %d changed, %d destroyed. Hashes blocked: %d.\n",
-			verb, res.Added, res.Changed, res.Destroyed, res.Blocked)
+// operationHooks are every receiver of an operation's reports: the
+// process's own bookkeeping (recordHook), the fetching status line, the
+// views of the requested formats and, for apply, the PR comment of the
+// plan it is about to apply (markdown, "" none).
+func (g *globals) operationHooks(out *runOutput, markdown string) operation.Hook {
+	return operation.Hooks{
+		&recordHook{g: g},
+		&views.FetchStatus{Stderr: g.streams.Err, Terminal: isTerminal(g.streams.Err), Now: g.now,
+			Log:   func(msg string) { g.logger.Info(msg) },
+			Debug: func(msg string) { g.logger.Debug("progress", "event", msg) }},
+		out.view,
+		&markdownHook{out: out, path: markdown},
 	}
 }
 
-// runHook reports an operation's progress (operation.Hook): fetching
-// progress on a status line, notices, the plan, and apply progress: a bar
-// on a terminal, a line every 10 s otherwise, and apply_progress events in
-// JSON.
-type runHook struct {
-	g        *globals
-	out      *runOutput
-	fetch    provider.ProgressFunc
-	markdown string // apply: where the plan's PR comment goes ("" none)
-
-	mu     sync.Mutex
-	total  int
-	term   bool
-	done   int // finished writes, made or failed
-	failed int
-	last   time.Time
+// recordHook keeps the process's account of an operation: the writes made
+// and in flight (for a second Ctrl-C), the metrics of each write, the debug
+// log, and the last error diagnostic (for the loop's log and /healthz).
+type recordHook struct {
+	operation.NopHook
+	g *globals
 }
 
-func newRunHook(g *globals, out *runOutput, markdown string) *runHook {
-	return &runHook{g: g, out: out, fetch: g.progress(), markdown: markdown}
-}
-
-// Fetch implements operation.Hook.
-func (h *runHook) Fetch(ev provider.ProgressEvent) {
-	if ev.Kind == operation.FetchFinished {
-		if isTerminal(h.g.streams.Err) {
-			fmt.Fprint(h.g.streams.Err, "\r\x1b[K") // clear the progress line
+// Planned implements operation.Hook.
+func (h *recordHook) Planned(_ *plan.Plan, diags hcl.Diagnostics) error {
+	for _, d := range diags {
+		if d.Severity == hcl.DiagError {
+			h.g.lastFailure = d.Summary + ": " + d.Detail
+			break
 		}
-		return
 	}
-	h.fetch(ev)
-}
-
-// Notice implements operation.Hook.
-func (h *runHook) Notice(msg string) { h.out.note(msg) }
-
-// Planned implements operation.Hook: the plan and its diagnostics, then
-// (apply) the PR comment of a plan that goes ahead.
-func (h *runHook) Planned(p *plan.Plan, diags hcl.Diagnostics) error {
-	h.out.reportPlan(p, diags)
-	if p == nil || diags.HasErrors() {
-		return nil
-	}
-	return h.out.writeMarkdown(p, h.markdown, "", nil)
-}
-
-// ApplyStart implements operation.Hook.
-func (h *runHook) ApplyStart(total int) {
-	h.mu.Lock()
-	h.total, h.term, h.last = total, h.out.human && isTerminal(h.g.streams.Err), h.g.now()
-	h.mu.Unlock()
-	if h.out.events != nil {
-		h.out.events.ApplyStart(total)
-	}
+	return nil
 }
 
 // PreApply implements operation.Hook.
-func (h *runHook) PreApply(blocklist string, c plan.ItemChange) {
+func (h *recordHook) PreApply(blocklist string, c plan.ItemChange) {
 	h.g.writes.inFlight.Add(1)
 	h.g.logger.Debug("writing", "blocklist", blocklist, "action", c.Action.String(), "item_id", c.ItemID)
 }
 
 // PostApply implements operation.Hook.
-func (h *runHook) PostApply(blocklist string, c plan.ItemChange, err error) {
+func (h *recordHook) PostApply(blocklist string, c plan.ItemChange, err error) {
 	if err == nil {
 		h.g.writes.made.Add(1)
 		h.g.observeWrite(blocklist, c.Action)
 	}
 	h.g.writes.inFlight.Add(-1)
-	if h.out.events != nil {
-		h.out.events.PostApply(blocklist, c, err)
-	}
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	h.done++
-	if err != nil {
-		h.failed++
-	}
-	// Failed writes are listed once, in the final summary.
-	if !h.out.human {
-		return
-	}
-	if h.term {
-		const width = 30
-		filled := width * h.done / max(h.total, 1)
-		fmt.Fprintf(h.g.streams.Err, "\r\x1b[K[%s%s] %d/%d items%s", strings.Repeat("=", filled), strings.Repeat(" ", width-filled), h.done, h.total, h.failedNote())
-		return
-	}
-	if now := h.g.now(); now.Sub(h.last) >= 10*time.Second {
-		h.last = now
-		// Count made writes, not finished ones: the final message counts
-		// made writes too, and the two must agree.
-		fmt.Fprintf(h.g.streams.Err, "Still applying: %d of %d item writes made%s.\n", h.done-h.failed, h.total, h.failedNote())
-	}
 }
 
-// failedNote is ", N failed" when writes failed (h.mu held).
-func (h *runHook) failedNote() string {
-	if h.failed == 0 {
-		return ""
-	}
-	return fmt.Sprintf(", %d failed", h.failed)
+// markdownHook writes the PR comment of a plan apply goes ahead with.
+type markdownHook struct {
+	operation.NopHook
+	out  *runOutput
+	path string
 }
 
-// ApplyEnd implements operation.Hook.
-func (h *runHook) ApplyEnd() {
-	if h.term {
-		fmt.Fprint(h.g.streams.Err, "\r\x1b[K")
+// Planned implements operation.Hook.
+func (h *markdownHook) Planned(p *plan.Plan, diags hcl.Diagnostics) error {
+	if p == nil || diags.HasErrors() {
+		return nil
 	}
+	return h.out.writeMarkdown(p, h.path, "", nil)
 }
-
-var _ operation.Hook = (*runHook)(nil)

@@ -122,7 +122,7 @@ func (g *globals) newOperation(f runFlags, mode plan.Mode, targets []string, out
 		ToolVersion:     versionString(),
 		Who:             state.CurrentUser(),
 		Now:             g.now,
-		Hook:            newRunHook(g, out, markdown),
+		Hook:            g.operationHooks(out, markdown),
 	}, ws
 }
 

@@ -408,10 +408,6 @@ func (e *Events) changeSummary(op Operation, planDigest string, sum JSONChangeSu
 	})
 }
 
-func evApplyLine(added, changed, destroyed, blocked int) string {
-	return fmt.Sprintf("Apply complete! Items: %d added, %d changed, %d destroyed. Hashes blocked: %d.", added, changed, destroyed, blocked)
-}
-
 func evChangeText(blocklist string, c plan.ItemChange) string {
 	switch c.Action {
 	case plan.Create:
@@ -535,10 +531,11 @@ func (e *Events) ApplyComplete(res *apply.Result, planDigest string, destroy boo
 		return fmt.Errorf("render apply events: no result")
 	}
 	outcome := string(res.Outcome)
-	level, msg := "info", evApplyLine(res.Added, res.Changed, res.Destroyed, res.Blocked)
+	command := "apply"
 	if destroy {
-		msg = fmt.Sprintf("Destroy complete! Items: %d destroyed.", res.Destroyed)
+		command = "destroy"
 	}
+	level, msg := "info", ApplyCompleteText(res, command) // the human view's line too
 	switch {
 	case res.Interrupted:
 		level = "error"

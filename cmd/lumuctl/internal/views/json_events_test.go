@@ -303,7 +303,7 @@ func TestEventsSummaryMessages(t *testing.T) {
 		}, MessageHeader{Level: "info", Type: MessageChangeSummary, Message: "Apply complete! Items: 2 added, 1 changed, 3 destroyed. Hashes blocked: 99."}},
 		{"destroy success", func(e *Events) error {
 			return e.ApplyComplete(&apply.Result{Destroyed: 3, Writes: 3, Outcome: state.OutcomeSuccess}, "d", true)
-		}, MessageHeader{Level: "info", Type: MessageChangeSummary, Message: "Destroy complete! Items: 3 destroyed."}},
+		}, MessageHeader{Level: "info", Type: MessageChangeSummary, Message: "Destroy complete! Items: 0 added, 0 changed, 3 destroyed. Hashes blocked: 0."}},
 		{"partial", func(e *Events) error {
 			return e.ApplyComplete(&apply.Result{Added: 1, Writes: 1, Errors: []error{errors.New("x")}, Outcome: state.OutcomePartial}, "d", false)
 		}, MessageHeader{Level: "error", Type: MessageChangeSummary, Message: "Apply failed with 1 error after 1 successful write: 1 added, 0 changed, 0 destroyed."}},
