@@ -4,6 +4,12 @@
 // items in Kibana, the safety guards, and the versioned saved-plan file
 // (Encode/Decode) with its bindings and digest.
 //
+// The item rules are here, whatever the source or target: every source's
+// answer loses the ioc_filter's exclude values and the never-block list
+// (exclude.go), and every owned item's body is rendered here, ownerSpaceId
+// tags included, and compared with the live item for drift (render.go). A
+// Target sends exactly the planned body; a Source only yields hashes.
+//
 // It does not talk HTTP (it drives provider.Source and provider.Target), does
 // not print (views render a Plan), and does not write: applying a plan is
 // engine/apply's job.
