@@ -117,3 +117,20 @@ func RefKey(r provider.IncidentRef) string {
 		strings.Join(r.AdversaryTypes, "\x01"), r.Description,
 		r.LastContact.Format(time.RFC3339Nano), r.Status}, "\x00")
 }
+
+// EncodeProvenances encodes each blocklist's provenance of a commit with a
+// store's enc; a nil provenance (delete it) stays the zero E.
+func EncodeProvenances[E any](prov map[string]HashIncidents, enc func(HashIncidents) (E, error)) (map[string]E, error) {
+	out := make(map[string]E, len(prov))
+	for bl, p := range prov {
+		var e E
+		if p != nil {
+			var err error
+			if e, err = enc(p); err != nil {
+				return nil, fmt.Errorf("commit: provenance of blocklist %s: %w", bl, err)
+			}
+		}
+		out[bl] = e
+	}
+	return out, nil
+}

@@ -162,17 +162,9 @@ func (w *writer) Commit(c state.Commit) (uint64, error) {
 	}
 	// Encode provenance before opening the file, to keep the transaction
 	// (and the time the file is held) short.
-	prov := make(map[string]*encodedProvenance, len(c.Provenance))
-	for bl, p := range c.Provenance {
-		if p == nil {
-			prov[bl] = nil
-			continue
-		}
-		ep, err := encodeProvenance(p)
-		if err != nil {
-			return 0, fmt.Errorf("commit: provenance of blocklist %s: %w", bl, err)
-		}
-		prov[bl] = ep
+	prov, err := state.EncodeProvenances(c.Provenance, encodeProvenance)
+	if err != nil {
+		return 0, err
 	}
 	serial, err := w.do(func(tx *bolt.Tx) error {
 		if c.Namespace != "" {

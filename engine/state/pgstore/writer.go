@@ -217,17 +217,9 @@ func (w *writer) Commit(c state.Commit) (uint64, error) {
 	if err := state.ValidateCommit(c); err != nil {
 		return 0, err
 	}
-	prov := make(map[string]*encodedProvenance, len(c.Provenance))
-	for bl, p := range c.Provenance {
-		if p == nil {
-			prov[bl] = nil
-			continue
-		}
-		ep, err := encodeProvenance(p)
-		if err != nil {
-			return 0, fmt.Errorf("commit: provenance of blocklist %s: %w", bl, err)
-		}
-		prov[bl] = ep
+	prov, err := state.EncodeProvenances(c.Provenance, encodeProvenance)
+	if err != nil {
+		return 0, err
 	}
 	serial, err := w.do("commit state", func(ctx context.Context, tx pgx.Tx) error {
 		ns := w.s.namespace
