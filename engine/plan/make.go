@@ -941,9 +941,8 @@ func checkContainerGone(opts Options, kibana string, lk *liveKibana) hcl.Diagnos
 	}}
 }
 
-// ownerSpaceTag is the tag Kibana 9.1+ (space awareness) puts on endpoint
-// artifacts: ownerSpaceId:<space id>.
-const ownerSpaceTag = "ownerSpaceId:"
+// ownerSpaceTag is provider.OwnerSpaceTag: ownerSpaceId:<space id>.
+const ownerSpaceTag = provider.OwnerSpaceTag
 
 // checkOwnerSpaces refuses, before any write, a plan that updates or
 // deletes an owned item Kibana 9.1+ would refuse to change from this

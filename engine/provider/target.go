@@ -11,6 +11,11 @@ import (
 // one of them.
 var OSTypes = []string{"windows", "macos", "linux"}
 
+// OwnerSpaceTag starts the tag Kibana 9.1+ (space awareness) puts on the
+// endpoint artifacts it creates: ownerSpaceId:<space id>. The engine keeps
+// such tags on every update it renders; a Target adds or drops none.
+const OwnerSpaceTag = "ownerSpaceId:"
+
 // Item is one Kibana exception-list item in the endpoint_blocklists list, as
 // the engine sees it. Field names follow Kibana's wire names where possible.
 type Item struct {

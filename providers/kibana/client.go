@@ -262,4 +262,4 @@ func (t readOnlyTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 // ownerSpacePrefix starts the tags Kibana 9.1+ adds to an item it creates
 // (ownerSpaceId:<space>): a read-back that finds them still holds what was
 // sent (see sameContent). What to do with them is the engine's business.
-const ownerSpacePrefix = "ownerSpaceId:"
+const ownerSpacePrefix = provider.OwnerSpaceTag
