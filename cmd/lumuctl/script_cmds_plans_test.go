@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"compress/gzip"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -41,10 +42,16 @@ import (
 //	subst FILE OLD NEW
 //	    replaces the single occurrence of OLD in FILE by NEW (fails unless
 //	    OLD occurs exactly once).
-//	reseal FILE
-//	    recomputes the plan_digest of the plan file FILE after an edit, as
-//	    anyone who can write the file can (plan_signature is kept: making
-//	    one needs the key).
+//	planjson PLANFILE OUT
+//	    writes the plan in PLANFILE, as lumuctl holds it in memory, to OUT
+//	    as JSON (to edit it, then reseal it).
+//	reseal IN PLANFILE
+//	    writes the plan in IN (JSON, from planjson, edited) to PLANFILE,
+//	    with a recomputed plan_digest, as anyone who can write the file can
+//	    (plan_signature is kept: making one needs the key).
+//	planedit PLANFILE OLD NEW
+//	    replaces the single occurrence of OLD in the decompressed content
+//	    of PLANFILE (header line and body) by NEW, without resealing.
 //	substfile FILE OLD WITHFILE
 //	    like subst, with the content of WITHFILE as NEW.
 //	items [-owned PREFIX | -unowned PREFIX]
@@ -67,6 +74,8 @@ func cmdE2E(ts *testscript.TestScript, neg bool, args []string) {
 		"mode":       e2eMode,
 		"subst":      e2eSubst,
 		"reseal":     e2eReseal,
+		"planjson":   e2ePlanJSON,
+		"planedit":   e2ePlanEdit,
 		"substfile":  e2eSubstFile, // script_cmds_unattended_test.go
 		"items":      e2eItems,
 		"holding":    e2eHolding,
@@ -226,10 +235,9 @@ func e2eSubst(ts *testscript.TestScript, neg bool, args []string) {
 
 func e2eReseal(ts *testscript.TestScript, neg bool, args []string) {
 	e2eNoNeg(ts, neg, "reseal")
-	if len(args) != 1 {
-		ts.Fatalf("usage: reseal FILE")
+	if len(args) != 2 {
+		ts.Fatalf("usage: reseal IN PLANFILE")
 	}
-	path := ts.MkAbs(args[0])
 	var p plan.Plan
 	ts.Check(json.Unmarshal([]byte(ts.ReadFile(args[0])), &p))
 	sig := p.Signature
@@ -237,6 +245,43 @@ func e2eReseal(ts *testscript.TestScript, neg bool, args []string) {
 	p.Signature = sig
 	var buf bytes.Buffer
 	ts.Check(plan.Encode(&buf, &p))
+	ts.Check(os.WriteFile(ts.MkAbs(args[1]), buf.Bytes(), 0o600))
+}
+
+func e2ePlanJSON(ts *testscript.TestScript, neg bool, args []string) {
+	e2eNoNeg(ts, neg, "planjson")
+	if len(args) != 2 {
+		ts.Fatalf("usage: planjson PLANFILE OUT")
+	}
+	f, err := os.Open(ts.MkAbs(args[0]))
+	ts.Check(err)
+	defer f.Close()
+	p, err := plan.Decode(f)
+	ts.Check(err)
+	data, err := json.Marshal(p)
+	ts.Check(err)
+	ts.Check(os.WriteFile(ts.MkAbs(args[1]), data, 0o600))
+}
+
+func e2ePlanEdit(ts *testscript.TestScript, neg bool, args []string) {
+	e2eNoNeg(ts, neg, "planedit")
+	if len(args) != 3 {
+		ts.Fatalf("usage: planedit PLANFILE OLD NEW")
+	}
+	path := ts.MkAbs(args[0])
+	data, err := os.ReadFile(path)
+	ts.Check(err)
+	zr, err := gzip.NewReader(bytes.NewReader(data))
+	ts.Check(err)
+	raw, err := io.ReadAll(zr)
+	ts.Check(err)
+	if n := bytes.Count(raw, []byte(args[1])); n != 1 {
+		ts.Fatalf("planedit: %q occurs %d times in %s, want once", args[1], n, args[0])
+	}
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	zw.Write(bytes.Replace(raw, []byte(args[1]), []byte(args[2]), 1))
+	ts.Check(zw.Close())
 	ts.Check(os.WriteFile(path, buf.Bytes(), 0o600))
 }
 

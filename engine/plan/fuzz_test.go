@@ -3,6 +3,7 @@ package plan
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -114,20 +115,53 @@ func decodeSeeds(tb testing.TB) []seed {
 	out = append(out, seed{"no_changes", enc(e.planTB(tb))})
 
 	// Broken copies of real files.
+	head, body := unpackFile(tb, createFile)
+	var hdr fileHeader
+	if err := json.Unmarshal(head, &hdr); err != nil {
+		tb.Fatal(err)
+	}
+	withVersion := func(v int) []byte {
+		h := hdr
+		h.FormatVersion = v
+		b, _ := json.Marshal(h)
+		return packFile(tb, b, body)
+	}
+	badDigest := hdr
+	badDigest.Digest = "0" + hdr.Digest[1:]
+	badDigestHead, _ := json.Marshal(badDigest)
+	var indented bytes.Buffer
+	if err := json.Indent(&indented, body, "", " "); err != nil {
+		tb.Fatal(err)
+	}
 	out = append(out,
 		seed{"truncated_half", createFile[:len(createFile)/2]},
 		seed{"truncated_last_byte", createFile[:len(createFile)-2]},
-		seed{"tampered_tag", bytes.Replace(createFile, []byte(`"policy:all"`), []byte(`"policy:xyz"`), 1)},
-		seed{"tampered_digest", bytes.Replace(updateFile, []byte(`"plan_digest":"`), []byte(`"plan_digest":"0`), 1)},
-		seed{"future_version", bytes.Replace(createFile, []byte(versionField(FormatVersion)), []byte(versionField(FormatVersion+1)), 1)},
-		seed{"older_version", bytes.Replace(createFile, []byte(versionField(FormatVersion)), []byte(versionField(1)), 1)},
-		seed{"version_zero", bytes.Replace(createFile, []byte(versionField(FormatVersion)), []byte(versionField(0)), 1)},
-		seed{"trailing_data", append(append([]byte{}, createFile...), []byte(`{"format_version":1}`)...)},
-		seed{"unknown_field", bytes.Replace(createFile, []byte(`"mode":`), []byte(`"mood":1,"mode":`), 1)},
+		seed{"tampered_tag", packFile(tb, head, bytes.Replace(body, []byte(`"policy:all"`), []byte(`"policy:xyz"`), 1))},
+		seed{"tampered_digest", packFile(tb, badDigestHead, body)},
+		seed{"future_version", withVersion(FormatVersion + 1)},
+		seed{"older_version", withVersion(FormatVersion - 1)},
+		seed{"older_json_file", []byte(`{"format_version":2,"tool_version":"old","mode":"normal"}` + "\n")},
+		seed{"version_zero", withVersion(0)},
+		seed{"trailing_data", append(append([]byte{}, createFile...), createFile...)},
+		seed{"trailing_in_body", resealBody(tb, append(append([]byte{}, body...), []byte(`{"mode":"normal"}`+"\n")...))},
+		seed{"unknown_field", resealBody(tb, bytes.Replace(body, []byte(`"mode":`), []byte(`"mood":1,"mode":`), 1))},
+		seed{"not_canonical", resealBody(tb, append(indented.Bytes(), '\n'))},
+		seed{"no_header", gzipRaw(tb, []byte(versionField(FormatVersion)))},
+		seed{"gzip_garbage", packFile(tb, []byte("not json"), []byte("at all"))},
 		seed{"empty", nil},
 		seed{"not_json", []byte("not json")},
 		seed{"version_only", []byte(`{"format_version":1}`)},
-		seed{"deep_nesting", []byte(`{"format_version":1,"blocklists":` + strings.Repeat("[", 20000) + `}`)},
+		seed{"deep_nesting", resealBody(tb, []byte(`{"blocklists":`+strings.Repeat("[", 20000)+`}`))},
+		seed{"run_outside_table", editBody(tb, createFile, func(fb *fileBody) { fb.Blocklists[0].Changes[0].Added = runs{1 << 20, 1} })},
+		seed{"odd_runs", editBody(tb, createFile, func(fb *fileBody) { fb.Blocklists[0].Changes[0].Added = runs{0} })},
+		seed{"hash_as_text", editBody(tb, createFile, func(fb *fileBody) { fb.Values.Other = append(fb.Values.Other, hashes("t", 1)[0]) })},
+		seed{"ragged_table", editBody(tb, createFile, func(fb *fileBody) { fb.Values.SHA256 = fb.Values.SHA256[:len(fb.Values.SHA256)-1] })},
+		seed{"group_overrun", editBody(tb, createFile, func(fb *fileBody) { fb.Blocklists[0].Provenance.Groups[0][0] += 5 })},
+		seed{"duplicate_provenance", editBody(tb, createFile, func(fb *fileBody) {
+			pr := &fb.Blocklists[0].Provenance
+			pr.Hashes = append(pr.Hashes, pr.Hashes[0], 1)
+			pr.Groups = append(pr.Groups, []int{1, 0})
+		})},
 	)
 
 	// Resealed (the digest matches) but breaking what apply relies on.

@@ -413,10 +413,11 @@ func TestPlanFileRoundTripAndTamper(t *testing.T) {
 	if got.Digest != p.Digest || got.Summary != p.Summary {
 		t.Fatalf("round trip changed the plan")
 	}
-	if strings.Contains(buf.String(), `"k"`) {
+	if _, body := unpackFile(t, buf.Bytes()); bytes.Contains(body, []byte(`"k"`)) {
 		t.Fatal("plan file contains a credential")
 	}
-	tampered := bytes.Replace(buf.Bytes(), []byte(`"policy:all"`), []byte(`"policy:xyz"`), 1)
+	head, body := unpackFile(t, buf.Bytes())
+	tampered := packFile(t, head, bytes.Replace(body, []byte(`"policy:all"`), []byte(`"policy:xyz"`), 1))
 	if _, err := Decode(bytes.NewReader(tampered)); err == nil || !IsDecodeError(err) {
 		t.Fatalf("tampered plan accepted: %v", err)
 	}

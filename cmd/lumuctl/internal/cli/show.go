@@ -62,7 +62,7 @@ func showPlan(g *globals, f showFlags, path string) error {
 	case f.json:
 		enc := json.NewEncoder(g.streams.Out)
 		enc.SetIndent("", "  ")
-		return enc.Encode(p)
+		return enc.Encode(views.PlanDocument(p))
 	case f.markdown:
 		_, err := fmt.Fprint(g.streams.Out, views.RenderMarkdown(p, views.MarkdownOptions{PlanFile: path}))
 		return err

@@ -405,19 +405,11 @@ func (r *mdRenderer) diffLines(bp plan.BlocklistPlan, emit func(string) bool) {
 // block.
 func mdHashLine(sign, hash string, refs []provider.IncidentRef, prefix string) string {
 	line := sign + " " + mdCodeSafe(hash)
-	if len(refs) == 0 {
+	ref, more, ok := TopIncident(refs)
+	if !ok {
 		return line
 	}
-	ref := refs[0]
-	for _, x := range refs[1:] { // most recent contact first, then by id
-		if x.LastContact.After(ref.LastContact) || (x.LastContact.Equal(ref.LastContact) && x.ID < ref.ID) {
-			ref = x
-		}
-	}
-	id := ref.ID
-	if rs := []rune(id); len(rs) > 8 {
-		id = string(rs[:8])
-	}
+	id := shortID(ref.ID)
 	var detail []string
 	if len(ref.AdversaryTypes) > 0 {
 		detail = append(detail, strings.Join(ref.AdversaryTypes, ", "))
@@ -431,8 +423,8 @@ func mdHashLine(sign, hash string, refs []provider.IncidentRef, prefix string) s
 	if len(detail) > 0 {
 		line += " (" + strings.Join(detail, ", ") + ")"
 	}
-	if n := len(refs) - 1; n > 0 {
-		line += fmt.Sprintf(" +%d more %s", n, plural(n, "incident", "incidents"))
+	if more > 0 {
+		line += fmt.Sprintf(" +%d more %s", more, plural(more, "incident", "incidents"))
 	}
 	return mdCodeSafe(line)
 }

@@ -3,7 +3,6 @@ package views
 import (
 	"fmt"
 	"io"
-	"sort"
 	"strings"
 
 	"github.com/lumuctl/lumuctl/engine/plan"
@@ -246,21 +245,39 @@ func ShortHash(h string) string {
 	return string(rs[:4]) + "…" + string(rs[len(rs)-4:])
 }
 
+// TopIncident is the incident every rendering names for a hash: the one
+// with the most recent contact (ties: the smallest id). more is how many
+// other incidents produced it. ok is false when refs is empty.
+func TopIncident(refs []provider.IncidentRef) (top provider.IncidentRef, more int, ok bool) {
+	if len(refs) == 0 {
+		return top, 0, false
+	}
+	top = refs[0]
+	for _, x := range refs[1:] {
+		if x.LastContact.After(top.LastContact) || (x.LastContact.Equal(top.LastContact) && x.ID < top.ID) {
+			top = x
+		}
+	}
+	return top, len(refs) - 1, true
+}
+
+// shortID is the first 8 characters of an incident id.
+func shortID(id string) string {
+	if rs := []rune(id); len(rs) > 8 {
+		return string(rs[:8])
+	}
+	return id
+}
+
 // provenanceText describes the incidents behind a hash:
 // "incident 7c40be00 (Malware, QakBot) +2 more".
 func provenanceText(refs []provider.IncidentRef, prefix string) string {
-	if len(refs) == 0 {
+	r, more, ok := TopIncident(refs)
+	if !ok {
 		if prefix != "" {
 			return "no longer reported"
 		}
 		return ""
-	}
-	sorted := append([]provider.IncidentRef(nil), refs...)
-	sort.SliceStable(sorted, func(i, j int) bool { return sorted[i].LastContact.After(sorted[j].LastContact) })
-	r := sorted[0]
-	id := r.ID
-	if len(id) > 8 {
-		id = id[:8]
 	}
 	var detail []string
 	if len(r.AdversaryTypes) > 0 {
@@ -269,12 +286,12 @@ func provenanceText(refs []provider.IncidentRef, prefix string) string {
 	if d := strings.TrimSpace(r.Description); d != "" {
 		detail = append(detail, oneLine(d, 60))
 	}
-	s := prefix + "incident " + id
+	s := prefix + "incident " + NoControl(shortID(r.ID))
 	if len(detail) > 0 {
 		s += " (" + strings.Join(detail, ", ") + ")"
 	}
-	if len(sorted) > 1 {
-		s += fmt.Sprintf(" +%d more", len(sorted)-1)
+	if more > 0 {
+		s += fmt.Sprintf(" +%d more", more)
 	}
 	return s
 }
