@@ -97,7 +97,7 @@ func BenchmarkPlanFileChurn1pct100k(b *testing.B) {
 	initial := e.planTB(b)
 	e.applyTB(b, initial)
 	recorded := initial.Blocklists[0].Provenance
-	e.prior.Provenance = func(bl, h string) []provider.IncidentRef { return recorded.Lookup(h) }
+	e.prior.Incidents = func(bl, h string) []provider.IncidentRef { return recorded.Lookup(h) }
 	setWorld(e.src, 100, 10_000, 10) // incidents 0-99 closed, 10000-10099 new
 	p := e.planTB(b)
 	if p.Summary.HashesAdded != 1000 || p.Summary.HashesRemoved != 1000 {
