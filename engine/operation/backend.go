@@ -115,5 +115,12 @@ func prior(store state.Reader, st *state.State) plan.Prior {
 			}
 			return refs
 		},
+		IncidentsOf: func(blocklist string, hashes []string) map[string][]provider.IncidentRef {
+			p, err := store.ProvenanceOf(blocklist, hashes)
+			if err != nil {
+				return nil
+			}
+			return p
+		},
 	}
 }

@@ -50,6 +50,31 @@ type Prior struct {
 	// blocklist at the last apply (used to explain removals and to keep
 	// the hashes of unread incidents); may be nil.
 	Incidents func(blocklist, hash string) []provider.IncidentRef
+	// IncidentsOf, when set, returns what Incidents returns for many
+	// hashes of a blocklist at once (hashes without incidents absent):
+	// the planner then reads the state once per blocklist, not per hash.
+	IncidentsOf func(blocklist string, hashes []string) map[string][]provider.IncidentRef
+}
+
+// incidentsOf returns the recorded incidents of hashes of blocklist
+// (absent: none), through IncidentsOf when set.
+func (p Prior) incidentsOf(blocklist string, hashes []string) map[string][]provider.IncidentRef {
+	if len(hashes) == 0 {
+		return nil
+	}
+	if p.IncidentsOf != nil {
+		return p.IncidentsOf(blocklist, hashes)
+	}
+	out := map[string][]provider.IncidentRef{}
+	if p.Incidents == nil {
+		return out
+	}
+	for _, h := range hashes {
+		if refs := p.Incidents(blocklist, h); len(refs) > 0 {
+			out[h] = refs
+		}
+	}
+	return out
 }
 
 // GuardTrip marks a diagnostic (in hcl.Diagnostic.Extra) that reports a
@@ -557,9 +582,16 @@ func keepUnread(ns string, bl *config.Blocklist, results map[string]*fetched, pr
 			}
 		}
 	}
-	if len(unread) == 0 || prior.Incidents == nil {
+	if len(unread) == 0 || (prior.Incidents == nil && prior.IncidentsOf == nil) {
 		return
 	}
+	type cand struct {
+		t provider.HashType
+		h string
+	}
+	var cands []cand
+	var hashes []string
+	listed := map[string]bool{}
 	prefix := pack.BlocklistPrefix(ns, bl.Name)
 	for _, id := range slices.Sorted(maps.Keys(prior.Items)) {
 		if !strings.HasPrefix(id, prefix) {
@@ -575,25 +607,31 @@ func keepUnread(ns string, bl *config.Blocklist, results map[string]*fetched, pr
 				if !t.Valid(h) {
 					continue
 				}
-				if _, ok := desired[t][h]; ok {
+				if _, ok := desired[t][h]; ok || listed[h] {
 					continue
 				}
-				var keep []provider.IncidentRef
-				for _, ref := range prior.Incidents(bl.Name, h) {
-					if unread[ref.Filter+"\x00"+ref.ID] && !excluded(filters[ref.Filter], h) {
-						keep = append(keep, ref)
-					}
-				}
-				if len(keep) == 0 {
-					continue
-				}
-				if desired[t] == nil {
-					desired[t] = map[string]struct{}{}
-				}
-				desired[t][h] = struct{}{}
-				prov.add(h, keep)
+				listed[h] = true
+				cands = append(cands, cand{t, h})
+				hashes = append(hashes, h)
 			}
 		}
+	}
+	recorded := prior.incidentsOf(bl.Name, hashes)
+	for _, c := range cands {
+		var keep []provider.IncidentRef
+		for _, ref := range recorded[c.h] {
+			if unread[ref.Filter+"\x00"+ref.ID] && !excluded(filters[ref.Filter], c.h) {
+				keep = append(keep, ref)
+			}
+		}
+		if len(keep) == 0 {
+			continue
+		}
+		if desired[c.t] == nil {
+			desired[c.t] = map[string]struct{}{}
+		}
+		desired[c.t][c.h] = struct{}{}
+		prov.add(c.h, keep)
 	}
 }
 
@@ -805,21 +843,22 @@ func setProvenance(p *Plan, provs map[string]*provenanceBuilder, prior Prior) {
 		added := map[string]bool{}
 		removed := newProvenanceBuilder()
 		seen := map[string]bool{}
+		var gone []string
 		for _, c := range bp.Changes {
 			for _, h := range c.Added {
 				added[h] = true
 			}
 			for _, h := range c.Removed {
-				if seen[h] {
-					continue
+				if !seen[h] {
+					seen[h] = true
+					gone = append(gone, h)
 				}
-				seen[h] = true
-				if prior.Incidents == nil {
-					continue
-				}
-				if refs := prior.Incidents(bp.Name, h); len(refs) > 0 {
-					removed.add(h, refs)
-				}
+			}
+		}
+		was := prior.incidentsOf(bp.Name, gone)
+		for _, h := range gone {
+			if refs := was[h]; len(refs) > 0 {
+				removed.add(h, refs)
 			}
 		}
 		bp.PriorProvenance = removed.build(nil)
@@ -827,6 +866,18 @@ func setProvenance(p *Plan, provs map[string]*provenanceBuilder, prior Prior) {
 		if cur == nil { // orphan, or destroy
 			bp.Provenance = Provenance{Hashes: map[string][]int{}}
 			continue
+		}
+		// The kept hashes are compared with the state in one read.
+		var recorded map[string][]provider.IncidentRef
+		if writes {
+			var kept []string
+			for h := range cur.hashes {
+				if !added[h] && !seen[h] {
+					kept = append(kept, h)
+				}
+			}
+			slices.Sort(kept)
+			recorded = prior.incidentsOf(bp.Name, kept)
 		}
 		bp.Provenance = cur.build(func(h string, refs []int) bool {
 			// A hash removed from one OS (os_types shrank) but kept on
@@ -837,11 +888,7 @@ func setProvenance(p *Plan, provs map[string]*provenanceBuilder, prior Prior) {
 			if !writes {
 				return false
 			}
-			var recorded []provider.IncidentRef
-			if prior.Incidents != nil {
-				recorded = prior.Incidents(bp.Name, h)
-			}
-			return !sameIncidents(cur.refs, refs, recorded)
+			return !sameIncidents(cur.refs, refs, recorded[h])
 		})
 	}
 }
@@ -851,6 +898,10 @@ func setProvenance(p *Plan, provs map[string]*provenanceBuilder, prior Prior) {
 func sameIncidents(table []provider.IncidentRef, refs []int, recorded []provider.IncidentRef) bool {
 	if len(refs) != len(recorded) {
 		return false
+	}
+	if len(refs) == 1 { // the usual hash: one incident, no map
+		a, b := table[refs[0]], recorded[0]
+		return a.Company == b.Company && a.Filter == b.Filter && a.ID == b.ID
 	}
 	want := make(map[refID]bool, len(recorded))
 	for _, r := range recorded {

@@ -225,6 +225,10 @@ type Reader interface {
 	// Provenance returns the incidents that put hash in blocklist at the
 	// last apply (nil if none).
 	Provenance(blocklist, hash string) ([]provider.IncidentRef, error)
+	// ProvenanceOf returns the incidents that put each of hashes in
+	// blocklist at the last apply, in one read (hashes not recorded there
+	// are absent). The planner compares many hashes at once with it.
+	ProvenanceOf(blocklist string, hashes []string) (HashIncidents, error)
 	// ProvenanceAll returns, per blocklist, the incidents that put hash
 	// there (for why HASH).
 	ProvenanceAll(hash string) (map[string][]provider.IncidentRef, error)

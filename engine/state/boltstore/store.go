@@ -403,6 +403,38 @@ func (s *Store) Provenance(blocklist, hash string) ([]provider.IncidentRef, erro
 	return out, err
 }
 
+// ProvenanceOf returns the recorded incidents of each of hashes in
+// blocklist, in one read transaction; each stored incident is decoded once.
+func (s *Store) ProvenanceOf(blocklist string, hashes []string) (state.HashIncidents, error) {
+	keys := make([][]byte, len(hashes))
+	for i, h := range hashes {
+		k, err := state.HashBytes(h)
+		if err != nil {
+			return nil, err
+		}
+		keys[i] = k
+	}
+	out := state.HashIncidents{}
+	_, err := s.view(func(tx *bolt.Tx, _ meta) error {
+		b := tx.Bucket(bucketProvenance).Bucket([]byte(blocklist))
+		if b == nil {
+			return nil
+		}
+		memo := map[uint32][]provider.IncidentRef{} // index → {ref}, shared
+		for i, key := range keys {
+			refs, err := s.lookupMemo(blocklist, b, key, memo)
+			if err != nil {
+				return err
+			}
+			if len(refs) > 0 {
+				out[hashes[i]] = refs
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
 // ProvenanceAll returns, for every blocklist that holds hash, the incidents
 // that put it there.
 func (s *Store) ProvenanceAll(hash string) (map[string][]provider.IncidentRef, error) {
@@ -425,6 +457,13 @@ func (s *Store) ProvenanceAll(hash string) (map[string][]provider.IncidentRef, e
 }
 
 func (s *Store) lookup(blocklist string, b *bolt.Bucket, key []byte) ([]provider.IncidentRef, error) {
+	return s.lookupMemo(blocklist, b, key, nil)
+}
+
+// lookupMemo is lookup with memo (when not nil) holding the incidents
+// decoded so far by index: a hash with one incident gets memo's shared
+// one-element slice (no spare capacity, so an append copies).
+func (s *Store) lookupMemo(blocklist string, b *bolt.Bucket, key []byte, memo map[uint32][]provider.IncidentRef) ([]provider.IncidentRef, error) {
 	hashes, incidents := b.Bucket(bucketHashes), b.Bucket(bucketIncidents)
 	where := fmt.Sprintf("provenance[%q]", blocklist)
 	if hashes == nil || incidents == nil {
@@ -438,8 +477,10 @@ func (s *Store) lookup(blocklist string, b *bolt.Bucket, key []byte) ([]provider
 	if err != nil {
 		return nil, s.corrupt(fmt.Sprintf("%s[%x]", where, key), err)
 	}
-	out := make([]provider.IncidentRef, 0, len(idx))
-	for _, i := range idx {
+	incident := func(i uint32) ([]provider.IncidentRef, error) {
+		if one, ok := memo[i]; ok {
+			return one, nil
+		}
 		data := incidents.Get(incidentKey(i))
 		if data == nil {
 			return nil, s.corrupt(fmt.Sprintf("%s incident %d", where, i), errors.New("missing"))
@@ -448,7 +489,22 @@ func (s *Store) lookup(blocklist string, b *bolt.Bucket, key []byte) ([]provider
 		if err != nil {
 			return nil, s.corrupt(fmt.Sprintf("%s incident %d", where, i), err)
 		}
-		out = append(out, r)
+		one := []provider.IncidentRef{r}
+		if memo != nil {
+			memo[i] = one
+		}
+		return one, nil
+	}
+	if len(idx) == 1 {
+		return incident(idx[0])
+	}
+	out := make([]provider.IncidentRef, 0, len(idx))
+	for _, i := range idx {
+		one, err := incident(i)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, one[0])
 	}
 	return out, nil
 }

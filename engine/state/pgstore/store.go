@@ -358,6 +358,57 @@ func (s *Store) Provenance(blocklist, hash string) ([]provider.IncidentRef, erro
 	return all[blocklist], nil
 }
 
+// provenanceOfSQL returns, for some hashes of one blocklist, their
+// incidents in stored order (index and body).
+const provenanceOfSQL = `SELECT p.hash, u.idx, (SELECT i.body FROM %[1]s.prov_incidents i
+		WHERE i.namespace = p.namespace AND i.blocklist = p.blocklist AND i.idx = u.idx)
+	FROM %[1]s.provenance p
+	CROSS JOIN LATERAL unnest(p.incidents) WITH ORDINALITY AS u(idx, ord)
+	WHERE p.namespace = $1 AND p.blocklist = $2 AND p.hash = ANY($3)
+	ORDER BY p.hash, u.ord`
+
+// ProvenanceOf returns the recorded incidents of each of hashes in
+// blocklist, in one query; each incident is decoded once.
+func (s *Store) ProvenanceOf(blocklist string, hashes []string) (state.HashIncidents, error) {
+	keys := make([][]byte, len(hashes))
+	byKey := make(map[string]string, len(hashes))
+	for i, h := range hashes {
+		k, err := state.HashBytes(h)
+		if err != nil {
+			return nil, err
+		}
+		keys[i] = k
+		byKey[string(k)] = h
+	}
+	out := state.HashIncidents{}
+	if len(keys) == 0 {
+		return out, nil
+	}
+	_, err := s.read("read provenance", func(ctx context.Context, tx pgx.Tx, _ string, _ uint64) error {
+		rows, err := tx.Query(ctx, s.sql(provenanceOfSQL), s.namespace, blocklist, keys)
+		if err != nil {
+			return err
+		}
+		memo := map[int32]provider.IncidentRef{}
+		var key, body []byte
+		var idx int32
+		_, err = pgx.ForEachRow(rows, []any{&key, &idx, &body}, func() error {
+			h := byKey[string(key)]
+			r, ok := memo[idx]
+			if !ok {
+				if r, err = decodeIncident(body); err != nil {
+					return s.corrupt(fmt.Sprintf("provenance[%q] of %s", blocklist, h), err)
+				}
+				memo[idx] = r
+			}
+			out[h] = append(out[h], r)
+			return nil
+		})
+		return err
+	})
+	return out, err
+}
+
 // ProvenanceAll returns, for every blocklist that holds hash, the incidents
 // that put it there.
 func (s *Store) ProvenanceAll(hash string) (map[string][]provider.IncidentRef, error) {

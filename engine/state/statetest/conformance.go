@@ -271,6 +271,19 @@ func testProvenance(t *testing.T, open func(testing.TB) state.Store) {
 			}
 		})
 	}
+	of, err := s.ProvenanceOf("main", []string{md5, sha256, HashN(9, 64), sha1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(state.HashIncidents{md5: {i1, i2}, sha1: {i2}, sha256: {i1}}, of); diff != "" {
+		t.Errorf("ProvenanceOf mismatch (-want +got):\n%s", diff)
+	}
+	if of, err := s.ProvenanceOf("nosuch", []string{md5}); err != nil || len(of) != 0 {
+		t.Errorf("ProvenanceOf(nosuch) = %v, %v; want empty", of, err)
+	}
+	if _, err := s.ProvenanceOf("main", []string{md5, "ZZ"}); err == nil {
+		t.Error("ProvenanceOf with an invalid hash: no error")
+	}
 	all, err := s.ProvenanceAll(md5)
 	if err != nil {
 		t.Fatal(err)
