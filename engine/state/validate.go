@@ -1,6 +1,7 @@
 package state
 
 import (
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"strings"
@@ -118,8 +119,8 @@ func RefKey(r provider.IncidentRef) string {
 		r.LastContact.Format(time.RFC3339Nano), r.Status}, "\x00")
 }
 
-// EncodeProvenances encodes each blocklist's provenance of a commit with a
-// store's enc; a nil provenance (delete it) stays the zero E.
+// EncodeProvenances encodes each blocklist's provenance (of a commit or a
+// dump) with a store's enc; a nil provenance (delete it) stays the zero E.
 func EncodeProvenances[E any](prov map[string]HashIncidents, enc func(HashIncidents) (E, error)) (map[string]E, error) {
 	out := make(map[string]E, len(prov))
 	for bl, p := range prov {
@@ -127,10 +128,40 @@ func EncodeProvenances[E any](prov map[string]HashIncidents, enc func(HashIncide
 		if p != nil {
 			var err error
 			if e, err = enc(p); err != nil {
-				return nil, fmt.Errorf("commit: provenance of blocklist %s: %w", bl, err)
+				return nil, fmt.Errorf("provenance of blocklist %s: %w", bl, err)
 			}
 		}
 		out[bl] = e
 	}
 	return out, nil
+}
+
+// ValidateDump checks what every store requires of a whole state before
+// Replace writes it: a lineage, valid items and journal entries.
+func ValidateDump(d *Dump) error {
+	if d.Lineage == "" {
+		return errors.New("replace state: the source has no state (no lineage)")
+	}
+	for _, it := range d.Items {
+		if err := ValidateItem(it); err != nil {
+			return fmt.Errorf("replace state: %w", err)
+		}
+	}
+	for _, e := range d.Journal {
+		if err := ValidateJournal(e); err != nil {
+			return fmt.Errorf("replace state: %w", err)
+		}
+	}
+	return nil
+}
+
+// NewLineage returns a new state lineage: a random (version 4) UUID.
+func NewLineage() (string, error) {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", fmt.Errorf("generate lineage: %w", err)
+	}
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16]), nil
 }

@@ -99,26 +99,12 @@ func (s *Store) readProvenance(b *bolt.Bucket, bl string) (state.HashIncidents, 
 // transaction: lineage as in d, serial d.Serial or, when the file already
 // holds a state, at least one more than its serial.
 func (w *writer) Replace(d *state.Dump) error {
-	if d.Lineage == "" {
-		return errors.New("replace state: the source has no state (no lineage)")
+	if err := state.ValidateDump(d); err != nil {
+		return err
 	}
-	prov := map[string]*encodedProvenance{}
-	for bl, p := range d.Provenance {
-		ep, err := encodeProvenance(p)
-		if err != nil {
-			return fmt.Errorf("replace state: provenance of blocklist %s: %w", bl, err)
-		}
-		prov[bl] = ep
-	}
-	for _, it := range d.Items {
-		if err := state.ValidateItem(it); err != nil {
-			return fmt.Errorf("replace state: %w", err)
-		}
-	}
-	for _, e := range d.Journal {
-		if err := state.ValidateJournal(e); err != nil {
-			return fmt.Errorf("replace state: %w", err)
-		}
+	prov, err := state.EncodeProvenances(d.Provenance, encodeProvenance)
+	if err != nil {
+		return fmt.Errorf("replace state: %w", err)
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -126,7 +112,7 @@ func (w *writer) Replace(d *state.Dump) error {
 		return state.ErrUnlocked
 	}
 	existed := false
-	_, err := w.s.view(func(*bolt.Tx, meta) error { existed = true; return nil })
+	_, err = w.s.view(func(*bolt.Tx, meta) error { existed = true; return nil })
 	if err != nil {
 		return err
 	}

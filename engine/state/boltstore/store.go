@@ -1,7 +1,6 @@
 package boltstore
 
 import (
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -204,7 +203,7 @@ func (s *Store) prepare(tx *bolt.Tx) (meta, error) {
 		return m, err
 	}
 	if !ok {
-		lineage, err := newUUID()
+		lineage, err := state.NewLineage()
 		if err != nil {
 			return m, err
 		}
@@ -252,17 +251,6 @@ func (s *Store) ensureDir() error {
 		return fmt.Errorf("create state directory %s: %w", dir, err)
 	}
 	return nil
-}
-
-// newUUID returns a random (version 4) UUID.
-func newUUID() (string, error) {
-	var b [16]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		return "", fmt.Errorf("generate lineage: %w", err)
-	}
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16]), nil
 }
 
 // Init creates the state file (mode 0600, its directory 0700) with a new

@@ -164,7 +164,7 @@ func (w *writer) Commit(c state.Commit) (uint64, error) {
 	// (and the time the file is held) short.
 	prov, err := state.EncodeProvenances(c.Provenance, encodeProvenance)
 	if err != nil {
-		return 0, err
+		return 0, fmt.Errorf("commit: %w", err)
 	}
 	serial, err := w.do(func(tx *bolt.Tx) error {
 		if c.Namespace != "" {

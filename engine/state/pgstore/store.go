@@ -3,7 +3,6 @@ package pgstore
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -165,7 +164,7 @@ func (s *Store) Init() (created bool, err error) {
 
 // ensureState inserts the namespace's state row if missing.
 func (s *Store) ensureState(ctx context.Context, q querier) (bool, error) {
-	lineage, err := newUUID()
+	lineage, err := state.NewLineage()
 	if err != nil {
 		return false, err
 	}
@@ -174,17 +173,6 @@ func (s *Store) ensureState(ctx context.Context, q querier) (bool, error) {
 		return false, err
 	}
 	return tag.RowsAffected() == 1, nil
-}
-
-// newUUID returns a random (version 4) UUID.
-func newUUID() (string, error) {
-	var b [16]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		return "", fmt.Errorf("generate lineage: %w", err)
-	}
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16]), nil
 }
 
 // decodeStrict decodes one JSON value and rejects trailing data.

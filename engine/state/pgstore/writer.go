@@ -219,7 +219,7 @@ func (w *writer) Commit(c state.Commit) (uint64, error) {
 	}
 	prov, err := state.EncodeProvenances(c.Provenance, encodeProvenance)
 	if err != nil {
-		return 0, err
+		return 0, fmt.Errorf("commit: %w", err)
 	}
 	serial, err := w.do("commit state", func(ctx context.Context, tx pgx.Tx) error {
 		ns := w.s.namespace
@@ -383,26 +383,12 @@ func (s *Store) writeProvenance(ctx context.Context, tx pgx.Tx, bl string, ep *e
 // already has a state, at least one more than its serial (so that a plan
 // bound to an older serial can never match again).
 func (w *writer) Replace(d *state.Dump) error {
-	if d.Lineage == "" {
-		return errors.New("replace state: the source has no state (no lineage)")
+	if err := state.ValidateDump(d); err != nil {
+		return err
 	}
-	for _, it := range d.Items {
-		if err := state.ValidateItem(it); err != nil {
-			return fmt.Errorf("replace state: %w", err)
-		}
-	}
-	for _, e := range d.Journal {
-		if err := state.ValidateJournal(e); err != nil {
-			return fmt.Errorf("replace state: %w", err)
-		}
-	}
-	prov := map[string]*encodedProvenance{}
-	for bl, p := range d.Provenance {
-		ep, err := encodeProvenance(p)
-		if err != nil {
-			return fmt.Errorf("replace state: provenance of blocklist %s: %w", bl, err)
-		}
-		prov[bl] = ep
+	prov, err := state.EncodeProvenances(d.Provenance, encodeProvenance)
+	if err != nil {
+		return fmt.Errorf("replace state: %w", err)
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -411,7 +397,7 @@ func (w *writer) Replace(d *state.Dump) error {
 	}
 	ctx := context.Background()
 	s, ns := w.s, w.s.namespace
-	err := pgx.BeginFunc(ctx, w.conn, func(tx pgx.Tx) error {
+	err = pgx.BeginFunc(ctx, w.conn, func(tx pgx.Tx) error {
 		serial := int64(d.Serial)
 		var cur int64
 		err := tx.QueryRow(ctx, s.sql(`SELECT serial FROM %[1]s.states WHERE namespace = $1 FOR UPDATE`), ns).Scan(&cur)
