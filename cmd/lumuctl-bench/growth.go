@@ -213,6 +213,9 @@ func fitGrowth(rows []worldRow) []growthFit {
 			xs[i], ys[i] = float64(w.Hashes), m.get(w)
 		}
 		b := logSlope(xs, ys)
+		if math.IsNaN(b) {
+			continue // undefined (a zero figure): no fit, and JSON has no NaN
+		}
 		f := growthFit{Metric: m.name, Exponent: b, Linear: b <= 1+linearExponentSlop}
 		if ys[0] > 0 {
 			f.Ratio = ys[len(ys)-1] / ys[0]

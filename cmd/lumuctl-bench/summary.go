@@ -72,7 +72,7 @@ func buildSummary(r *results) []summaryRow {
 	if g := r.Growth; g != nil && len(g.Fits) > 0 {
 		first, last := g.Worlds[0], g.Worlds[len(g.Worlds)-1]
 		var parts []string
-		met := true
+		met := len(g.Fits) == 3 // wall, CPU and RSS, each fitted
 		for _, f := range g.Fits {
 			parts = append(parts, fmt.Sprintf("%s ×%.1f (n^%.2f)", f.Metric, f.Ratio, f.Exponent))
 			met = met && f.Linear
