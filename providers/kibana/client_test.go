@@ -8,57 +8,29 @@ import (
 	"net/http/httptest"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
 	"github.com/lumuctl/lumuctl/cmd/lumuctl-sandbox/kibanasim"
 	"github.com/lumuctl/lumuctl/engine/provider"
+	"github.com/lumuctl/lumuctl/engine/testkit"
 )
 
-// clock is a fake clock whose sleeps advance it and are recorded.
-type clock struct {
-	mu     sync.Mutex
-	t      time.Time
-	sleeps []time.Duration
-}
-
-func newClock() *clock { return &clock{t: time.Date(2026, 8, 10, 9, 0, 0, 0, time.UTC)} }
-
-func (c *clock) now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) sleep(ctx context.Context, d time.Duration) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.sleeps = append(c.sleeps, d)
-	c.t = c.t.Add(d)
-	return nil
-}
-
-func (c *clock) slept() []time.Duration {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return slices.Clone(c.sleeps)
-}
+// newClock is the kibana tests' clock.
+func newClock() *testkit.Clock { return testkit.NewClock(time.Date(2026, 8, 10, 9, 0, 0, 0, time.UTC)) }
 
 // newTestClient returns a client for srv with a fake clock and no jitter
 // (rand returns 0, so the backoff is exactly half its base).
-func newTestClient(t *testing.T, srv *httptest.Server, mod func(*provider.TargetConfig), opts ...Option) (*Client, *clock) {
+func newTestClient(t *testing.T, srv *httptest.Server, mod func(*provider.TargetConfig), opts ...Option) (*Client, *testkit.Clock) {
 	t.Helper()
 	clk := newClock()
 	cfg := provider.TargetConfig{Name: "prod", URL: srv.URL, APIKey: testKey, RetryTimeout: time.Minute}
 	if mod != nil {
 		mod(&cfg)
 	}
-	opts = append([]Option{WithHTTPClient(srv.Client()), WithClock(clk.now), WithSleeper(clk.sleep), WithRand(func() float64 { return 0 })}, opts...)
+	opts = append([]Option{WithHTTPClient(srv.Client()), WithClock(clk.Now), WithSleeper(clk.Sleep), WithRand(func() float64 { return 0 })}, opts...)
 	c, err := New(cfg, opts...)
 	if err != nil {
 		t.Fatal(err)

@@ -187,7 +187,7 @@ func TestRetries(t *testing.T) {
 			if n := f.calls("GET /api/exception_lists/items"); n != tt.wantCalls {
 				t.Errorf("calls = %d, want %d", n, tt.wantCalls)
 			}
-			if d := cmp.Diff(tt.wantSleeps, clk.slept()); d != "" {
+			if d := cmp.Diff(tt.wantSleeps, clk.Sleeps()); d != "" {
 				t.Errorf("sleeps (-want +got):\n%s", d)
 			}
 		})

@@ -26,7 +26,7 @@ func fuzzClient(t *testing.T, status int, body []byte) (*Client, *testkit.BodyTr
 	bt := &testkit.BodyTransport{Status: status, Body: body}
 	clk := newClock()
 	c, err := New(provider.TargetConfig{Name: "prod", URL: "http://kibana.invalid", APIKey: testKey, RetryTimeout: 1},
-		WithHTTPClient(&http.Client{Transport: bt}), WithClock(clk.now), WithSleeper(clk.sleep),
+		WithHTTPClient(&http.Client{Transport: bt}), WithClock(clk.Now), WithSleeper(clk.Sleep),
 		WithRand(func() float64 { return 0 }), WithPageSize(fuzzPageSize))
 	if err != nil {
 		t.Fatal(err)

@@ -78,8 +78,8 @@ func TestConnectionRefusedIsRetriedVisibly(t *testing.T) {
 	if err == nil || err.Error() != want {
 		t.Fatalf("err = %v\nwant %s", err, want)
 	}
-	if len(log.Requests()) != 9 || len(log.Retries()) != 8 || len(clk.slept()) != 8 {
-		t.Fatalf("%d requests, %d retries, %d sleeps; want 9, 8, 8", len(log.Requests()), len(log.Retries()), len(clk.slept()))
+	if len(log.Requests()) != 9 || len(log.Retries()) != 8 || len(clk.Sleeps()) != 8 {
+		t.Fatalf("%d requests, %d retries, %d sleeps; want 9, 8, 8", len(log.Requests()), len(log.Retries()), len(clk.Sleeps()))
 	}
 	for i, r := range log.Requests() {
 		if r.Status != 0 || r.Err != "connection refused" || r.Attempt != i+1 {
@@ -87,8 +87,8 @@ func TestConnectionRefusedIsRetriedVisibly(t *testing.T) {
 		}
 	}
 	for i, r := range log.Retries() {
-		if r.Cause != "connection refused" || r.Retry != i+1 || r.Wait != clk.slept()[i] {
-			t.Errorf("retry %d = %+v (slept %v)", i, r, clk.slept()[i])
+		if r.Cause != "connection refused" || r.Retry != i+1 || r.Wait != clk.Sleeps()[i] {
+			t.Errorf("retry %d = %+v (slept %v)", i, r, clk.Sleeps()[i])
 		}
 	}
 	if got, want := log.Retries()[0].String(), `kibana "prod" (http://`+addr+`): connection refused; retry 1 in 250ms, giving up in 1m0s`; got != want {
@@ -109,7 +109,7 @@ func TestUnresolvableHostFailsAfterTwoAttempts(t *testing.T) {
 	log := &testkit.HTTPLog{}
 	clk := newClock()
 	c, err := New(provider.TargetConfig{Name: "prod", URL: "https://kibana.invalid:9243/kb", APIKey: testKey, RetryTimeout: 2 * time.Minute, HTTPLog: log},
-		WithHTTPClient(&http.Client{Transport: tr}), WithClock(clk.now), WithSleeper(clk.sleep), WithRand(func() float64 { return 0 }))
+		WithHTTPClient(&http.Client{Transport: tr}), WithClock(clk.Now), WithSleeper(clk.Sleep), WithRand(func() float64 { return 0 }))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -118,8 +118,8 @@ func TestUnresolvableHostFailsAfterTwoAttempts(t *testing.T) {
 	if err == nil || err.Error() != want {
 		t.Fatalf("err = %v\nwant %s", err, want)
 	}
-	if tr.calls != 2 || len(log.Retries()) != 1 || len(clk.slept()) != 1 {
-		t.Errorf("%d attempts, %d retries, %d sleeps; want 2, 1, 1", tr.calls, len(log.Retries()), len(clk.slept()))
+	if tr.calls != 2 || len(log.Retries()) != 1 || len(clk.Sleeps()) != 1 {
+		t.Errorf("%d attempts, %d retries, %d sleeps; want 2, 1, 1", tr.calls, len(log.Retries()), len(clk.Sleeps()))
 	}
 	if !strings.Contains(log.Retries()[0].String(), "does not resolve") {
 		t.Errorf("retry line %q does not say the name does not resolve", log.Retries()[0])

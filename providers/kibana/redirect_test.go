@@ -75,7 +75,7 @@ func TestRedirectsAreRefused(t *testing.T) {
 			if n := hits.Load(); n != 3 {
 				t.Errorf("origin got %d requests for 3 calls, want 3", n)
 			}
-			if s := clk.slept(); len(s) != 0 {
+			if s := clk.Sleeps(); len(s) != 0 {
 				t.Errorf("client waited %v before giving up on a redirect", s)
 			}
 		})

@@ -10,9 +10,11 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
 	"github.com/lumuctl/lumuctl/cmd/lumuctl-sandbox/kibanasim"
 	"github.com/lumuctl/lumuctl/cmd/lumuctl-sandbox/kibanasim/contract"
 	"github.com/lumuctl/lumuctl/engine/provider"
+	"github.com/lumuctl/lumuctl/engine/testkit"
 )
 
 // These tests run the client against the strict stand-in with the OpenAPI
@@ -80,7 +82,7 @@ func (e *simEnv) client(t *testing.T, mod func(*provider.TargetConfig), opts ...
 }
 
 // clientClock is client with the fake clock its retries sleep on.
-func (e *simEnv) clientClock(t *testing.T, mod func(*provider.TargetConfig), opts ...Option) (*Client, *clock) {
+func (e *simEnv) clientClock(t *testing.T, mod func(*provider.TargetConfig), opts ...Option) (*Client, *testkit.Clock) {
 	t.Helper()
 	return newTestClient(t, e.srv, func(cfg *provider.TargetConfig) {
 		cfg.APIKey = e.key
@@ -352,7 +354,7 @@ func TestSimRetries(t *testing.T) {
 		if ok, err := c.ContainerExists(ctx); err != nil || !ok {
 			t.Fatalf("ContainerExists = %v, %v", ok, err)
 		}
-		if got := clk.slept(); len(got) != 1 || got[0].Seconds() != 4 {
+		if got := clk.Sleeps(); len(got) != 1 || got[0].Seconds() != 4 {
 			t.Errorf("sleeps = %v, want [4s]", got)
 		}
 	})

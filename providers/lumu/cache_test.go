@@ -14,6 +14,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/lumuctl/lumuctl/engine/provider"
+	"github.com/lumuctl/lumuctl/engine/testkit"
 )
 
 // cacheWorld is a fake Lumu with n kept incidents (plus two the filter
@@ -24,7 +25,7 @@ type cacheWorld struct {
 	srv  *httptest.Server
 	req  provider.FetchRequest
 	path string
-	clk  *fakeClock
+	clk  *testkit.Clock
 }
 
 func newCacheWorld(t *testing.T, n int) *cacheWorld {

@@ -1,7 +1,6 @@
 package lumu
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -17,6 +16,7 @@ import (
 	"time"
 
 	"github.com/lumuctl/lumuctl/engine/provider"
+	"github.com/lumuctl/lumuctl/engine/testkit"
 )
 
 // testKey is distinctive so that a leak is easy to find.
@@ -24,38 +24,9 @@ const testKey = "sEcReT-LumuKey-9f2c41&x=7"
 
 const testCompanyUUID = "10228d9c-ff18-4251-ac19-514185e00f17"
 
-// fakeClock is a clock whose sleeps advance it and are recorded.
-type fakeClock struct {
-	mu     sync.Mutex
-	now    time.Time
-	sleeps []time.Duration
-}
-
-func newFakeClock() *fakeClock {
-	return &fakeClock{now: time.Date(2025, 6, 4, 12, 0, 0, 0, time.UTC)}
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Sleep(ctx context.Context, d time.Duration) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.sleeps = append(c.sleeps, d)
-	c.now = c.now.Add(d)
-	return nil
-}
-
-func (c *fakeClock) Sleeps() []time.Duration {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return slices.Clone(c.sleeps)
+// newFakeClock is the lumu tests' clock.
+func newFakeClock() *testkit.Clock {
+	return testkit.NewClock(time.Date(2025, 6, 4, 12, 0, 0, 0, time.UTC))
 }
 
 // recorded is one request the fake saw.
@@ -253,7 +224,7 @@ func sampleContext(t testing.TB) map[string]any {
 }
 
 // testClient returns a Client for srv with a fake clock and no jitter.
-func testClient(t testing.TB, srv *httptest.Server, clk *fakeClock, mod func(*ClientConfig)) *Client {
+func testClient(t testing.TB, srv *httptest.Server, clk *testkit.Clock, mod func(*ClientConfig)) *Client {
 	t.Helper()
 	cfg := ClientConfig{
 		BaseURL: srv.URL, Key: testKey, Company: "acme", HTTPClient: srv.Client(),

@@ -77,9 +77,7 @@ func TestDailyQuotaColdStartConverges(t *testing.T) {
 		}) {
 			t.Errorf("day %d: %d unread incidents but no warning saying so: %+v", day, resp.Stats.IncidentsUnread, resp.Warnings)
 		}
-		clk.mu.Lock()
-		clk.now = clk.now.Add(24 * time.Hour)
-		clk.mu.Unlock()
+		clk.Advance(24 * time.Hour)
 	}
 	if day < 3 {
 		t.Errorf("converged on day %d: the quota did not bind", day)

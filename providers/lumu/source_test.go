@@ -13,6 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/lumuctl/lumuctl/engine/provider"
+	"github.com/lumuctl/lumuctl/engine/testkit"
 )
 
 var testNow = time.Date(2025, 6, 4, 12, 0, 0, 0, time.UTC)
@@ -41,7 +42,7 @@ func files(active bool, fs ...any) map[string]any {
 }
 
 // testSource returns a Source with a fake clock and no real waits.
-func testSource(t testing.TB, srv *httptest.Server, clk *fakeClock, cachePath string, opts ...Option) *Source {
+func testSource(t testing.TB, srv *httptest.Server, clk *testkit.Clock, cachePath string, opts ...Option) *Source {
 	t.Helper()
 	opts = append([]Option{WithHTTPClient(srv.Client()), WithClock(clk.Now), WithSleep(clk.Sleep), WithJitter(func() float64 { return 0 })}, opts...)
 	s, diags := NewSource(provider.SourceOptions{CachePath: cachePath}, opts...)
