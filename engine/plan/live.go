@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -112,6 +113,29 @@ func readKibana(ctx context.Context, cfg *config.Config, name string, t provider
 	ls := NewLiveSet(exists, owned, ns)
 	lk.plan.LiveDigest, lk.plan.LiveItems = ls.Digest(), ls.Items
 	return lk, nil
+}
+
+// shareValues points each entry of a live item whose values are the ones
+// the state recorded for that item at the state's slice: the hashes of an
+// unchanged item are then held once, not once from Kibana and once from
+// the state (the live copy becomes garbage).
+func shareValues(lk *liveKibana, prior map[string]provider.Item) {
+	for _, items := range lk.byBlocklist {
+		for k := range items {
+			it := &items[k].item
+			prev, ok := prior[it.ItemID]
+			if !ok || len(prev.Entries) != len(it.Entries) {
+				continue
+			}
+			entries := slices.Clone(it.Entries) // it.Entries may be shared with the Target's answer
+			for e := range entries {
+				if slices.Equal(prev.Entries[e].Value, entries[e].Value) {
+					entries[e].Value = prev.Entries[e].Value
+				}
+			}
+			it.Entries = entries
+		}
+	}
 }
 
 // readOwned reads whether t's container list exists and, when it does, the

@@ -153,6 +153,7 @@ func Make(ctx context.Context, opts Options) (*Plan, hcl.Diagnostics) {
 		if d.HasErrors() {
 			continue
 		}
+		shareValues(lk, opts.Prior.Items)
 		live[name] = lk
 		p.Kibanas = append(p.Kibanas, lk.plan)
 	}

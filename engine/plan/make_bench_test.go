@@ -3,6 +3,7 @@ package plan
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -116,5 +117,41 @@ func BenchmarkMakeWarm200k(b *testing.B) {
 	}
 	if w := countWrites(p); w != 0 {
 		b.Fatalf("planned %d writes, want 0", w)
+	}
+}
+
+// BenchmarkMakeWarmGrowth is BenchmarkMakeWarm200k at 25k to 400k hashes:
+// ns/op, B/op and allocs/op divided by n should stay flat (linear growth).
+func BenchmarkMakeWarmGrowth(b *testing.B) {
+	for _, n := range []int{25_000, 100_000, 400_000} {
+		b.Run(fmt.Sprintf("hashes=%d", n), func(b *testing.B) {
+			opts := benchEnv(b, n)
+			p, diags := Make(context.Background(), opts)
+			if diags.HasErrors() {
+				b.Fatal(diags)
+			}
+			target := opts.Kibanas["prod"].(*providertest.Target)
+			items := map[string]provider.Item{}
+			for _, bp := range p.Blocklists {
+				for _, c := range bp.Changes {
+					it, err := target.Create(context.Background(), *c.After)
+					if err != nil {
+						b.Fatal(err)
+					}
+					items[it.ItemID] = it
+				}
+			}
+			opts.Prior = Prior{Lineage: "bench", Serial: 1, Items: items}
+			b.ReportAllocs()
+			for b.Loop() {
+				if p, diags = Make(context.Background(), opts); diags.HasErrors() {
+					b.Fatal(diags)
+				}
+			}
+			if w := countWrites(p); w != 0 {
+				b.Fatalf("planned %d writes, want 0", w)
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n), "ns/hash")
+		})
 	}
 }

@@ -245,7 +245,7 @@ func (c *Client) once(ctx context.Context, cl call) (int, []byte, http.Header, e
 	if ok {
 		limit = cl.limit
 	}
-	data, err := readLimited(resp.Body, limit)
+	data, err := readLimited(resp.Body, limit, resp.ContentLength)
 	if err != nil {
 		if errors.Is(err, errTooLarge) && !ok {
 			err = nil // an error body is only read for its message
@@ -257,10 +257,26 @@ func (c *Client) once(ctx context.Context, cl call) (int, []byte, http.Header, e
 }
 
 // readLimited reads r up to limit bytes; more is errTooLarge.
-func readLimited(r io.Reader, limit int64) ([]byte, error) {
-	data, err := io.ReadAll(io.LimitReader(r, limit+1))
-	if err != nil {
-		return nil, err
+func readLimited(r io.Reader, limit, size int64) ([]byte, error) {
+	var data []byte
+	if size > 0 && size <= limit {
+		// The declared length sizes the buffer once (a page of items is
+		// megabytes; growing it copies it several times); net/http ends
+		// the body there, and anything more still counts to the limit.
+		data = make([]byte, size)
+		if _, err := io.ReadFull(r, data); err != nil {
+			return nil, err
+		}
+		rest, err := io.ReadAll(io.LimitReader(r, limit-size+1))
+		if err != nil {
+			return nil, err
+		}
+		data = append(data, rest...)
+	} else {
+		var err error
+		if data, err = io.ReadAll(io.LimitReader(r, limit+1)); err != nil {
+			return nil, err
+		}
 	}
 	if int64(len(data)) > limit {
 		return data[:limit], errTooLarge
