@@ -40,7 +40,7 @@ type options struct {
 	keep        bool
 	refHashes   int
 	growth      []int
-	quotaEvery  time.Duration
+	quotaEvery  []time.Duration
 	quotaPerDay int
 	quotaPerMin int
 }
@@ -50,7 +50,7 @@ var measurements = []string{"writes", "reference", "growth", "crash", "quota", "
 
 func main() {
 	var o options
-	var par, skip, growth string
+	var par, skip, growth, quotaEvery string
 	flag.StringVar(&o.out, "out", "docs/bench/results.json", "write every figure to `FILE` as JSON (empty: don't)")
 	flag.Int64Var(&o.seed, "seed", 1, "seed of the sandbox scenarios and of the generated hashes")
 	flag.IntVar(&o.hashes, "hashes", 100_000, "hashes of the initial sync (measurements 1 and 4)")
@@ -63,7 +63,7 @@ func main() {
 	flag.StringVar(&skip, "skip", "", "comma-separated measurements to skip: "+strings.Join(measurements, ", ")+" (growth: the sizes other than -ref-hashes)")
 	flag.IntVar(&o.refHashes, "ref-hashes", 200_000, "hashes of the reference world (20 per incident, three OSes), a multiple of 20")
 	flag.StringVar(&growth, "growth", "25000,50000,100000,200000,400000", "comma-separated world sizes (hashes, multiples of 20) of the growth table")
-	flag.DurationVar(&o.quotaEvery, "quota-every", 30*time.Minute, "simulated interval between the runs of the quota cold start")
+	flag.StringVar(&quotaEvery, "quota-every", "24h,30m", "comma-separated simulated intervals between the runs of the quota cold start, one cold start each")
 	flag.IntVar(&o.quotaPerDay, "quota-per-day", 10_000, "requests_per_day of the quota cold start")
 	flag.IntVar(&o.quotaPerMin, "quota-per-minute", 50, "requests_per_minute of the quota cold start (lumuctl's budget and the Lumu stand-in's limit)")
 	flag.BoolVar(&o.keep, "keep", false, "keep the temporary directory (workspaces, state, cache, plan outputs) and print its path")
@@ -88,6 +88,14 @@ func main() {
 		}
 		o.growth = append(o.growth, n)
 	}
+	for _, f := range strings.Split(quotaEvery, ",") {
+		d, err := time.ParseDuration(strings.TrimSpace(f))
+		if err != nil || d <= 0 {
+			fmt.Fprintf(os.Stderr, "lumuctl-bench: -quota-every: %q is not a positive duration\n", f)
+			os.Exit(2)
+		}
+		o.quotaEvery = append(o.quotaEvery, d)
+	}
 	o.skip = map[string]bool{}
 	for _, s := range strings.Split(skip, ",") {
 		switch s = strings.TrimSpace(s); {
@@ -99,8 +107,8 @@ func main() {
 			os.Exit(2)
 		}
 	}
-	if o.refHashes < refPerIncident || o.refHashes%refPerIncident != 0 || o.quotaEvery <= 0 || o.quotaPerDay < 20 || o.quotaPerMin < 1 {
-		fmt.Fprintf(os.Stderr, "lumuctl-bench: need -ref-hashes a positive multiple of %d, -quota-every > 0, -quota-per-day >= 20, -quota-per-minute >= 1\n", refPerIncident)
+	if o.refHashes < refPerIncident || o.refHashes%refPerIncident != 0 || o.quotaPerDay < 20 || o.quotaPerMin < 1 {
+		fmt.Fprintf(os.Stderr, "lumuctl-bench: need -ref-hashes a positive multiple of %d, -quota-per-day >= 20, -quota-per-minute >= 1\n", refPerIncident)
 		os.Exit(2)
 	}
 	if o.hashes < 1 || o.perIncident < 1 || o.hashes%o.perIncident != 0 || o.maxValues < 1 || o.maxValues > 2000 || o.k < 0 || o.latency < 0 || o.windowDays < 1 || o.hashes/30 < o.perIncident {

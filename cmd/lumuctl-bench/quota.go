@@ -147,7 +147,7 @@ func (d *dayCounter) get(day string) quotaDay {
 
 // benchQuota is the cold start of the large scenario (the filter of
 // measurement 2) under Lumu's quota: requests_per_day and
-// requests_per_minute as set, runs every o.quotaEvery of simulated time
+// requests_per_minute as set, runs every -quota-every of simulated time
 // (or at once when the previous run overran), until a run leaves no
 // incident unread. It runs lumuctl's Lumu source (providers/lumu) in this
 // process against the Lumu stand-in, both on one simulated clock: a
@@ -157,6 +157,17 @@ func (d *dayCounter) get(day string) quotaDay {
 // the quota. The requests are counted per simulated UTC day at the
 // stand-in.
 func benchQuota(ctx context.Context, o options, tmp string, r *results) error {
+	for _, every := range o.quotaEvery {
+		if err := quotaColdStart(ctx, o, tmp, every, r); err != nil {
+			return fmt.Errorf("a run every %s: %w", every, err)
+		}
+	}
+	return nil
+}
+
+// quotaColdStart is one cold start of benchQuota, with a run every every,
+// on a fresh stand-in and cache.
+func quotaColdStart(ctx context.Context, o options, tmp string, every time.Duration, r *results) error {
 	began := time.Now()
 	// Start one minute into a UTC day, so that simulated days are UTC days.
 	start := time.Now().UTC().Truncate(24 * time.Hour).Add(time.Minute)
@@ -192,10 +203,10 @@ func benchQuota(ctx context.Context, o options, tmp string, r *results) error {
 	if err != nil {
 		return fmt.Errorf("reference read: %w", err)
 	}
-	q := &quotaResult{PerDay: o.quotaPerDay, PerMinute: o.quotaPerMin, EveryMin: o.quotaEvery.Minutes(),
+	q := &quotaResult{PerDay: o.quotaPerDay, PerMinute: o.quotaPerMin, EveryMin: every.Minutes(),
 		Kept: ref.Stats.IncidentsKept, ColdCalls: ref.Stats.ListCalls + ref.Stats.ContextCalls, WantHashes: len(ref.Indicators)}
 	q.Ideal = ceilDiv(q.ColdCalls, q.PerDay)
-	r.Quota = q
+	r.Quota = append(r.Quota, q)
 	if err := sim.SetRateLimit(o.quotaPerMin); err != nil {
 		return err
 	}
@@ -207,7 +218,7 @@ func benchQuota(ctx context.Context, o options, tmp string, r *results) error {
 	clk.mu.Unlock()
 
 	req.Company.RequestsPerMinute, req.Company.RequestsPerDay = o.quotaPerMin, o.quotaPerDay
-	cache := filepath.Join(tmp, "quota-cache.db")
+	cache := filepath.Join(tmp, fmt.Sprintf("quota-cache-%d.db", len(r.Quota)))
 	have := map[string]bool{}
 	next := start
 	day := ""
@@ -222,7 +233,7 @@ func benchQuota(ctx context.Context, o options, tmp string, r *results) error {
 		q.MaxDay = max(q.MaxDay, cur.Requests)
 		q.RateLimited += cur.RateLimited
 	}
-	logf("quota: cold start, %d requests a day, %d a minute, a run every %s (simulated)", o.quotaPerDay, o.quotaPerMin, o.quotaEvery)
+	logf("quota: cold start, %d requests a day, %d a minute, a run every %s (simulated)", o.quotaPerDay, o.quotaPerMin, every)
 	for !q.Converged {
 		clk.advanceTo(next)
 		runStart := clk.Now()
@@ -262,7 +273,7 @@ func benchQuota(ctx context.Context, o options, tmp string, r *results) error {
 				q.FinalHashes = len(resp.Indicators)
 			}
 		}
-		next = runStart.Add(o.quotaEvery)
+		next = runStart.Add(every)
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
@@ -273,9 +284,9 @@ func benchQuota(ctx context.Context, o options, tmp string, r *results) error {
 	q.Wall = seconds(time.Since(began))
 	switch {
 	case !q.Converged:
-		r.Failed = append(r.Failed, fmt.Sprintf("quota: not converged after %d simulated days", quotaMaxDays))
+		r.Failed = append(r.Failed, fmt.Sprintf("quota, a run every %s: not converged after %d simulated days", every, quotaMaxDays))
 	case q.FinalHashes != q.WantHashes:
-		r.Failed = append(r.Failed, fmt.Sprintf("quota: converged with %d hashes, an unlimited read gives %d", q.FinalHashes, q.WantHashes))
+		r.Failed = append(r.Failed, fmt.Sprintf("quota, a run every %s: converged with %d hashes, an unlimited read gives %d", every, q.FinalHashes, q.WantHashes))
 	}
 	return nil
 }

@@ -13,21 +13,21 @@ import (
 
 // results is everything one run measured; it is written as JSON.
 type results struct {
-	Machine  machine       `json:"machine"`
-	Params   params        `json:"params"`
-	Writes   []writeRow    `json:"kibana_writes"`
-	Lumu     []lumuRow     `json:"lumu_calls"`
-	Plan     []planRow     `json:"plan_large"`
-	Apply    []applyRow    `json:"apply_latency"`
-	Window   []windowRun   `json:"sliding_window,omitempty"`
-	Backends []backendRow  `json:"state_backends,omitempty"`
-	Growth   *growthResult `json:"reference_and_growth,omitempty"`
-	Crash    *crashResult  `json:"crash_recovery,omitempty"`
-	Quota    *quotaResult  `json:"quota_cold_start,omitempty"`
-	Summary  []summaryRow  `json:"summary,omitempty"`
-	Elapsed  seconds       `json:"elapsed_s"`
-	Notes    []string      `json:"notes,omitempty"`
-	Failed   []string      `json:"failed,omitempty"`
+	Machine  machine        `json:"machine"`
+	Params   params         `json:"params"`
+	Writes   []writeRow     `json:"kibana_writes"`
+	Lumu     []lumuRow      `json:"lumu_calls"`
+	Plan     []planRow      `json:"plan_large"`
+	Apply    []applyRow     `json:"apply_latency"`
+	Window   []windowRun    `json:"sliding_window,omitempty"`
+	Backends []backendRow   `json:"state_backends,omitempty"`
+	Growth   *growthResult  `json:"reference_and_growth,omitempty"`
+	Crash    *crashResult   `json:"crash_recovery,omitempty"`
+	Quota    []*quotaResult `json:"quota_cold_start,omitempty"`
+	Summary  []summaryRow   `json:"summary,omitempty"`
+	Elapsed  seconds        `json:"elapsed_s"`
+	Notes    []string       `json:"notes,omitempty"`
+	Failed   []string       `json:"failed,omitempty"`
 }
 
 // seconds is a duration written as seconds with millisecond precision.

@@ -120,13 +120,13 @@ func buildSummary(r *results) []summaryRow {
 				c.Duplicates == 0 && c.Distinct == c.Desired && c.ThenNoChange && c.Outcome == "success",
 		})
 	}
-	if q := r.Quota; q != nil {
+	for _, q := range r.Quota {
 		conv := fmt.Sprintf("not converged in %d days", len(q.Days))
 		if q.Converged {
 			conv = fmt.Sprintf("converged on day %d (run %d)", q.DaysToConverge, q.RunsToConverge)
 		}
 		add(summaryRow{
-			Measure: fmt.Sprintf("cold start of large under Lumu's quota (%d calls; %d/min, %d/day; a run every %.0f min)", q.ColdCalls, q.PerMinute, q.PerDay, q.EveryMin),
+			Measure: fmt.Sprintf("cold start of large under Lumu's quota (%d calls; %d/min, %d/day; a run every %s)", q.ColdCalls, q.PerMinute, q.PerDay, everyText(q.EveryMin)),
 			Measured: fmt.Sprintf("%s; at most %d requests a day; %d of %d runs failed; %d answered 429; newest first: %s; %d hashes dropped",
 				conv, q.MaxDay, q.FailedRuns, q.Runs, q.RateLimited, yes(q.NewestFirst, "yes", "no"), q.Dropped),
 			Target: fmt.Sprintf("≤ ⌈calls/quota⌉ = %d days, never > %d a day, no run fails, newest first", q.Ideal, q.PerDay),
@@ -236,12 +236,14 @@ func printCrash(w io.Writer, r *results) {
 }
 
 func printQuota(w io.Writer, r *results) {
-	q := r.Quota
-	if q == nil {
-		return
+	for _, q := range r.Quota {
+		printQuotaRun(w, q)
 	}
-	fmt.Fprintf(w, "\n9. cold start of the large scenario under Lumu's quota (simulated time): %d kept incidents, %d calls unlimited; requests_per_day %d, requests_per_minute %d, a run every %.0f min\n\n",
-		q.Kept, q.ColdCalls, q.PerDay, q.PerMinute, q.EveryMin)
+}
+
+func printQuotaRun(w io.Writer, q *quotaResult) {
+	fmt.Fprintf(w, "\n9. cold start of the large scenario under Lumu's quota (simulated time): %d kept incidents, %d calls unlimited; requests_per_day %d, requests_per_minute %d, a run every %s\n\n",
+		q.Kept, q.ColdCalls, q.PerDay, q.PerMinute, everyText(q.EveryMin))
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "day\truns\tfailed\trequests\tlist\tcontexts\t429\tquota\tunread after\thashes\t")
 	for _, d := range q.Days {
@@ -260,4 +262,12 @@ func printQuota(w io.Writer, r *results) {
 	}
 	fmt.Fprintf(w, "   %s; %d hashes at the end, an unlimited read gives %d; %d hashes dropped between runs\n", conv, q.FinalHashes, q.WantHashes, q.Dropped)
 	fmt.Fprintf(w, "   first run: oldest incident read %s, newest left unread %s: newest first %s\n", q.OldestRead, q.NewestUnread, yes(q.NewestFirst, "yes", "NO"))
+}
+
+// everyText writes an interval given in minutes as "24 h" or "30 min".
+func everyText(min float64) string {
+	if min >= 60 && math.Mod(min, 60) == 0 {
+		return fmt.Sprintf("%.0f h", min/60)
+	}
+	return fmt.Sprintf("%g min", min)
 }
