@@ -1,7 +1,9 @@
 package plan
 
 import (
+	"bytes"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/lumuctl/lumuctl/engine/provider"
@@ -118,6 +120,30 @@ func TestProvenanceIsPerBlocklistAndOnlyWhatChanges(t *testing.T) {
 		slices.Sort(want)
 		if !slices.Equal(got, want) {
 			t.Errorf("blocklist %s: provenance for %v, want %v", bp.Name, got, want)
+		}
+	}
+}
+
+// TestOlderPlanFileRefused: the JSON plan files of format versions 1 and 2,
+// and a compressed file with an older version, are refused as made by an
+// older lumuctl, never read.
+func TestOlderPlanFileRefused(t *testing.T) {
+	e := newEnv(t, oneBlocklist)
+	e.src.Set("mal", provider.SHA256, hashes("a", 5)...)
+	var buf bytes.Buffer
+	if err := Encode(&buf, e.mustPlan(t)); err != nil {
+		t.Fatal(err)
+	}
+	head, body := unpackFile(t, buf.Bytes())
+	older := bytes.Replace(head, []byte(versionField(FormatVersion)), []byte(versionField(FormatVersion-1)), 1)
+	for name, data := range map[string][]byte{
+		"json v1":       []byte(`{"format_version":1,"tool_version":"0.1.0","mode":"normal","provenance":{}}` + "\n"),
+		"json v2":       []byte(`{"format_version":2,"tool_version":"0.2.0","mode":"normal"}` + "\n"),
+		"compressed v2": packFile(t, older, body),
+	} {
+		p, err := Decode(bytes.NewReader(data))
+		if p != nil || !IsDecodeError(err) || !strings.Contains(err.Error(), "made by an older lumuctl") {
+			t.Errorf("%s: Decode = %v, %v; want a refusal naming an older lumuctl", name, p, err)
 		}
 	}
 }
