@@ -589,7 +589,7 @@ func (l *loader) decodeBlocklists() {
 			}
 		}
 		if a := c.attrs["max_values_per_item"]; a != nil {
-			if n, known, ok := l.integer(a, w("max_values_per_item"), 1, 2000); ok && known {
+			if n, known, ok := l.integer(a, w("max_values_per_item"), 1, provider.MaxValuesPerItem); ok && known {
 				bl.MaxValuesPerItem = n
 			}
 		}

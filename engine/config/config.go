@@ -25,8 +25,9 @@ const (
 	// DefaultListHeadroom is how many of the 10,000 items of Kibana's
 	// endpoint_blocklists list a plan leaves free for others.
 	DefaultListHeadroom = 500
-	// MaxListHeadroom bounds list_headroom (Kibana's list holds 10,000).
-	MaxListHeadroom          = 9999
+	// MaxListHeadroom bounds list_headroom (Kibana's list holds
+	// provider.MaxListItems).
+	MaxListHeadroom          = provider.MaxListItems - 1
 	DefaultDays              = 30
 	DefaultMaxValuesPerItem  = 1000
 	DefaultMaxDeleteFraction = 0.25

@@ -10,8 +10,8 @@ import (
 	"github.com/lumuctl/lumuctl/engine/provider"
 )
 
-// MaxValuesLimit is the largest max_values_per_item Kibana accepts.
-const MaxValuesLimit = 2000
+// MaxValuesLimit is the largest max_values_per_item (provider.MaxValuesPerItem).
+const MaxValuesLimit = provider.MaxValuesPerItem
 
 // Cause is a set of reasons why an existing item must be rewritten whatever
 // the additions: an item with a non-zero Cause is in the set T of the lower

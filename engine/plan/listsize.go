@@ -8,13 +8,13 @@ import (
 	"github.com/hashicorp/hcl/v2"
 
 	"github.com/lumuctl/lumuctl/engine/config"
+	"github.com/lumuctl/lumuctl/engine/pack"
 	"github.com/lumuctl/lumuctl/engine/provider"
 )
 
 // MaxListItems is how many items Kibana's endpoint_blocklists list holds:
-// MAX_EXCEPTION_LIST_SIZE in the lists plugin; a create beyond it is
-// refused with a 400 ("exception list would exceed max size of 10000").
-const MaxListItems = 10_000
+// MAX_EXCEPTION_LIST_SIZE in the lists plugin (provider.MaxListItems).
+const MaxListItems = provider.MaxListItems
 
 // ListSize is, for one Kibana, how many items its endpoint_blocklists list
 // holds now and after the plan.
@@ -88,9 +88,9 @@ func checkListSize(cfg *config.Config, live map[string]*liveKibana, blocklists [
 					groups[c.OS+"/"+string(c.HashType)] = true
 				}
 			}
-			least := max((bp.HashesAfter+1999)/2000, len(groups))
-			hints = append(hints, fmt.Sprintf("blocklist %q would use %d items for %d hashes with max_values_per_item = %d, and about %d at 2000",
-				bp.Name, items, bp.HashesAfter, bl.MaxValuesPerItem, least))
+			least := max((bp.HashesAfter+pack.MaxValuesLimit-1)/pack.MaxValuesLimit, len(groups))
+			hints = append(hints, fmt.Sprintf("blocklist %q would use %d items for %d hashes with max_values_per_item = %d, and about %d at %d",
+				bp.Name, items, bp.HashesAfter, bl.MaxValuesPerItem, least, pack.MaxValuesLimit))
 		}
 		detail := fmt.Sprintf("After this plan the endpoint_blocklists list of kibana %q would hold %d items: %d owned by this configuration and %d by others (other teams, other namespaces, entries made by hand). Kibana holds at most %d items per list for everyone, and list_headroom = %d keeps %d of them free for others, so this configuration may grow the list to at most %d items; the plan needs %d more than that. Raise max_values_per_item so that fewer items hold the hashes",
 			name, s.After, s.After-s.Foreign, s.Foreign, MaxListItems, k.ListHeadroom, k.ListHeadroom, s.Limit, s.After-s.Limit)
@@ -133,14 +133,14 @@ func checkPackable(cfg *config.Config, blName string, desired map[provider.HashT
 	}
 	at2000 := 0
 	for _, set := range desired {
-		at2000 += max((len(set)+1999)/2000, 1) * len(bl.OSTypes)
+		at2000 += max((len(set)+pack.MaxValuesLimit-1)/pack.MaxValuesLimit, 1) * len(bl.OSTypes)
 	}
 	rng := bl.DeclRange
 	return &hcl.Diagnostic{
 		Severity: hcl.DiagError,
 		Summary:  "Kibana blocklist would be too full",
-		Detail: fmt.Sprintf("Blocklist %q needs at least %d items in the endpoint_blocklists list of kibana %q for its %d hashes (all OSes) with max_values_per_item = %d. Kibana holds at most %d items per list for everyone, and list_headroom = %d keeps %d of them free for others, so this configuration may use at most %d. Raise max_values_per_item so that fewer items hold the hashes (at 2000 it needs about %d). Nothing was written.",
-			blName, least, k.Name, hashes, bl.MaxValuesPerItem, MaxListItems, k.ListHeadroom, k.ListHeadroom, limit, at2000),
+		Detail: fmt.Sprintf("Blocklist %q needs at least %d items in the endpoint_blocklists list of kibana %q for its %d hashes (all OSes) with max_values_per_item = %d. Kibana holds at most %d items per list for everyone, and list_headroom = %d keeps %d of them free for others, so this configuration may use at most %d. Raise max_values_per_item so that fewer items hold the hashes (at %d it needs about %d). Nothing was written.",
+			blName, least, k.Name, hashes, bl.MaxValuesPerItem, MaxListItems, k.ListHeadroom, k.ListHeadroom, limit, pack.MaxValuesLimit, at2000),
 		Subject: &rng,
 	}
 }

@@ -11,6 +11,18 @@ import (
 // one of them.
 var OSTypes = []string{"windows", "macos", "linux"}
 
+// Limits of Kibana's blocklist, defined once for the configuration checks
+// (engine/config), the packer and the planner.
+const (
+	// MaxValuesPerItem is the largest max_values_per_item: the most hash
+	// values lumuctl puts in one item.
+	MaxValuesPerItem = 2000
+	// MaxListItems is how many items Kibana's endpoint_blocklists list holds
+	// (a create beyond it is refused with a 400, "exception list would
+	// exceed max size of 10000").
+	MaxListItems = 10_000
+)
+
 // OwnerSpaceTag starts the tag Kibana 9.1+ (space awareness) puts on the
 // endpoint artifacts it creates: ownerSpaceId:<space id>. The engine keeps
 // such tags on every update it renders; a Target adds or drops none.
