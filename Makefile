@@ -110,9 +110,11 @@ BENCH_FLAGS ?=
 BENCH_PKGS  := ./engine/pack ./engine/plan ./engine/state/boltstore ./providers/lumu
 
 bench: pg-bin ## benchmarks of SPEC section 8 (BENCH_FLAGS, e.g. -skip growth): table and docs/bench/results.json, then the Go micro-benchmarks (docs/bench/micro.txt)
-	$(GO) run ./cmd/lumuctl-bench -out docs/bench/results.json $(BENCH_FLAGS)
-	@echo; echo "Go micro-benchmarks ($(BENCH_PKGS))"; echo
-	@$(GO) test -run '^$$' -bench . -benchmem $(BENCH_PKGS) >docs/bench/micro.txt 2>&1; s=$$?; cat docs/bench/micro.txt; exit $$s
+	@echo "$(GO) run ./cmd/lumuctl-bench -out docs/bench/results.json $(BENCH_FLAGS)"; \
+	$(GO) run ./cmd/lumuctl-bench -out docs/bench/results.json $(BENCH_FLAGS); s=$$?; \
+	echo; echo "Go micro-benchmarks ($(BENCH_PKGS))"; echo; \
+	$(GO) test -run '^$$' -bench . -benchmem $(BENCH_PKGS) >docs/bench/micro.txt 2>&1; m=$$?; cat docs/bench/micro.txt; \
+	if [ $$s -ne 0 ]; then exit $$s; fi; exit $$m
 
 image: ## build the container image from Dockerfile with podman, no registry needed (IMAGE, CONTAINER)
 	rm -rf $(BIN)/image

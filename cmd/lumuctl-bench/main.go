@@ -165,47 +165,35 @@ func run(ctx context.Context, o options) (*results, error) {
 		r.Summary = buildSummary(r)
 		return r, err
 	}
-	if !o.skip["writes"] {
-		if err := benchWrites(ctx, o, bin, tmp, r); err != nil {
-			return finish(fmt.Errorf("kibana writes: %w", err))
+	// A measurement that fails is reported and the others still run: one
+	// broken measurement must not cost the figures of the rest.
+	var errs []error
+	for _, m := range []struct {
+		name, what string
+		run        func() error
+	}{
+		{"writes", "kibana writes", func() error { return benchWrites(ctx, o, bin, tmp, r) }},
+		{"reference", "reference world and growth", func() error { return benchGrowth(ctx, o, bin, tmp, r) }},
+		{"crash", "crash recovery", func() error { return benchCrash(ctx, o, bin, tmp, r) }},
+		{"quota", "quota cold start", func() error { return benchQuota(ctx, o, tmp, r) }},
+		{"large", "large plan", func() error { return benchLarge(ctx, o, bin, tmp, r) }},
+		{"apply", "apply with latency", func() error { return benchApply(ctx, o, bin, tmp, r) }},
+		{"window", "sliding window", func() error { return benchWindow(ctx, o, bin, tmp, r) }},
+		{"backend", "state backends", func() error { return benchBackend(ctx, o, bin, tmp, r) }},
+	} {
+		if o.skip[m.name] {
+			continue
+		}
+		if err := m.run(); err != nil {
+			logf("%s failed: %v", m.what, err)
+			errs = append(errs, fmt.Errorf("%s: %w", m.what, err))
+			r.Failed = append(r.Failed, fmt.Sprintf("%s did not complete: %v", m.what, err))
+		}
+		if ctx.Err() != nil {
+			break
 		}
 	}
-	if !o.skip["reference"] {
-		if err := benchGrowth(ctx, o, bin, tmp, r); err != nil {
-			return finish(fmt.Errorf("reference world and growth: %w", err))
-		}
-	}
-	if !o.skip["crash"] {
-		if err := benchCrash(ctx, o, bin, tmp, r); err != nil {
-			return finish(fmt.Errorf("crash recovery: %w", err))
-		}
-	}
-	if !o.skip["quota"] {
-		if err := benchQuota(ctx, o, tmp, r); err != nil {
-			return finish(fmt.Errorf("quota cold start: %w", err))
-		}
-	}
-	if !o.skip["large"] {
-		if err := benchLarge(ctx, o, bin, tmp, r); err != nil {
-			return finish(fmt.Errorf("large plan: %w", err))
-		}
-	}
-	if !o.skip["apply"] {
-		if err := benchApply(ctx, o, bin, tmp, r); err != nil {
-			return finish(fmt.Errorf("apply with latency: %w", err))
-		}
-	}
-	if !o.skip["window"] {
-		if err := benchWindow(ctx, o, bin, tmp, r); err != nil {
-			return finish(fmt.Errorf("sliding window: %w", err))
-		}
-	}
-	if !o.skip["backend"] {
-		if err := benchBackend(ctx, o, bin, tmp, r); err != nil {
-			return finish(fmt.Errorf("state backends: %w", err))
-		}
-	}
-	return finish(nil)
+	return finish(errors.Join(errs...))
 }
 
 func logf(format string, args ...any) {
