@@ -124,7 +124,7 @@ func Apply(ctx context.Context, opts Options) (*Result, error) {
 		if k.CreateContainer {
 			if err := t.EnsureContainer(sendCtx); err != nil {
 				res.Errors = append(res.Errors, fmt.Errorf("kibana %q: create the endpoint_blocklists list: %w", k.Name, err))
-				return finish(opts, res, false, nil)
+				return finish(opts, res, false, nil, nil)
 			}
 		}
 	}
@@ -146,7 +146,8 @@ func Apply(ctx context.Context, opts Options) (*Result, error) {
 			}
 		}
 	}
-	failed := map[string]bool{} // blocklists with a failed or skipped write
+	failed := map[string]bool{}              // blocklists with a failed or skipped write
+	landed := map[string][]plan.ItemChange{} // changes Kibana took, by blocklist
 	var mu sync.Mutex
 	for _, batch := range [][]op{adds, drops, deletes} {
 		skip := func(o op) {
@@ -168,6 +169,7 @@ func Apply(ctx context.Context, opts Options) (*Result, error) {
 				}
 				// Kibana took the write; only recording it failed: it counts.
 			}
+			landed[o.blocklist] = append(landed[o.blocklist], o.change)
 			res.Writes++
 			switch o.change.Action {
 			case plan.Create:
@@ -191,7 +193,7 @@ func Apply(ctx context.Context, opts Options) (*Result, error) {
 	if complete {
 		res.Blocked = p.Summary.BlockedAfter
 	}
-	return finish(opts, res, complete, failed)
+	return finish(opts, res, complete, failed, landed)
 }
 
 // runBatch runs ops with at most par in flight. It stops scheduling after
@@ -364,12 +366,52 @@ func provenancePatch(bp plan.BlocklistPlan) state.ProvenancePatch {
 	return pp
 }
 
-// finish records the outcome: provenance of fully applied blocklists, the
-// applied digest (complete runs only), the audit history; done journal
-// entries are cleared. failed names the blocklists with a failed or skipped
-// write; nil means the run stopped before any (no provenance is recorded
-// unless it completed).
-func finish(opts Options, res *Result, complete bool, failed map[string]bool) (*Result, error) {
+// landedPatch is the provenance patch of a blocklist whose writes did not
+// all land: the hashes the landed changes removed and the plan no longer
+// wants are forgotten (they are unblocked now, and no later plan sees them
+// to remove again), the hashes they added are recorded. The rest stays as
+// recorded; the next plan compares it again.
+func landedPatch(bp plan.BlocklistPlan, changes []plan.ItemChange) state.ProvenancePatch {
+	var pp state.ProvenancePatch
+	pp.Set = state.HashIncidents{}
+	done := map[string]bool{}
+	for _, c := range changes {
+		done[c.ItemID] = true
+	}
+	// An item whose change did not land still holds what it was to remove.
+	held := map[string]bool{}
+	for _, c := range bp.Changes {
+		if !done[c.ItemID] {
+			for _, h := range c.Removed {
+				held[h] = true
+			}
+		}
+	}
+	for _, c := range changes {
+		for _, h := range c.Removed {
+			if _, wanted := bp.Provenance.Hashes[h]; !wanted && !held[h] {
+				pp.Drop = append(pp.Drop, h)
+			}
+		}
+		for _, l := range [][]string{c.Added, c.MovedIn} {
+			for _, h := range l {
+				if _, ok := bp.Provenance.Hashes[h]; ok {
+					pp.Set[h] = bp.Provenance.Lookup(h)
+				}
+			}
+		}
+	}
+	pp.Drop = slices.DeleteFunc(pp.Drop, func(h string) bool { _, err := state.HashBytes(h); return err != nil })
+	return pp
+}
+
+// finish records the outcome: provenance of fully applied blocklists (and,
+// for the others, of the changes that landed), the applied digest (complete
+// runs only), the audit history; done journal entries are cleared. failed
+// names the blocklists with a failed or skipped write; nil means the run
+// stopped before any (no provenance is recorded unless it completed).
+// landed are the changes Kibana took, by blocklist.
+func finish(opts Options, res *Result, complete bool, failed map[string]bool, landed map[string][]plan.ItemChange) (*Result, error) {
 	p := opts.Plan
 	switch {
 	case complete:
@@ -385,6 +427,9 @@ func finish(opts Options, res *Result, complete bool, failed map[string]bool) (*
 		PatchProvenance: map[string]state.ProvenancePatch{}, Namespace: p.Namespace}
 	for _, bp := range p.Blocklists {
 		if failed[bp.Name] || (!complete && failed == nil) {
+			if p.Mode == plan.ModeNormal && !bp.Orphan && len(landed[bp.Name]) > 0 {
+				commit.PatchProvenance[bp.Name] = landedPatch(bp, landed[bp.Name])
+			}
 			continue
 		}
 		if p.Mode == plan.ModeDestroy || bp.Orphan {

@@ -2,6 +2,7 @@ package apply
 
 import (
 	"context"
+	"sync/atomic"
 	"testing"
 
 	"github.com/lumuctl/lumuctl/engine/provider"
@@ -49,5 +50,54 @@ func TestApplyRecordsProvenanceOfWhatChanges(t *testing.T) {
 		if len(refs) > 1 || got != tc.want {
 			t.Errorf("provenance of %s = %v, want %q", tc.hash[:8], refs, tc.want)
 		}
+	}
+}
+
+// TestInterruptedRemovalsLeaveNoProvenance: hashes an interrupted (or
+// partly failed) apply removed from Kibana are no longer blocked, so the
+// next complete apply, which finds them gone and plans nothing for them,
+// must still forget their provenance: `lumuctl why` would otherwise keep
+// explaining them as blocked, and the state would grow with every churn.
+// (A plan used to carry the whole provenance of each blocklist, so the
+// next complete apply replaced it; now it carries only what it changes.)
+func TestInterruptedRemovalsLeaveNoProvenance(t *testing.T) {
+	h := newHarness(t)
+	a := hashes("a", 1000) // 10 items per OS
+	h.src.Set("mal", provider.SHA256, a...)
+	h.apply(t, context.Background(), h.plan(t, false))
+
+	// Every hash leaves: 20 deletes. Ctrl-C while the third is in flight.
+	h.src.Set("mal", provider.SHA256, hashes("b", 1)...)
+	ctx, cancel := context.WithCancel(context.Background())
+	var n atomic.Int32
+	h.target.BeforeWrite = func(kind, itemID string) error {
+		if n.Add(1) == 3 {
+			cancel()
+		}
+		return nil
+	}
+	res := h.apply(t, ctx, h.plan(t, true))
+	if !res.Interrupted || res.Writes < 3 || res.Writes >= 22 {
+		t.Fatalf("interrupted run: %+v", res)
+	}
+	h.target.BeforeWrite = nil
+	if res := h.apply(t, context.Background(), h.plan(t, true)); res.Outcome != state.OutcomeSuccess {
+		t.Fatalf("second run: %+v", res)
+	}
+	if left := len(h.target.All()); left != 2 {
+		t.Fatalf("%d items left, want 2 (the one b hash per OS)", left)
+	}
+	stale := 0
+	for _, x := range a {
+		refs, err := h.store.Provenance("lumu", x)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(refs) > 0 {
+			stale++
+		}
+	}
+	if stale > 0 {
+		t.Errorf("%d of %d unblocked hashes still have provenance in the state", stale, len(a))
 	}
 }
