@@ -10,6 +10,8 @@ import (
 	"testing"
 )
 
+// update is the -update flag of every test binary that imports testkit; such
+// a package must not define its own (flag would panic on the second one).
 var update = flag.Bool("update", false, "rewrite generated test data (fuzz seed corpora) instead of checking it")
 
 // Updating reports whether the test binary runs with -update.
