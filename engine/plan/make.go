@@ -44,7 +44,9 @@ type Options struct {
 type Prior struct {
 	Lineage string
 	Serial  uint64
-	// Items are the owned items as last applied, by item_id.
+	// Items are the owned items as last applied, by item_id. Make may
+	// replace a value string in their entries by an equal one (see
+	// internValues); it changes nothing else.
 	Items map[string]provider.Item
 	// Incidents returns the incidents the state recorded for a hash of a
 	// blocklist at the last apply (used to explain removals and to keep
@@ -142,6 +144,7 @@ func Make(ctx context.Context, opts Options) (*Plan, hcl.Diagnostics) {
 		if diags.HasErrors() {
 			return nil, diags
 		}
+		internValues(opts.Prior.Items, results)
 	}
 
 	// 2. Live items of every Kibana involved.
