@@ -137,9 +137,9 @@ func Apply(ctx context.Context, opts Options) (*Result, error) {
 		for _, c := range bp.Changes {
 			o := op{blocklist: bp.Name, kibana: bp.Kibana, change: c}
 			switch {
-			case c.Action == plan.Delete:
+			case c.Action == provider.Delete:
 				deletes = append(deletes, o)
-			case c.Action == plan.Create || len(c.Added)+len(c.MovedIn) > 0:
+			case c.Action == provider.Create || len(c.Added)+len(c.MovedIn) > 0:
 				adds = append(adds, o)
 			default:
 				drops = append(drops, o)
@@ -172,11 +172,11 @@ func Apply(ctx context.Context, opts Options) (*Result, error) {
 			landed[o.blocklist] = append(landed[o.blocklist], o.change)
 			res.Writes++
 			switch o.change.Action {
-			case plan.Create:
+			case provider.Create:
 				res.Added++
-			case plan.Update:
+			case provider.Update:
 				res.Changed++
-			case plan.Delete:
+			case provider.Delete:
 				res.Destroyed++
 			}
 			res.HashesAdded += len(o.change.Added)
@@ -276,11 +276,11 @@ func write(ctx context.Context, opts Options, live liveIndex, o op) error {
 		entry.Item.Item = provider.Item{ID: c.ID, ItemID: c.ItemID, Version: c.ExpectVersion}
 	}
 	switch c.Action {
-	case plan.Create:
+	case provider.Create:
 		entry.Op = provider.Create
-	case plan.Update:
+	case provider.Update:
 		entry.Op = provider.Update
-	case plan.Delete:
+	case provider.Delete:
 		entry.Op = provider.Delete
 	default:
 		return fmt.Errorf("item %s: unknown action %s", c.ItemID, c.Action)
@@ -292,11 +292,11 @@ func write(ctx context.Context, opts Options, live liveIndex, o op) error {
 	opts.Hook.PreApply(o.blocklist, c)
 	var result provider.Item
 	switch c.Action {
-	case plan.Create:
+	case provider.Create:
 		result, err = t.Create(ctx, *c.After)
-	case plan.Update:
+	case provider.Update:
 		result, err = t.Update(ctx, *c.After)
-	case plan.Delete:
+	case provider.Delete:
 		err = t.Delete(ctx, c.ID, c.ExpectVersion)
 		if errors.Is(err, provider.ErrNotFound) {
 			// Gone already, which is all a delete asks: an interrupted

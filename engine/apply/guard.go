@@ -6,6 +6,7 @@ import (
 
 	"github.com/lumuctl/lumuctl/engine/pack"
 	"github.com/lumuctl/lumuctl/engine/plan"
+	"github.com/lumuctl/lumuctl/engine/provider"
 )
 
 // The ownership guard. A plan, and above all a saved plan file, is input:
@@ -119,7 +120,7 @@ func checkChange(namespace, blocklist string, c plan.ItemChange, ix liveIndex) s
 		return fmt.Sprintf("%s %s: the item_id does not carry the prefix %q of blocklist %q", c.Action, c.ItemID, bp, blocklist)
 	}
 	switch c.Action {
-	case plan.Create:
+	case provider.Create:
 		if c.After == nil || c.After.ItemID != c.ItemID || c.After.ID != "" || c.After.Version != "" {
 			return fmt.Sprintf("create %s: the item body does not match the change", c.ItemID)
 		}
@@ -127,7 +128,7 @@ func checkChange(namespace, blocklist string, c plan.ItemChange, ix liveIndex) s
 			return fmt.Sprintf("create %s: an owned item with this item_id already exists", c.ItemID)
 		}
 		return ""
-	case plan.Update, plan.Delete:
+	case provider.Update, provider.Delete:
 		it, ok := ix.byID[c.ID]
 		switch {
 		case c.ID == "" || !ok:
@@ -137,7 +138,7 @@ func checkChange(namespace, blocklist string, c plan.ItemChange, ix liveIndex) s
 		case it.Version != c.ExpectVersion:
 			return fmt.Sprintf("%s %s: expected _version %q, Kibana has %q", c.Action, c.ItemID, c.ExpectVersion, it.Version)
 		}
-		if c.Action == plan.Update && (c.After == nil || c.After.ID != c.ID || c.After.ItemID != c.ItemID || c.After.Version != c.ExpectVersion) {
+		if c.Action == provider.Update && (c.After == nil || c.After.ID != c.ID || c.After.ItemID != c.ItemID || c.After.Version != c.ExpectVersion) {
 			return fmt.Sprintf("update %s: the item body does not name the item the change updates", c.ItemID)
 		}
 		return ""

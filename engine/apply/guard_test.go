@@ -52,7 +52,7 @@ func TestForgedPlanCannotTouchUnownedItems(t *testing.T) {
 		defer h.src.Set("mal", provider.SHA256, hashes("a", 250)...)
 		return h.plan(t, false)
 	}
-	firstOf := func(t *testing.T, p *plan.Plan, a plan.Action) *plan.ItemChange {
+	firstOf := func(t *testing.T, p *plan.Plan, a provider.Action) *plan.ItemChange {
 		t.Helper()
 		for i := range p.Blocklists {
 			for j := range p.Blocklists[i].Changes {
@@ -71,14 +71,14 @@ func TestForgedPlanCannotTouchUnownedItems(t *testing.T) {
 		want  string
 	}{
 		{"delete pointed at an unowned item", destroy, func(t *testing.T, p *plan.Plan) {
-			c := firstOf(t, p, plan.Delete)
+			c := firstOf(t, p, provider.Delete)
 			c.ID, c.ExpectVersion = victim.ID, victim.Version
 		}, "is not an owned item in Kibana"},
 		{"delete pointed at an unowned item, version kept", destroy, func(t *testing.T, p *plan.Plan) {
-			firstOf(t, p, plan.Delete).ID = victim.ID
+			firstOf(t, p, provider.Delete).ID = victim.ID
 		}, "is not an owned item in Kibana"},
 		{"delete pointed at another owned item", destroy, func(t *testing.T, p *plan.Plan) {
-			c := firstOf(t, p, plan.Delete)
+			c := firstOf(t, p, provider.Delete)
 			for _, it := range owned {
 				if it.ItemID != c.ItemID && strings.HasPrefix(it.ItemID, "lumuctl-default-") {
 					c.ItemID = it.ItemID
@@ -87,16 +87,16 @@ func TestForgedPlanCannotTouchUnownedItems(t *testing.T) {
 			}
 		}, "is the owned item"},
 		{"update body aimed at an unowned id", normal, func(t *testing.T, p *plan.Plan) {
-			c := firstOf(t, p, plan.Update)
+			c := firstOf(t, p, provider.Update)
 			c.After.ID, c.After.Version = victim.ID, victim.Version
 		}, "the item body does not name the item"},
 		{"update aimed at an unowned id", normal, func(t *testing.T, p *plan.Plan) {
-			c := firstOf(t, p, plan.Update)
+			c := firstOf(t, p, provider.Update)
 			c.ID, c.ExpectVersion = victim.ID, victim.Version
 			c.After.ID, c.After.Version = victim.ID, victim.Version
 		}, "is not an owned item in Kibana"},
 		{"create over an existing owned item", destroy, func(t *testing.T, p *plan.Plan) {
-			c := firstOf(t, p, plan.Delete)
+			c := firstOf(t, p, provider.Delete)
 			it := owned[0]
 			for _, o := range owned {
 				if o.ItemID == c.ItemID {
@@ -104,7 +104,7 @@ func TestForgedPlanCannotTouchUnownedItems(t *testing.T) {
 				}
 			}
 			it.ID, it.Version = "", ""
-			*c = plan.ItemChange{Action: plan.Create, ItemID: c.ItemID, OS: c.OS, HashType: c.HashType, After: &it}
+			*c = plan.ItemChange{Action: provider.Create, ItemID: c.ItemID, OS: c.OS, HashType: c.HashType, After: &it}
 		}, "an owned item with this item_id already exists"},
 		{"the same item deleted twice", destroy, func(t *testing.T, p *plan.Plan) {
 			bp := &p.Blocklists[0]

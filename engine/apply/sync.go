@@ -60,9 +60,9 @@ func SyncOwned(ctx context.Context, w state.Writer, in SyncInput) (SyncResult, e
 		kibanaOf[bp.Name] = bp.Kibana
 		for _, c := range bp.Changes {
 			switch c.Action {
-			case plan.Create:
+			case provider.Create:
 				created[c.ItemID] = true
-			case plan.Delete:
+			case provider.Delete:
 				deleted[c.ItemID] = true
 			}
 		}

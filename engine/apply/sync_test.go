@@ -39,8 +39,8 @@ func TestSyncOwnedScope(t *testing.T) {
 		target.Put(provider.Item{ItemID: id, OSTypes: []string{"linux"}, Entries: []provider.Entry{{Field: "file.hash.md5", Value: hashes(id, 1)}}})
 	}
 	p := &plan.Plan{Namespace: "ns", Blocklists: []plan.BlocklistPlan{{Name: "a", Kibana: "k", Changes: []plan.ItemChange{
-		{Action: plan.Create, ItemID: "lumuctl-ns-a-linux-md5-0009"},
-		{Action: plan.Delete, ItemID: "lumuctl-ns-a-linux-md5-0004"},
+		{Action: provider.Create, ItemID: "lumuctl-ns-a-linux-md5-0009"},
+		{Action: provider.Delete, ItemID: "lumuctl-ns-a-linux-md5-0004"},
 	}}}}
 	live := map[string]plan.LiveSet{"k": {ContainerExists: true, Items: []plan.LiveItem{
 		{ItemID: "lumuctl-ns-a-linux-md5-0001"}, {ItemID: "lumuctl-ns-a-linux-md5-0003"}, {ItemID: "lumuctl-ns-a-linux-md5-0004"},

@@ -51,7 +51,7 @@ func planBlocklist(in planInput) (BlocklistPlan, error) {
 			// Owned, but not in lumuctl's layout: removed.
 			values := ItemValues(li.item)
 			bp.Changes = append(bp.Changes, ItemChange{
-				Action: Delete, ItemID: li.item.ItemID, ID: li.item.ID, ExpectVersion: li.item.Version,
+				Action: provider.Delete, ItemID: li.item.ItemID, ID: li.item.ID, ExpectVersion: li.item.Version,
 				OS: firstOr(li.item.OSTypes, ""), Removed: values,
 				Reasons: []string{"item_id does not follow lumuctl's layout"},
 			})
@@ -169,16 +169,16 @@ func planGroup(in *planInput, k groupKey, items []liveItem, bp *BlocklistPlan) e
 		li, isLive := byID[it.ID]
 		c.Action = it.Action
 		switch it.Action {
-		case NoOp:
+		case provider.NoOp:
 			bp.Unchanged++
 			continue
-		case Create:
+		case provider.Create:
 			c.After = renderItem(in, it.ID, k.os, k.ht, it.Seq, it.Values, nil)
-		case Update:
+		case provider.Update:
 			c.ID, c.ExpectVersion = li.item.ID, li.item.Version
 			c.After = renderItem(in, it.ID, k.os, k.ht, it.Seq, it.Values, ownerSpaceTags(li.item.Tags))
 			c.After.ID, c.After.Version = li.item.ID, li.item.Version
-		case Delete:
+		case provider.Delete:
 			c.ID, c.ExpectVersion = li.item.ID, li.item.Version
 		}
 		if isLive {
@@ -298,7 +298,7 @@ func checkGuards(opts Options, bl *config.Blocklist, bp *BlocklistPlan, empty []
 	}
 	deletes := 0
 	for _, c := range bp.Changes {
-		if c.Action == Delete {
+		if c.Action == provider.Delete {
 			deletes++
 		}
 	}

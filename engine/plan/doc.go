@@ -1,5 +1,6 @@
 // Package plan owns lumuctl's plan: what apply would change in Kibana and
-// why. It holds the in-memory model (Plan, ItemChange, Action), the planner
+// why. It holds the in-memory model (Plan, ItemChange, whose action is the
+// one provider.Action), the planner
 // (Make) that compares the desired hashes from the sources with the owned
 // items in Kibana, the safety guards, and the versioned saved-plan file
 // (Encode/Decode) with its bindings and digest.

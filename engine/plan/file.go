@@ -267,15 +267,15 @@ func (p *Plan) check() error {
 				return fmt.Errorf("change for item %s is outside blocklist %s", quoteTrunc(c.ItemID), quoteTrunc(b.Name))
 			}
 			switch c.Action {
-			case Create:
+			case provider.Create:
 				if c.After == nil || c.After.ItemID != c.ItemID {
 					return fmt.Errorf("create of %s has no matching item body", c.ItemID)
 				}
-			case Update:
+			case provider.Update:
 				if c.After == nil || c.After.ItemID != c.ItemID || c.ID == "" || c.ExpectVersion == "" {
 					return fmt.Errorf("update of %s lacks its item body, id or expected _version", c.ItemID)
 				}
-			case Delete:
+			case provider.Delete:
 				if c.ID == "" || c.ExpectVersion == "" {
 					return fmt.Errorf("delete of %s lacks its id or expected _version", c.ItemID)
 				}

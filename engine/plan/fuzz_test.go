@@ -244,15 +244,15 @@ func (e *env) applyTB(tb testing.TB, p *Plan) {
 		for _, c := range bp.Changes {
 			var err error
 			switch c.Action {
-			case Create, Update:
+			case provider.Create, provider.Update:
 				var it provider.Item
-				if c.Action == Create {
+				if c.Action == provider.Create {
 					it, err = e.target.Create(ctx, *c.After)
 				} else {
 					it, err = e.target.Update(ctx, *c.After)
 				}
 				e.prior.Items[it.ItemID] = it
-			case Delete:
+			case provider.Delete:
 				err = e.target.Delete(ctx, c.ID, c.ExpectVersion)
 				delete(e.prior.Items, c.ItemID)
 			}

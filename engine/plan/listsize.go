@@ -40,9 +40,9 @@ func listSize(lk *liveKibana, headroom int, blocklists []BlocklistPlan) ListSize
 		}
 		for _, c := range bp.Changes {
 			switch c.Action {
-			case Create:
+			case provider.Create:
 				s.After++
-			case Delete:
+			case provider.Delete:
 				s.After--
 			}
 		}
@@ -78,13 +78,13 @@ func checkListSize(cfg *config.Config, live map[string]*liveKibana, blocklists [
 			}
 			items := bp.Unchanged
 			for _, c := range bp.Changes {
-				if c.Action != Delete {
+				if c.Action != provider.Delete {
 					items++
 				}
 			}
 			groups := map[string]bool{}
 			for _, c := range bp.Changes {
-				if c.Action != Delete {
+				if c.Action != provider.Delete {
 					groups[c.OS+"/"+string(c.HashType)] = true
 				}
 			}

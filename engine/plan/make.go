@@ -930,11 +930,11 @@ func summarize(p *Plan) Summary {
 	for _, bp := range p.Blocklists {
 		for _, c := range bp.Changes {
 			switch c.Action {
-			case Create:
+			case provider.Create:
 				s.Add++
-			case Update:
+			case provider.Update:
 				s.Change++
-			case Delete:
+			case provider.Delete:
 				s.Destroy++
 			}
 		}
@@ -1025,7 +1025,7 @@ func checkOwnerSpaces(cfg *config.Config, bps []BlocklistPlan, live map[string]*
 			byID[li.item.ItemID] = li.item
 		}
 		for _, c := range bp.Changes {
-			if c.Action != Update && c.Action != Delete {
+			if c.Action != provider.Update && c.Action != provider.Delete {
 				continue
 			}
 			cur, ok := byID[c.ItemID]
@@ -1038,7 +1038,7 @@ func checkOwnerSpaces(cfg *config.Config, bps []BlocklistPlan, live map[string]*
 			}
 			rng := k.DeclRange
 			verb := "update"
-			if c.Action == Delete {
+			if c.Action == provider.Delete {
 				verb = "delete"
 			}
 			diags = append(diags, &hcl.Diagnostic{

@@ -105,19 +105,19 @@ func (e *env) applyDirect(t *testing.T, p *Plan) {
 	for _, bp := range p.Blocklists {
 		for _, c := range bp.Changes {
 			switch c.Action {
-			case Create:
+			case provider.Create:
 				it, err := e.target.Create(ctx, *c.After)
 				if err != nil {
 					t.Fatal(err)
 				}
 				e.prior.Items[it.ItemID] = it
-			case Update:
+			case provider.Update:
 				it, err := e.target.Update(ctx, *c.After)
 				if err != nil {
 					t.Fatal(err)
 				}
 				e.prior.Items[it.ItemID] = it
-			case Delete:
+			case provider.Delete:
 				if err := e.target.Delete(ctx, c.ID, c.ExpectVersion); err != nil {
 					t.Fatal(err)
 				}

@@ -114,7 +114,7 @@ type BlocklistPlan struct {
 
 // ItemChange is one write to Kibana.
 type ItemChange struct {
-	Action   Action            `json:"action"`
+	Action   provider.Action   `json:"action"`
 	ItemID   string            `json:"item_id"`
 	OS       string            `json:"os"`
 	HashType provider.HashType `json:"hash_type"`

@@ -76,7 +76,7 @@ type fileDrift struct {
 }
 
 type fileChange struct {
-	Action        Action            `json:"action"`
+	Action        provider.Action   `json:"action"`
 	ItemID        string            `json:"item_id"`
 	OS            string            `json:"os"`
 	HashType      provider.HashType `json:"hash_type"`

@@ -33,7 +33,7 @@ func avoidTaken(ctx context.Context, t provider.Target, in planInput, bp Blockli
 	for round := 0; ; round++ {
 		var ask []string
 		for _, c := range bp.Changes {
-			if c.Action == Create && !free[c.ItemID] {
+			if c.Action == provider.Create && !free[c.ItemID] {
 				ask = append(ask, c.ItemID)
 			}
 		}

@@ -148,7 +148,7 @@ func (g *globals) observePlan(p *plan.Plan, diags hcl.Diagnostics) {
 }
 
 // observeWrite counts one successful item write.
-func (g *globals) observeWrite(blocklist string, a plan.Action) {
+func (g *globals) observeWrite(blocklist string, a provider.Action) {
 	if m := g.metrics; m != nil {
 		m.ItemWrite(blocklist, a.String())
 	}

@@ -26,7 +26,7 @@ func agreePlan() *plan.Plan {
 	edr := plan.BlocklistPlan{
 		Name: "edr", Kibana: "prod", Sources: []string{"other"},
 		Changes: []plan.ItemChange{
-			{Action: plan.Update, ItemID: pre + "0001", OS: "windows", HashType: provider.SHA256, ID: "id-e1", ExpectVersion: "WzMsMV0=",
+			{Action: provider.Update, ItemID: pre + "0001", OS: "windows", HashType: provider.SHA256, ID: "id-e1", ExpectVersion: "WzMsMV0=",
 				After: testItem(pre+"0001", h(1), h(2), h(8)), Added: []string{h(1), h(2)}, Removed: []string{h(5), h(6)}},
 		},
 		Unchanged: 1, HashesBefore: 3, HashesAdded: 2, HashesRemoved: 2, HashesAfter: 3,
@@ -281,7 +281,7 @@ func TestRenderingsAgree(t *testing.T) {
 	for _, bp := range p.Blocklists {
 		for _, c := range bp.Changes {
 			added := len(c.Added)
-			if c.Action == plan.Create && c.After != nil {
+			if c.Action == provider.Create && c.After != nil {
 				added = len(plan.ItemValues(*c.After))
 			}
 			want.items[bp.Name+" "+c.ItemID] = fmt.Sprintf("+%d -%d", added, len(c.Removed))

@@ -30,15 +30,15 @@ func hostilePlan() *plan.Plan {
 		Blocklists: []plan.BlocklistPlan{{
 			Name: "lumu", Kibana: "prod",
 			Changes: []plan.ItemChange{
-				{Action: plan.Create, ItemID: "lumuctl-default-lumu-windows-sha256-1", OS: "windows", HashType: provider.SHA256,
+				{Action: provider.Create, ItemID: "lumuctl-default-lumu-windows-sha256-1", OS: "windows", HashType: provider.SHA256,
 					After: &provider.Item{ItemID: "lumuctl-default-lumu-windows-sha256-1", Name: hostile, Description: hostile,
 						OSTypes: []string{"windows"}, Entries: []provider.Entry{{Field: "file.hash.sha256", Value: []string{h1}}}},
 					Added: []string{h1}},
-				{Action: plan.Delete, ItemID: itemID, ID: "so", ExpectVersion: "v", Removed: []string{h2}},
+				{Action: provider.Delete, ItemID: itemID, ID: "so", ExpectVersion: "v", Removed: []string{h2}},
 				// A value added to an owned item by hand in Kibana (issue 10
 				// item 10): not a hash, so the update removes it, and the
 				// plan lists it.
-				{Action: plan.Update, ItemID: "lumuctl-default-lumu-windows-sha256-2", ID: "so2", ExpectVersion: "v",
+				{Action: provider.Update, ItemID: "lumuctl-default-lumu-windows-sha256-2", ID: "so2", ExpectVersion: "v",
 					OS: "windows", HashType: provider.SHA256, Removed: []string{hostile, "\x1b[31mZZ\nPlan: nothing"},
 					Reasons: []string{hostile}},
 			},

@@ -357,7 +357,7 @@ func (e *Events) Plan(p *plan.Plan) error {
 		}
 		e.emit(&ContainerMessage{
 			MessageHeader: e.header("info", MessageContainer, fmt.Sprintf("kibana %q: the endpoint_blocklists list will be created", k.Name)),
-			Container:     JSONContainer{Kibana: k.Name, Action: plan.Create.String()},
+			Container:     JSONContainer{Kibana: k.Name, Action: provider.Create.String()},
 		})
 	}
 	for _, bp := range p.Blocklists {
@@ -410,9 +410,9 @@ func (e *Events) changeSummary(op Operation, planDigest string, sum JSONChangeSu
 
 func evChangeText(blocklist string, c plan.ItemChange) string {
 	switch c.Action {
-	case plan.Create:
+	case provider.Create:
 		return fmt.Sprintf("blocklist %q: item %s will be created (+%d hashes)", blocklist, c.ItemID, len(c.Added))
-	case plan.Delete:
+	case provider.Delete:
 		return fmt.Sprintf("blocklist %q: item %s will be destroyed (-%d hashes)", blocklist, c.ItemID, len(c.Removed))
 	default:
 		return fmt.Sprintf("blocklist %q: item %s will be updated in place (+%d -%d hashes)", blocklist, c.ItemID, len(c.Added), len(c.Removed))

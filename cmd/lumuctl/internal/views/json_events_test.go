@@ -98,12 +98,12 @@ func smallPlan() *plan.Plan {
 				Name: "lumu", Kibana: "prod", Sources: []string{"mal"},
 				Drift: []plan.Drift{{ItemID: pre + "0002", What: []string{"values", "tags"}, Removed: []string{h(9)}}},
 				Changes: []plan.ItemChange{
-					{Action: plan.Create, ItemID: pre + "0001", OS: "windows", HashType: provider.SHA256,
+					{Action: provider.Create, ItemID: pre + "0001", OS: "windows", HashType: provider.SHA256,
 						After: testItem(pre+"0001", h(1), h(2)), Added: []string{h(1), h(2)}},
-					{Action: plan.Update, ItemID: pre + "0002", OS: "windows", HashType: provider.SHA256, ID: "id-2", ExpectVersion: "WzEsMV0=",
+					{Action: provider.Update, ItemID: pre + "0002", OS: "windows", HashType: provider.SHA256, ID: "id-2", ExpectVersion: "WzEsMV0=",
 						After: testItem(pre+"0002", h(3), h(4), h(9)), Added: []string{h(3)}, Removed: []string{h(5)},
 						MovedIn: []string{h(4)}, Reasons: []string{"restore tags changed outside lumuctl"}},
-					{Action: plan.Delete, ItemID: pre + "0003", OS: "windows", HashType: provider.SHA256, ID: "id-3", ExpectVersion: "WzIsMV0=",
+					{Action: provider.Delete, ItemID: pre + "0003", OS: "windows", HashType: provider.SHA256, ID: "id-3", ExpectVersion: "WzIsMV0=",
 						Removed: []string{h(6), h(7)}},
 				},
 				Provenance: plan.Provenance{
@@ -124,7 +124,7 @@ func smallPlan() *plan.Plan {
 			{
 				Name: "old", Kibana: "stage", Orphan: true,
 				Changes: []plan.ItemChange{
-					{Action: plan.Delete, ItemID: "lumuctl-default-old-linux-md5-0001", OS: "linux", HashType: provider.MD5, ID: "id-4",
+					{Action: provider.Delete, ItemID: "lumuctl-default-old-linux-md5-0001", OS: "linux", HashType: provider.MD5, ID: "id-4",
 						Removed: []string{"0123456789abcdef0123456789abcdef"}},
 				},
 				HashesBefore: 1, HashesRemoved: 1,
@@ -166,17 +166,17 @@ func TestEventsGolden(t *testing.T) {
 		for _, c := range bp.Changes {
 			ev.PreApply(bp.Name, c)
 			var err error
-			if c.Action == plan.Delete && bp.Orphan {
+			if c.Action == provider.Delete && bp.Orphan {
 				err = fmt.Errorf("delete %s: %w", c.ItemID, provider.ErrConflict)
 				res.Errors = append(res.Errors, err)
 			} else {
 				res.Writes++
 				switch c.Action {
-				case plan.Create:
+				case provider.Create:
 					res.Added++
-				case plan.Update:
+				case provider.Update:
 					res.Changed++
-				case plan.Delete:
+				case provider.Delete:
 					res.Destroyed++
 				}
 				res.HashesAdded += len(c.Added)
@@ -347,7 +347,7 @@ func TestEventsConcurrentHook(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for i := range perWorker {
-				c := plan.ItemChange{Action: plan.Update, ItemID: fmt.Sprintf("lumuctl-default-lumu-windows-sha256-%02d%04d", w, i), Added: []string{"a"}}
+				c := plan.ItemChange{Action: provider.Update, ItemID: fmt.Sprintf("lumuctl-default-lumu-windows-sha256-%02d%04d", w, i), Added: []string{"a"}}
 				e.PreApply("lumu", c)
 				var err error
 				if i%10 == 9 {

@@ -207,11 +207,11 @@ func (r *mdRenderer) tableLines() []string {
 		var add, chg, del int
 		for _, c := range bp.Changes {
 			switch c.Action {
-			case plan.Create:
+			case provider.Create:
 				add++
-			case plan.Update:
+			case provider.Update:
 				chg++
-			case plan.Delete:
+			case provider.Delete:
 				del++
 			}
 		}
@@ -229,7 +229,7 @@ func (r *mdRenderer) destroyLines() []string {
 	var out []string
 	for _, bp := range r.p.Blocklists {
 		for _, c := range bp.Changes {
-			if c.Action != plan.Delete {
+			if c.Action != provider.Delete {
 				continue
 			}
 			out = append(out, fmt.Sprintf("- %s — blocklist %s, %s, %d %s no longer blocked",
@@ -372,9 +372,9 @@ func (r *mdRenderer) diffLines(bp plan.BlocklistPlan, emit func(string) bool) {
 	for _, c := range bp.Changes {
 		var what string
 		switch c.Action {
-		case plan.Create:
+		case provider.Create:
 			what = fmt.Sprintf("create (+%d)", len(c.Added))
-		case plan.Delete:
+		case provider.Delete:
 			what = fmt.Sprintf("destroy (-%d)", len(c.Removed))
 		default:
 			what = fmt.Sprintf("update in place (+%d -%d)", len(c.Added), len(c.Removed))

@@ -32,7 +32,7 @@ func hugePlan(nAdded, nDeletes int) *plan.Plan {
 		}
 		id := fmt.Sprintf("%s%04d", pre, seq)
 		seq++
-		bp.Changes = append(bp.Changes, plan.ItemChange{Action: plan.Create, ItemID: id, OS: "windows", HashType: provider.SHA256,
+		bp.Changes = append(bp.Changes, plan.ItemChange{Action: provider.Create, ItemID: id, OS: "windows", HashType: provider.SHA256,
 			After: testItem(id, vals...), Added: vals})
 		p.Summary.Add++
 	}
@@ -41,7 +41,7 @@ func hugePlan(nAdded, nDeletes int) *plan.Plan {
 		for i := range 500 {
 			vals = append(vals, testHash(fmt.Sprint("del", d, "-", i)))
 		}
-		bp.Changes = append(bp.Changes, plan.ItemChange{Action: plan.Delete, ItemID: fmt.Sprintf("%s%04d", pre, seq), OS: "windows",
+		bp.Changes = append(bp.Changes, plan.ItemChange{Action: provider.Delete, ItemID: fmt.Sprintf("%s%04d", pre, seq), OS: "windows",
 			HashType: provider.SHA256, ID: "id", Removed: vals})
 		seq++
 		p.Summary.Destroy++
@@ -146,7 +146,7 @@ func TestMarkdownCap(t *testing.T) {
 			bp := tc.plan.Blocklists[0]
 			var deletes []string
 			for _, c := range bp.Changes {
-				if c.Action == plan.Delete {
+				if c.Action == provider.Delete {
 					deletes = append(deletes, c.ItemID)
 				}
 			}

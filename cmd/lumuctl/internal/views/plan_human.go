@@ -47,13 +47,13 @@ func (pp *planPrinter) paint(code, s string) string {
 	return code + s + ansiReset
 }
 
-func (pp *planPrinter) symbol(a plan.Action) string {
+func (pp *planPrinter) symbol(a provider.Action) string {
 	switch a {
-	case plan.Create:
+	case provider.Create:
 		return pp.paint(ansiGreen, "+")
-	case plan.Update:
+	case provider.Update:
 		return pp.paint(ansiYellow, "~")
-	case plan.Delete:
+	case provider.Delete:
 		return pp.paint(ansiRed, "-")
 	}
 	return " "
@@ -107,7 +107,7 @@ func WritePlanHuman(w io.Writer, p *plan.Plan, opts PlanHumanOptions) error {
 	}
 	for _, k := range p.Kibanas {
 		if k.CreateContainer {
-			pp.printf("  %s the endpoint_blocklists list in kibana %q will be created\n\n", pp.symbol(plan.Create), k.Name)
+			pp.printf("  %s the endpoint_blocklists list in kibana %q will be created\n\n", pp.symbol(provider.Create), k.Name)
 		}
 	}
 	for _, bp := range p.Blocklists {
@@ -145,7 +145,7 @@ func (pp *planPrinter) drift() {
 	pp.printf("%s\n\n", pp.paint(ansiBold, "Changed outside lumuctl (this plan restores them):"))
 	for _, bp := range pp.p.Blocklists {
 		for _, d := range bp.Drift {
-			pp.printf("  %s %s (blocklist %s): %s\n", pp.symbol(plan.Update), NoControl(d.ItemID), bp.Name, strings.Join(d.What, ", "))
+			pp.printf("  %s %s (blocklist %s): %s\n", pp.symbol(provider.Update), NoControl(d.ItemID), bp.Name, strings.Join(d.What, ", "))
 			pp.hashLines(d.Added, func(string) string { return "added outside lumuctl" }, "+")
 			pp.hashLines(d.Removed, func(string) string { return "removed outside lumuctl" }, "-")
 		}
@@ -187,15 +187,15 @@ func (pp *planPrinter) blocklist(bp plan.BlocklistPlan) {
 func (pp *planPrinter) change(bp plan.BlocklistPlan, c plan.ItemChange) {
 	var what string
 	switch c.Action {
-	case plan.Create:
+	case provider.Create:
 		n := 0
 		if c.After != nil {
 			n = len(plan.ItemValues(*c.After))
 		}
 		what = fmt.Sprintf("will be created (%d %s)", n, plural(n, "hash", "hashes"))
-	case plan.Update:
+	case provider.Update:
 		what = fmt.Sprintf("will be updated in place (+%d -%d)", len(c.Added), len(c.Removed))
-	case plan.Delete:
+	case provider.Delete:
 		what = fmt.Sprintf("will be destroyed (-%d)", len(c.Removed))
 	}
 	pp.printf("    %s %s %s\n", pp.symbol(c.Action), NoControl(c.ItemID), what)
