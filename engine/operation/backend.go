@@ -116,7 +116,16 @@ func prior(store state.Reader, st *state.State) plan.Prior {
 			return refs
 		},
 		IncidentsOf: func(blocklist string, hashes []string) map[string][]provider.IncidentRef {
-			p, err := store.ProvenanceOf(blocklist, hashes)
+			// Values removed from Kibana need not be hashes (typed by
+			// hand): they have no provenance, and the store refuses the
+			// whole read for one of them.
+			valid := make([]string, 0, len(hashes))
+			for _, h := range hashes {
+				if _, err := state.HashBytes(h); err == nil {
+					valid = append(valid, h)
+				}
+			}
+			p, err := store.ProvenanceOf(blocklist, valid)
 			if err != nil {
 				return nil
 			}

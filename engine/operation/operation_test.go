@@ -436,3 +436,44 @@ func TestEvery(t *testing.T) {
 		t.Fatalf("n %d err %v", n, err)
 	}
 }
+
+// TestPlanExplainsRemovalsBesideAHandTypedValue: an owned item holding a
+// value typed by hand in Kibana (not a hash) loses it in the next plan,
+// beside a hash whose incident closed. The removed hash is still explained
+// by its recorded incident: the planner reads the recorded provenance of
+// every removed value in one state read, which refused the whole batch for
+// the one value that is not a hash.
+func TestPlanExplainsRemovalsBesideAHandTypedValue(t *testing.T) {
+	f := newFixture(t)
+	if _, err := Apply(context.Background(), f.op()); err != nil {
+		t.Fatal(err)
+	}
+	a := providertest.Hashes("a", 150)
+	var held provider.Item
+	for _, it := range f.target.All() {
+		if slices.Contains(it.Entries[0].Value, a[0]) {
+			held = it
+		}
+	}
+	if held.ID == "" {
+		t.Fatal("no item holds a[0]")
+	}
+	held.Entries[0].Value = append(held.Entries[0].Value, "typed-by-hand")
+	f.target.Put(held)
+	f.src.Set("mal", provider.SHA256, a[1:]...)
+	r, err := Plan(context.Background(), f.op())
+	if err != nil {
+		t.Fatal(err)
+	}
+	bp := r.Plan.Blocklists[0]
+	removed := false
+	for _, c := range bp.Changes {
+		removed = removed || slices.Contains(c.Removed, "typed-by-hand")
+	}
+	if !removed {
+		t.Fatalf("the hand-typed value is not removed: %+v", bp.Changes)
+	}
+	if refs := bp.PriorProvenance.Lookup(a[0]); len(refs) != 1 || refs[0].ID != "inc-mal" {
+		t.Errorf("prior provenance of the removed hash = %v, want its recorded incident inc-mal", refs)
+	}
+}
