@@ -34,9 +34,11 @@ lint: vet ## the CI gates before the tests: gofmt check, go vet, staticcheck
 	$(STATICCHECK) ./...
 
 # The `go mod tidy` check is a test (engine/tidy_test.go), so `go test ./...`
-# runs it too.
+# runs it too. The end-to-end package (cmd/lumuctl) runs its scripts against
+# three Kibana generations under the race detector: on a busy 2-core machine it
+# outlasts go test's default 10-minute per-package timeout, so it gets 25.
 test: lint pg-bin ## lint (gofmt, vet, staticcheck), then every test with the race detector, go.mod tidiness included (what CI runs)
-	$(GO) test -race -count=1 ./...
+	$(GO) test -race -count=1 -timeout 25m ./...
 
 # The PostgreSQL backend's tests start a throwaway server themselves
 # (engine/state/pgstore/pgtest): they need Debian's postgresql binaries
