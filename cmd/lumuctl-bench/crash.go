@@ -30,6 +30,11 @@ const (
 
 // crashResult is measurement "crash": the apply after a SIGKILLed one.
 type crashResult struct {
+	Case string `json:"case"`
+	// SlowFindS is how long the Kibana stand-in held each item search
+	// (GET _find) of the next apply: its plan then reads the items after
+	// the killed run's writes landed. 0: no delay.
+	SlowFindS    float64 `json:"next_apply_find_delay_s"`
 	Hashes       int     `json:"hashes"`
 	Parallelism  int     `json:"parallelism"`
 	LandLateS    float64 `json:"land_late_s"`
@@ -59,6 +64,23 @@ type crashResult struct {
 // first write at Kibana (the stand-in's request log), and the blocklist is
 // checked for duplicates once the late writes landed, then planned again.
 func benchCrash(ctx context.Context, o options, bin, tmp string, r *results) error {
+	for _, v := range []struct {
+		name     string
+		slowFind time.Duration
+	}{
+		{"next apply at once", 0},
+		{"killed writes land while the next apply plans", crashLandLate + time.Second},
+	} {
+		if err := crashOnce(ctx, o, bin, tmp, v.name, v.slowFind, r); err != nil {
+			return fmt.Errorf("%s: %w", v.name, err)
+		}
+	}
+	return nil
+}
+
+// crashOnce is one crash of benchCrash; slowFind > 0 holds each item
+// search of the next apply that long at Kibana.
+func crashOnce(ctx context.Context, o options, bin, tmp, name string, slowFind time.Duration, r *results) error {
 	if items := ceilDiv(o.hashes, o.maxValues); items <= crashLanded+crashParallelism {
 		return fmt.Errorf("the crash needs more than %d items to write, -hashes %d / -max-values %d gives %d", crashLanded+crashParallelism, o.hashes, o.maxValues, items)
 	}
@@ -68,7 +90,7 @@ func benchCrash(ctx context.Context, o options, bin, tmp string, r *results) err
 		return err
 	}
 	defer w.sb.Close()
-	ws, err := newWorkspace(ctx, bin, tmp, "crash", w.sb.Info(), churnConfig(o))
+	ws, err := newWorkspace(ctx, bin, tmp, fmt.Sprintf("crash-%d", len(r.Crash)+1), w.sb.Info(), churnConfig(o))
 	if err != nil {
 		return err
 	}
@@ -110,13 +132,14 @@ func benchCrash(ctx context.Context, o options, bin, tmp string, r *results) err
 	}
 	_ = cmd.Process.Signal(syscall.SIGKILL)
 	<-exited
-	c := &crashResult{Hashes: o.hashes, Parallelism: crashParallelism, LandLateS: crashLandLate.Seconds(),
+	c := &crashResult{Case: name, SlowFindS: slowFind.Seconds(), Hashes: o.hashes, Parallelism: crashParallelism, LandLateS: crashLandLate.Seconds(),
 		InFlight: crashParallelism}
 	c.LandedAtKill = k.Counters()[kibanasim.KindCreateItem] - crashParallelism
 	k.ClearFaults()
 
-	logf("crash: next apply")
+	logf("crash: %s: next apply", name)
 	logBefore := len(k.Log())
+	k.SetLatency(kibanasim.KindFind, slowFind)
 	if t := firstWriteAfter(k.Log(), killStart); !t.IsZero() {
 		c.Baseline = seconds(t.Sub(killStart))
 	}
@@ -126,6 +149,7 @@ func benchCrash(ctx context.Context, o options, bin, tmp string, r *results) err
 	if err != nil {
 		return err
 	}
+	k.SetLatency(kibanasim.KindFind, 0)
 	c.NextWall = seconds(res.Wall)
 	c.NextWrites = k.Counters().Writes()
 	if ac, err := readApplyComplete(res.Stdout); err == nil {
@@ -166,7 +190,7 @@ func benchCrash(ctx context.Context, o options, bin, tmp string, r *results) err
 	first := firstWriteAfter(log, start)
 	if first.IsZero() {
 		c.FirstWrite = seconds(-1)
-		r.Failed = append(r.Failed, "crash: the next apply made no write")
+		r.Failed = append(r.Failed, "crash, "+name+": the next apply made no write")
 	} else {
 		c.FirstWrite = seconds(first.Sub(start))
 	}
@@ -191,9 +215,9 @@ func benchCrash(ctx context.Context, o options, bin, tmp string, r *results) err
 	}
 	c.ThenSummary = planSummary(pres.Stdout)
 	c.ThenNoChange = strings.HasPrefix(c.ThenSummary, "No changes")
-	r.Crash = c
+	r.Crash = append(r.Crash, c)
 	if c.Duplicates != 0 || c.Distinct != c.Desired || !c.ThenNoChange || c.Outcome != "success" {
-		r.Failed = append(r.Failed, fmt.Sprintf("crash: after the next apply %d values (%d distinct, %d desired, %d duplicates), outcome %q; following plan: %s",
+		r.Failed = append(r.Failed, fmt.Sprintf("crash, "+name+": after the next apply %d values (%d distinct, %d desired, %d duplicates), outcome %q; following plan: %s",
 			c.Values, c.Distinct, c.Desired, c.Duplicates, c.Outcome, c.ThenSummary))
 	}
 	return nil

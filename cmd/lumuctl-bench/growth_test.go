@@ -89,7 +89,7 @@ func TestBuildSummary(t *testing.T) {
 		Growth: &growthResult{Worlds: []worldRow{{Hashes: 25_000}, ref},
 			Fits: []growthFit{{Metric: "wall", Exponent: 1.05, Linear: true}, {Metric: "RSS", Exponent: 1.2}}},
 		Writes: []writeRow{{Case: "initial sync", WithinBound: true}, {Case: "1% churn", DesiredAfter: 100_000, PlanBytes: 900_000, WithinBound: true}},
-		Crash:  &crashResult{FirstWrite: seconds(3 * time.Second), Baseline: seconds(2500 * time.Millisecond), Distinct: 5, Desired: 5, ThenNoChange: true, Outcome: "success"},
+		Crash:  []*crashResult{{FirstWrite: seconds(3 * time.Second), Baseline: seconds(2500 * time.Millisecond), Distinct: 5, Desired: 5, ThenNoChange: true, Outcome: "success"}},
 		Quota:  []*quotaResult{{Converged: true, DaysToConverge: 2, Ideal: 2, PerDay: 10, MaxDay: 10, FailedRuns: 1, NewestFirst: true}},
 	}
 	got := buildSummary(r)

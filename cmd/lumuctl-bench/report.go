@@ -22,7 +22,7 @@ type results struct {
 	Window   []windowRun    `json:"sliding_window,omitempty"`
 	Backends []backendRow   `json:"state_backends,omitempty"`
 	Growth   *growthResult  `json:"reference_and_growth,omitempty"`
-	Crash    *crashResult   `json:"crash_recovery,omitempty"`
+	Crash    []*crashResult `json:"crash_recovery,omitempty"`
 	Quota    []*quotaResult `json:"quota_cold_start,omitempty"`
 	Summary  []summaryRow   `json:"summary,omitempty"`
 	Elapsed  seconds        `json:"elapsed_s"`
