@@ -162,7 +162,8 @@ func (op *Operation) checkTargets(ctx context.Context, cfg *config.Config, store
 	if d.HasErrors() {
 		return d
 	}
-	return plan.CheckTargets(ctx, cfg, op.Targets, prior(store, st), ro)
+	var readErr error // the plan reads the state again and reports it
+	return plan.CheckTargets(ctx, cfg, op.Targets, prior(store, st, &readErr), ro)
 }
 
 // countWrites is the number of item writes in p.

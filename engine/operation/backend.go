@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 
 	"github.com/hashicorp/hcl/v2"
 
@@ -98,8 +99,19 @@ func closeIdle(targets map[string]provider.Target) {
 }
 
 // prior turns a state snapshot into the planner's view of it, reading
-// provenance from store.
-func prior(store state.Reader, st *state.State) plan.Prior {
+// provenance from store. The planner cannot report an error from a
+// provenance read, so the first one is kept in *readErr: the caller must
+// refuse the plan when it is set (the hashes of unread incidents are kept
+// by what the state records; a failed read would unblock them).
+func prior(store state.Reader, st *state.State, readErr *error) plan.Prior {
+	var mu sync.Mutex
+	failed := func(err error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if *readErr == nil {
+			*readErr = err
+		}
+	}
 	items := make(map[string]provider.Item, len(st.Items))
 	for id, it := range st.Items {
 		items[id] = it.Item
@@ -109,8 +121,12 @@ func prior(store state.Reader, st *state.State) plan.Prior {
 		Serial:  st.Serial,
 		Items:   items,
 		Incidents: func(blocklist, hash string) []provider.IncidentRef {
+			if _, err := state.HashBytes(hash); err != nil {
+				return nil // a value typed by hand: never recorded
+			}
 			refs, err := store.Provenance(blocklist, hash)
 			if err != nil {
+				failed(err)
 				return nil
 			}
 			return refs
@@ -127,6 +143,7 @@ func prior(store state.Reader, st *state.State) plan.Prior {
 			}
 			p, err := store.ProvenanceOf(blocklist, valid)
 			if err != nil {
+				failed(err)
 				return nil
 			}
 			return p

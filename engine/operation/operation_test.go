@@ -477,3 +477,55 @@ func TestPlanExplainsRemovalsBesideAHandTypedValue(t *testing.T) {
 		t.Errorf("prior provenance of the removed hash = %v, want its recorded incident inc-mal", refs)
 	}
 }
+
+// provenanceFailingStore is a store whose provenance reads fail (a lost
+// PostgreSQL connection, a corrupt record).
+type provenanceFailingStore struct{ *recordingStore }
+
+var errProvenanceRead = errors.New("read provenance: connection lost")
+
+func (s provenanceFailingStore) Provenance(string, string) ([]provider.IncidentRef, error) {
+	return nil, errProvenanceRead
+}
+
+func (s provenanceFailingStore) ProvenanceOf(string, []string) (state.HashIncidents, error) {
+	return nil, errProvenanceRead
+}
+
+// TestUnreadIncidentsNeverUnblockedWhenProvenanceCannotBeRead: the hashes
+// of an incident the fetch could not read (daily quota) are kept by what
+// the state recorded for them. When that record cannot be read, the plan
+// must fail, not plan their removal as if nothing were recorded.
+func TestUnreadIncidentsNeverUnblockedWhenProvenanceCannotBeRead(t *testing.T) {
+	f := newFixture(t)
+	if _, err := Apply(context.Background(), f.op()); err != nil {
+		t.Fatal(err)
+	}
+	// The incident is listed but its context is not read this run.
+	f.src.Indicators["mal"] = map[string]*provider.Indicator{}
+	f.src.Unread["mal"] = []string{"inc-mal"}
+	op := f.op()
+	op.AllowMassDelete = true // only the unread incident keeps them
+	load := op.Load
+	op.Load = func() (*config.Config, state.Store, hcl.Diagnostics) {
+		cfg, _, d := load()
+		return cfg, provenanceFailingStore{f.store}, d
+	}
+	r, err := Plan(context.Background(), op)
+	if err == nil {
+		t.Fatalf("plan succeeded with %d hashes to remove although the state's provenance could not be read", r.Plan.Summary.HashesRemoved)
+	}
+	if !errors.Is(err, errProvenanceRead) {
+		t.Fatalf("error %v, want the provenance read error", err)
+	}
+	// With the state readable, the unread incident's hashes are kept.
+	op = f.op()
+	op.AllowMassDelete = true
+	r, err = Plan(context.Background(), op)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Plan.HasChanges() {
+		t.Fatalf("plan removes the hashes of an unread incident: %+v", r.Plan.Summary)
+	}
+}

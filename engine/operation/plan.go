@@ -137,9 +137,10 @@ func (op *Operation) makePlan(ctx context.Context, r *Result, cfg *config.Config
 	}
 	h := op.hook()
 	r.Unread = map[string]int{}
+	var readErr error
 	p, d := plan.Make(ctx, plan.Options{
 		Config:          cfg,
-		Prior:           prior(store, st),
+		Prior:           prior(store, st, &readErr),
 		Source:          src,
 		Kibanas:         targets,
 		Now:             op.now(),
@@ -153,5 +154,10 @@ func (op *Operation) makePlan(ctx context.Context, r *Result, cfg *config.Config
 		},
 	})
 	h.Fetch(provider.ProgressEvent{Kind: FetchFinished})
+	if readErr != nil && !d.HasErrors() {
+		// Planned without what the state records for some hashes: the
+		// hashes of unread incidents would be unblocked.
+		return nil, nil, fmt.Errorf("cannot read the incidents the state records for blocked hashes, so the plan cannot tell which to keep; nothing was planned: %w", readErr)
+	}
 	return p, append(diags, d...), nil
 }
