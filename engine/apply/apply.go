@@ -427,7 +427,9 @@ func finish(opts Options, res *Result, complete bool, failed map[string]bool, la
 		PatchProvenance: map[string]state.ProvenancePatch{}, Namespace: p.Namespace}
 	for _, bp := range p.Blocklists {
 		if failed[bp.Name] || (!complete && failed == nil) {
-			if p.Mode == plan.ModeNormal && !bp.Orphan && len(landed[bp.Name]) > 0 {
+			// Destroys and orphans too: their plans want no hash, so
+			// every hash a landed delete removed is forgotten.
+			if len(landed[bp.Name]) > 0 {
 				commit.PatchProvenance[bp.Name] = landedPatch(bp, landed[bp.Name])
 			}
 			continue

@@ -5,6 +5,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/lumuctl/lumuctl/engine/plan"
 	"github.com/lumuctl/lumuctl/engine/provider"
 	"github.com/lumuctl/lumuctl/engine/state"
 )
@@ -94,6 +95,51 @@ func TestInterruptedRemovalsLeaveNoProvenance(t *testing.T) {
 			t.Fatal(err)
 		}
 		if len(refs) > 0 {
+			stale++
+		}
+	}
+	if stale > 0 {
+		t.Errorf("%d of %d unblocked hashes still have provenance in the state", stale, len(a))
+	}
+}
+
+// TestInterruptedDestroyForgetsWhatItRemoved: a destroy interrupted after
+// some deletes, followed by a normal apply of other hashes (the blocklist is
+// kept after all): the hashes the landed deletes unblocked have no
+// provenance left.
+func TestInterruptedDestroyForgetsWhatItRemoved(t *testing.T) {
+	h := newHarness(t)
+	a := hashes("a", 1000)
+	h.src.Set("mal", provider.SHA256, a...)
+	h.apply(t, context.Background(), h.plan(t, false))
+
+	prior, _ := h.prior(t)
+	p, diags := plan.Make(context.Background(), plan.Options{Config: h.cfg, Prior: prior, Source: h.src,
+		Kibanas: map[string]provider.Target{"prod": h.target}, Now: now, Mode: plan.ModeDestroy})
+	if diags.HasErrors() {
+		t.Fatal(diags.Error())
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var n atomic.Int32
+	h.target.BeforeWrite = func(kind, itemID string) error {
+		if n.Add(1) == 18 { // of 20 deletes: most hashes leave both OSes
+			cancel()
+		}
+		return nil
+	}
+	if res := h.apply(t, ctx, p); !res.Interrupted || res.Writes < 18 {
+		t.Fatalf("interrupted destroy: %+v", res)
+	}
+	h.target.BeforeWrite = nil
+	h.src.Set("mal", provider.SHA256, hashes("b", 1)...)
+	if res := h.apply(t, context.Background(), h.plan(t, true)); res.Outcome != state.OutcomeSuccess {
+		t.Fatalf("apply: %+v", res)
+	}
+	stale := 0
+	for _, x := range a {
+		if refs, err := h.store.Provenance("lumu", x); err != nil {
+			t.Fatal(err)
+		} else if len(refs) > 0 {
 			stale++
 		}
 	}
