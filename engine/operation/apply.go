@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
@@ -276,6 +278,10 @@ func (op *Operation) reconcile(ctx context.Context, cfg *config.Config, store st
 	if len(pending) == 0 {
 		return nil
 	}
+	before, err := store.Snapshot()
+	if err != nil {
+		return err
+	}
 	// No waiting: a write the interrupted run had in flight may still land
 	// after this check, but it carried what the journal recorded, and this
 	// run's own write of the same item recognises it by its content (a 409
@@ -298,7 +304,69 @@ func (op *Operation) reconcile(ctx context.Context, cfg *config.Config, store st
 		}
 	}
 	h.Notice(fmt.Sprintf("Reconciled %d unfinished write(s) of an earlier run with Kibana (%d had landed).", len(done), landed))
-	return nil
+	return forgetUnblocked(store, w, before, done)
+}
+
+// forgetUnblocked drops the provenance of the hashes that the landed writes
+// of an interrupted run took out of their items and that no owned item of
+// the blocklist holds any more: that run never recorded its outcome, and a
+// plan carries provenance only for what it changes, so no later run would
+// forget them. before is the state as it was before reconciling.
+func forgetUnblocked(store state.Store, w state.Writer, before *state.State, done []apply.Reconciled) error {
+	removed := map[string]map[string]bool{} // blocklist → values
+	for _, r := range done {
+		e := r.Entry
+		if !r.Landed || e.Item == nil || (e.Op != provider.Update && e.Op != provider.Delete) {
+			continue
+		}
+		old, ok := before.Items[e.ItemID]
+		if !ok {
+			continue
+		}
+		kept := map[string]bool{}
+		if e.Op == provider.Update {
+			for _, v := range plan.ItemValues(e.Item.Item) {
+				kept[v] = true
+			}
+		}
+		for _, v := range plan.ItemValues(old.Item) {
+			if !kept[v] {
+				if removed[e.Item.Blocklist] == nil {
+					removed[e.Item.Blocklist] = map[string]bool{}
+				}
+				removed[e.Item.Blocklist][v] = true
+			}
+		}
+	}
+	if len(removed) == 0 {
+		return nil
+	}
+	after, err := store.Snapshot()
+	if err != nil {
+		return err
+	}
+	for _, it := range after.Items {
+		for _, v := range plan.ItemValues(it.Item) {
+			delete(removed[it.Blocklist], v)
+		}
+	}
+	patch := map[string]state.ProvenancePatch{}
+	for _, bl := range slices.Sorted(maps.Keys(removed)) {
+		var drop []string
+		for _, v := range slices.Sorted(maps.Keys(removed[bl])) {
+			if _, err := state.HashBytes(v); err == nil {
+				drop = append(drop, v)
+			}
+		}
+		if len(drop) > 0 {
+			patch[bl] = state.ProvenancePatch{Drop: drop}
+		}
+	}
+	if len(patch) == 0 {
+		return nil
+	}
+	_, err = w.Commit(state.Commit{PatchProvenance: patch})
+	return err
 }
 
 // OwnedEntries splits journal entries into those whose item_id carries

@@ -529,3 +529,55 @@ func TestUnreadIncidentsNeverUnblockedWhenProvenanceCannotBeRead(t *testing.T) {
 		t.Fatalf("plan removes the hashes of an unread incident: %+v", r.Plan.Summary)
 	}
 }
+
+// TestCrashedDeletesLeaveNoProvenance: a run killed after its deletes
+// landed (journaled, never recorded done): the next apply reconciles them,
+// and the hashes they unblocked must not keep their provenance (no later
+// plan sees them to remove again; a plan carries provenance only for what
+// it changes).
+func TestCrashedDeletesLeaveNoProvenance(t *testing.T) {
+	f := newFixture(t)
+	if _, err := Apply(context.Background(), f.op()); err != nil {
+		t.Fatal(err)
+	}
+	st, err := f.store.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The killed run: every item deleted, journaled, never marked done.
+	w, err := f.store.Store.Lock(context.Background(), state.LockOptions{Command: "apply"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for id, it := range st.Items {
+		e := state.JournalEntry{Op: provider.Delete, ItemID: id, ID: it.Item.ID, ExpectVersion: it.Item.Version,
+			Time: now.Add(-time.Hour), Item: &state.Item{Blocklist: it.Blocklist, OS: it.OS, HashType: it.HashType, Item: it.Item}}
+		if _, err := w.JournalBegin(e); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.target.Delete(context.Background(), it.Item.ID, it.Item.Version); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w.Unlock()
+
+	f.src.Set("mal", provider.SHA256, providertest.Hashes("b", 1)...)
+	op := f.op()
+	op.AllowMassDelete = true
+	if _, err := Apply(context.Background(), op); err != nil {
+		t.Fatal(err)
+	}
+	stale := 0
+	for _, h := range providertest.Hashes("a", 150) {
+		refs, err := f.store.Provenance("lumu", h)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(refs) > 0 {
+			stale++
+		}
+	}
+	if stale > 0 {
+		t.Errorf("%d of 150 hashes unblocked by the crashed run's deletes still have provenance", stale)
+	}
+}
