@@ -66,7 +66,8 @@ func splitOwnedID(ns, itemID string) (blocklist, os string, ht provider.HashType
 }
 
 // readKibana lists the namespace's owned items of one Kibana.
-func readKibana(ctx context.Context, cfg *config.Config, name string, t provider.Target) (*liveKibana, hcl.Diagnostics) {
+// known are the state's items (see provider.ListRequest.Known); may be nil.
+func readKibana(ctx context.Context, cfg *config.Config, name string, t provider.Target, known map[string]provider.Item) (*liveKibana, hcl.Diagnostics) {
 	k := cfg.Kibanas[name]
 	rng := k.DeclRange
 	errDiag := func(summary string, err error) hcl.Diagnostics {
@@ -94,7 +95,7 @@ func readKibana(ctx context.Context, cfg *config.Config, name string, t provider
 		}
 	}
 	ns := cfg.Settings.Namespace
-	exists, resp, summary, err := readOwned(ctx, t, ns, true)
+	exists, resp, summary, err := readOwned(ctx, t, ns, true, known)
 	if err != nil {
 		return nil, errDiag(summary, err)
 	}
@@ -140,7 +141,8 @@ func internValues(prior map[string]provider.Item, results map[string]*fetched) {
 // shareValues points each entry of a live item whose values are the ones
 // the state recorded for that item at the state's slice: the hashes of an
 // unchanged item are then held once, not once from Kibana and once from
-// the state (the live copy becomes garbage).
+// the state (the live copy becomes garbage). The Kibana client already
+// does it page by page (provider.ListRequest.Known); this covers the rest.
 func shareValues(lk *liveKibana, prior map[string]provider.Item) {
 	for _, items := range lk.byBlocklist {
 		for k := range items {
@@ -149,13 +151,8 @@ func shareValues(lk *liveKibana, prior map[string]provider.Item) {
 			if !ok || len(prev.Entries) != len(it.Entries) {
 				continue
 			}
-			entries := slices.Clone(it.Entries) // it.Entries may be shared with the Target's answer
-			for e := range entries {
-				if slices.Equal(prev.Entries[e].Value, entries[e].Value) {
-					entries[e].Value = prev.Entries[e].Value
-				}
-			}
-			it.Entries = entries
+			it.Entries = slices.Clone(it.Entries) // may be shared with the Target's answer
+			provider.ShareValues(it, prev)
 		}
 	}
 }
@@ -163,7 +160,7 @@ func shareValues(lk *liveKibana, prior map[string]provider.Item) {
 // readOwned reads whether t's container list exists and, when it does, the
 // items owned by namespace ns (and the count of the others when
 // countUnmanaged is set). On failure, summary says which read failed.
-func readOwned(ctx context.Context, t provider.Target, ns string, countUnmanaged bool) (exists bool, resp provider.ListResponse, summary string, err error) {
+func readOwned(ctx context.Context, t provider.Target, ns string, countUnmanaged bool, known map[string]provider.Item) (exists bool, resp provider.ListResponse, summary string, err error) {
 	exists, err = t.ContainerExists(ctx)
 	if err != nil {
 		return false, resp, "Cannot read the Kibana blocklist", err
@@ -171,7 +168,7 @@ func readOwned(ctx context.Context, t provider.Target, ns string, countUnmanaged
 	if !exists {
 		return false, resp, "", nil
 	}
-	resp, err = t.List(ctx, provider.ListRequest{Prefix: pack.OwnedPrefix(ns), CountUnmanaged: countUnmanaged})
+	resp, err = t.List(ctx, provider.ListRequest{Prefix: pack.OwnedPrefix(ns), CountUnmanaged: countUnmanaged, Known: known})
 	if err != nil {
 		return true, resp, "Cannot list Kibana blocklist items", err
 	}
@@ -182,7 +179,7 @@ func readOwned(ctx context.Context, t provider.Target, ns string, countUnmanaged
 // read the planner makes (without counting unmanaged items): apply PLANFILE
 // reads it again to check a saved plan's bindings (apply.Verify).
 func ReadLive(ctx context.Context, t provider.Target, ns string) (LiveSet, error) {
-	exists, resp, _, err := readOwned(ctx, t, ns, false)
+	exists, resp, _, err := readOwned(ctx, t, ns, false, nil)
 	if err != nil {
 		return LiveSet{}, err
 	}

@@ -151,7 +151,7 @@ func Make(ctx context.Context, opts Options) (*Plan, hcl.Diagnostics) {
 	kibanaNames := involvedKibanas(cfg, selected, opts.Targets)
 	live := map[string]*liveKibana{}
 	for _, name := range kibanaNames {
-		lk, d := readKibana(ctx, cfg, name, opts.Kibanas[name])
+		lk, d := readKibana(ctx, cfg, name, opts.Kibanas[name], opts.Prior.Items)
 		diags = append(diags, d...)
 		if d.HasErrors() {
 			continue
@@ -294,7 +294,7 @@ func CheckTargets(ctx context.Context, cfg *config.Config, targets []string, pri
 	}
 	live := map[string]*liveKibana{}
 	for _, name := range cfg.KibanaNames() {
-		lk, d := readKibana(ctx, cfg, name, kibanas[name])
+		lk, d := readKibana(ctx, cfg, name, kibanas[name], nil)
 		if d.HasErrors() {
 			return d
 		}

@@ -3,6 +3,7 @@ package provider
 import (
 	"context"
 	"errors"
+	"slices"
 	"time"
 )
 
@@ -60,6 +61,25 @@ type ListRequest struct {
 	// CountUnmanaged asks for ListResponse.Unmanaged to count every item
 	// of the list without Prefix (it may cost one more request).
 	CountUnmanaged bool
+	// Known, when not nil, holds items the caller already has (the
+	// state's copies, by item_id). An implementation may give a listed
+	// item whose entry values equal those of Known[item_id] Known's value
+	// slices, so that the values are held once while the listing runs;
+	// the answer is equal either way.
+	Known map[string]Item
+}
+
+// ShareValues gives each entry of it whose values equal the entry of
+// known at the same position known's slice (see ListRequest.Known).
+func ShareValues(it *Item, known Item) {
+	if len(known.Entries) != len(it.Entries) {
+		return
+	}
+	for i := range it.Entries {
+		if slices.Equal(known.Entries[i].Value, it.Entries[i].Value) {
+			it.Entries[i].Value = known.Entries[i].Value
+		}
+	}
 }
 
 // ListResponse holds the owned items and a count of the other items seen.

@@ -29,6 +29,7 @@ type listState struct {
 	seen      map[string]bool // saved-object ids already counted
 	owned     []provider.Item
 	unmanaged int
+	known     map[string]provider.Item // ListRequest.Known
 }
 
 // windowError says a filter matched more items than the result window.
@@ -49,7 +50,7 @@ func (c *Client) List(ctx context.Context, req provider.ListRequest) (provider.L
 	if _, err := escapeKQL(req.Prefix); err != nil {
 		return provider.ListResponse{}, fmt.Errorf("kibana: List: %w", err)
 	}
-	st := &listState{prefix: req.Prefix, seen: map[string]bool{}}
+	st := &listState{prefix: req.Prefix, seen: map[string]bool{}, known: req.Known}
 	if _, err := c.listPrefix(ctx, st, req.Prefix, 0); err != nil {
 		return provider.ListResponse{}, err
 	}
@@ -236,6 +237,11 @@ func (c *Client) take(st *listState, thisQuery map[string]bool, raw json.RawMess
 	it, err := w.toItem()
 	if err != nil {
 		return false, err
+	}
+	if k, ok := st.known[it.ItemID]; ok {
+		// This page's copy of the values becomes garbage now, not
+		// after the whole listing.
+		provider.ShareValues(&it, k)
 	}
 	st.owned = append(st.owned, it)
 	return true, nil
