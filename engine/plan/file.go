@@ -310,6 +310,7 @@ func checkItemBody(it *provider.Item) error {
 	if len(it.Entries) == 0 {
 		return fmt.Errorf("has no entries")
 	}
+	seen := map[string]bool{}
 	for _, e := range it.Entries {
 		ht := provider.HashType(strings.TrimPrefix(e.Field, "file.hash."))
 		if ht.HexLen() == 0 || e.Field != "file.hash."+string(ht) {
@@ -319,6 +320,10 @@ func checkItemBody(it *provider.Item) error {
 			if !ht.Valid(v) {
 				return fmt.Errorf("value %s is not a lowercase %s", quoteTrunc(v), ht)
 			}
+			if seen[v] {
+				return fmt.Errorf("value %s is listed more than once", quoteTrunc(v))
+			}
+			seen[v] = true
 		}
 	}
 	return nil

@@ -406,7 +406,9 @@ func (fv fileValues) decode() ([]string, error) {
 	return append(out, fv.Other...), nil
 }
 
-// expand resolves runs against the value table; no index may repeat.
+// expand resolves runs against the value table. It does not refuse a
+// repeated index: fileProv.decode and check refuse repeats where they
+// matter (provenance hashes, item bodies).
 func (r runs) expand(values []string, where string) ([]string, error) {
 	if len(r) == 0 {
 		return nil, nil
