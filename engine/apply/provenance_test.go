@@ -2,6 +2,8 @@ package apply
 
 import (
 	"context"
+	"slices"
+	"strings"
 	"sync/atomic"
 	"testing"
 
@@ -145,5 +147,43 @@ func TestInterruptedDestroyForgetsWhatItRemoved(t *testing.T) {
 	}
 	if stale > 0 {
 		t.Errorf("%d of %d unblocked hashes still have provenance in the state", stale, len(a))
+	}
+}
+
+// TestDriftKeepsProvenanceOfHashesStillBlocked: someone retypes a blocked
+// hash in uppercase in Kibana. The plan sees drift (the lowercase value
+// removed, the uppercase one added) and rewrites it lowercase; the hash is
+// blocked throughout, so its recorded incidents must stay (they are what
+// keeps it blocked while its incident goes unread).
+func TestDriftKeepsProvenanceOfHashesStillBlocked(t *testing.T) {
+	h := newHarness(t)
+	a := hashes("a", 20)
+	h.src.Set("mal", provider.SHA256, a...)
+	h.apply(t, context.Background(), h.plan(t, false))
+
+	var it provider.Item
+	for _, x := range h.target.All() {
+		if slices.Contains(x.Entries[0].Value, a[0]) {
+			it = x
+			break
+		}
+	}
+	i := slices.Index(it.Entries[0].Value, a[0])
+	it.Entries[0].Value[i] = strings.ToUpper(a[0])
+	h.target.Put(it)
+
+	p := h.plan(t, false)
+	if !p.HasChanges() || len(p.Blocklists[0].Drift) == 0 {
+		t.Fatalf("plan: changes %v, drift %v", p.HasChanges(), p.Blocklists[0].Drift)
+	}
+	if res := h.apply(t, context.Background(), p); res.Outcome != state.OutcomeSuccess {
+		t.Fatalf("apply: %+v", res)
+	}
+	refs, err := h.store.Provenance("lumu", a[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(refs) != 1 || refs[0].ID != "inc-mal" {
+		t.Errorf("provenance of the retyped hash = %v, want inc-mal", refs)
 	}
 }

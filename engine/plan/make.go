@@ -859,6 +859,15 @@ func setProvenance(p *Plan, provs map[string]*provenanceBuilder, prior Prior) {
 				}
 			}
 		}
+		// Apply forgets the values drift removed (found removed outside
+		// lumuctl), then records this provenance: a desired hash among them
+		// (retyped in uppercase, moved to another owned item) is set again.
+		redo := map[string]bool{}
+		for _, d := range bp.Drift {
+			for _, h := range d.Removed {
+				redo[h] = true
+			}
+		}
 		was := prior.incidentsOf(bp.Name, gone)
 		for _, h := range gone {
 			if refs := was[h]; len(refs) > 0 {
@@ -876,7 +885,7 @@ func setProvenance(p *Plan, provs map[string]*provenanceBuilder, prior Prior) {
 		if writes {
 			var kept []string
 			for h := range cur.hashes {
-				if !added[h] && !seen[h] {
+				if !added[h] && !seen[h] && !redo[h] {
 					kept = append(kept, h)
 				}
 			}
@@ -886,7 +895,7 @@ func setProvenance(p *Plan, provs map[string]*provenanceBuilder, prior Prior) {
 		bp.Provenance = cur.build(func(h string, refs []int) bool {
 			// A hash removed from one OS (os_types shrank) but kept on
 			// another is forgotten by apply with the removals: set again.
-			if added[h] || seen[h] {
+			if added[h] || seen[h] || redo[h] {
 				return true
 			}
 			if !writes {
