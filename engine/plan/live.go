@@ -120,14 +120,31 @@ func readKibana(ctx context.Context, cfg *config.Config, name string, t provider
 // yielded by the source's string of it: a hash blocked on three OSes and
 // yielded again is then held once in memory, not four times (the state's
 // copies become garbage). The values stay equal, byte for byte.
-func internValues(prior map[string]provider.Item, results map[string]*fetched) {
+func internValues(cfg *config.Config, prior map[string]provider.Item, results map[string]*fetched) {
 	if len(prior) == 0 || len(results) == 0 {
 		return
 	}
-	for _, it := range prior {
+	// Only the sources of the item's own blocklist are looked in: one
+	// lookup per value with one source, not one per configured filter.
+	sources := map[string][]*fetched{}
+	for id, it := range prior {
+		bl, _, _, _, _, ok := splitOwnedID(cfg.Settings.Namespace, id)
+		b := cfg.Blocklists[bl]
+		if !ok || b == nil {
+			continue
+		}
+		srcs, seen := sources[bl]
+		if !seen {
+			for _, f := range b.Sources {
+				if r := results[f.Name]; r != nil {
+					srcs = append(srcs, r)
+				}
+			}
+			sources[bl] = srcs
+		}
 		for _, e := range it.Entries {
 			for k, v := range e.Value {
-				for _, r := range results {
+				for _, r := range srcs {
 					if ind := r.resp.Indicators[v]; ind != nil {
 						e.Value[k] = ind.Hash
 						break

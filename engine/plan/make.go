@@ -144,7 +144,7 @@ func Make(ctx context.Context, opts Options) (*Plan, hcl.Diagnostics) {
 		if diags.HasErrors() {
 			return nil, diags
 		}
-		internValues(opts.Prior.Items, results)
+		internValues(cfg, opts.Prior.Items, results)
 	}
 
 	// 2. Live items of every Kibana involved.
