@@ -10,8 +10,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
-	"syscall"
 	"text/template"
 	"time"
 
@@ -183,18 +183,24 @@ func (ws *workspace) run(ctx context.Context, label string, args ...string) (*ru
 	}
 	defer out.Close()
 	var stderr bytes.Buffer
-	cmd := exec.CommandContext(ctx, ws.bin, args...)
-	cmd.Dir, cmd.Env, cmd.Stdout, cmd.Stderr = ws.dir, ws.env, out, &stderr
-	start := time.Now()
+	// Through a launcher (this program, see launch.go), so that the peak
+	// RSS is lumuctl's and not the driver's.
+	self, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	report := outPath + ".rusage"
+	cmd := exec.CommandContext(ctx, self, append([]string{ws.bin}, args...)...)
+	cmd.Dir, cmd.Env, cmd.Stdout, cmd.Stderr = ws.dir, append(slices.Clone(ws.env), launchEnv+"="+report), out, &stderr
 	err = cmd.Run()
-	wall := time.Since(start)
 	if err != nil {
 		return nil, fmt.Errorf("lumuctl %s: %w\n%s", strings.Join(args, " "), err, tail(stderr.String(), 2000))
 	}
-	res := &runResult{Wall: wall, Stdout: outPath, CPU: cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()}
-	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-		res.MaxRSSKiB = ru.Maxrss // KiB on Linux
+	rss, cpu, wall, err := readLaunch(report)
+	if err != nil {
+		return nil, err
 	}
+	res := &runResult{Wall: wall, Stdout: outPath, CPU: cpu, MaxRSSKiB: rss}
 	return res, nil
 }
 

@@ -49,6 +49,9 @@ type options struct {
 var measurements = []string{"writes", "reference", "growth", "crash", "quota", "large", "apply", "window", "backend"}
 
 func main() {
+	if report := os.Getenv(launchEnv); report != "" {
+		os.Exit(launch(report, os.Args[1:]))
+	}
 	var o options
 	var par, skip, growth, quotaEvery string
 	flag.StringVar(&o.out, "out", "docs/bench/results.json", "write every figure to `FILE` as JSON (empty: don't)")
