@@ -24,11 +24,23 @@ const FormatVersion = 3
 
 // MaxFileSize bounds what Decode reads, and MaxBodySize what it
 // decompresses (an initial sync of 200,000 sha256 hashes on three OSes is
-// about 7 MB on disk, 17 MB decompressed).
+// about 7 MB on disk, 17 MB decompressed). Below MaxBodySize, a body may
+// also be at most maxRatio times the file's size, beyond a floor of
+// minBodyLimit: hex hashes compress about 2.5 to 1, so a crafted file that
+// inflates a thousandfold (a "gzip bomb") is refused after minBodyLimit
+// bytes, not after a gigabyte held in memory.
 const (
-	MaxFileSize = 256 << 20
-	MaxBodySize = 1 << 30
+	MaxFileSize  = 256 << 20
+	MaxBodySize  = 1 << 30
+	minBodyLimit = 64 << 20
+	maxRatio     = 32
 )
+
+// bodyLimit is how many decompressed bytes Decode accepts from a file of
+// n bytes.
+func bodyLimit(n int) int {
+	return min(MaxBodySize, max(minBodyLimit, maxRatio*n))
+}
 
 // fileHeader is the first line of the decompressed plan file.
 type fileHeader struct {
@@ -146,12 +158,13 @@ func Decode(r io.Reader) (*Plan, error) {
 		return nil, &decodeError{"malformed plan file (truncated, or not a lumuctl plan file): " + err.Error()}
 	}
 	zr.Multistream(false)
-	raw, err := io.ReadAll(io.LimitReader(zr, MaxBodySize+1))
+	limit := bodyLimit(len(data))
+	raw, err := io.ReadAll(io.LimitReader(zr, int64(limit)+1))
 	if err != nil {
 		return nil, &decodeError{"malformed plan file (truncated, or not a lumuctl plan file): " + err.Error()}
 	}
-	if len(raw) > MaxBodySize {
-		return nil, &decodeError{fmt.Sprintf("plan file decompresses to more than %d bytes", MaxBodySize)}
+	if len(raw) > limit {
+		return nil, &decodeError{fmt.Sprintf("plan file of %d bytes decompresses to more than %d bytes: not a plan lumuctl wrote", len(data), limit)}
 	}
 	if br.Len() > 0 { // one gzip member, and nothing after it
 		return nil, &decodeError{"malformed plan file: trailing data after the plan"}
