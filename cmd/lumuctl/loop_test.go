@@ -266,8 +266,16 @@ func TestLoopSurvives(t *testing.T) {
 	}
 	l.waitFor("/healthz 200 again", func() bool { code, _ := l.get("/healthz"); return code == 200 })
 	l.waitFor("the closed incident's hash leaving Kibana", func() bool { return e.holds(added) == 0 })
-	if code := l.stop(); code != 0 {
-		t.Fatalf("SIGTERM: exit %d, want 0:\n%s", code, l.errText())
+	// Cycles run back to back here (200ms apart, each longer under load),
+	// so SIGTERM may land between cycles (exit 0) or during one, which is
+	// then an interrupted apply of a converged world: exit 130, nothing
+	// written (docs/operating.md). TestLoopMetrics pins exit 0 between
+	// cycles.
+	switch code := l.stop(); {
+	case code == 0:
+	case code == 130 && strings.Contains(l.errText(), "interrupted") && strings.Contains(l.errText(), "nothing was written"):
+	default:
+		t.Fatalf("SIGTERM: exit %d, want 0 (between cycles) or 130 with nothing written (during one):\n%s", code, l.errText())
 	}
 	if err := e.checkUnowned(); err != nil {
 		t.Error(err)
