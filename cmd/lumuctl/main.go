@@ -8,4 +8,16 @@ import (
 	"github.com/lumuctl/lumuctl/cmd/lumuctl/internal/cli"
 )
 
-func main() { os.Exit(cli.Main()) }
+// profile starts profiling and returns the function that stops it; only a
+// build with the pprofhook tag sets it (pprof.go).
+var profile func() (stop func())
+
+func main() {
+	if profile != nil {
+		stop := profile()
+		code := cli.Main()
+		stop()
+		os.Exit(code)
+	}
+	os.Exit(cli.Main())
+}

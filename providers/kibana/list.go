@@ -77,31 +77,46 @@ func (c *Client) countAll(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	if *fp.Total < 0 {
+	if fp.total < 0 {
 		return 0, fmt.Errorf("kibana %q: _find (count): negative total", c.name)
 	}
-	return *fp.Total, nil
+	return fp.total, nil
 }
 
 // findPage sends one _find request and decodes its answer, which must carry
 // a total. what names the request in errors ("page 3", "count").
-func (c *Client) findPage(ctx context.Context, q url.Values, what string) (findPage, error) {
+func (c *Client) findPage(ctx context.Context, q url.Values, what string) (decodedPage, error) {
 	ri := reqInfo{method: http.MethodGet, path: findPath}
 	res, err := c.do(ctx, call{method: ri.method, path: ri.path, query: q, limit: maxPageBody, info: ri})
 	if err != nil {
-		return findPage{}, err
+		return decodedPage{}, err
 	}
 	if !res.ok() {
-		return findPage{}, c.newAPIError(ri, res.status, res.body, res.attempts)
+		return decodedPage{}, c.newAPIError(ri, res.status, res.body, res.attempts)
+	}
+	if fast, ok := decodePageFast(res.body); ok {
+		if fast.total == nil {
+			return decodedPage{}, fmt.Errorf("kibana %q: _find %s: answer has no total", c.name, what)
+		}
+		return decodedPage{items: fast.items, n: len(fast.items), total: *fast.total}, nil
 	}
 	var fp findPage
 	if err := json.Unmarshal(res.body, &fp); err != nil {
-		return findPage{}, fmt.Errorf("kibana %q: _find %s: decode: %w", c.name, what, err)
+		return decodedPage{}, fmt.Errorf("kibana %q: _find %s: decode: %w", c.name, what, err)
 	}
 	if fp.Total == nil {
-		return findPage{}, fmt.Errorf("kibana %q: _find %s: answer has no total", c.name, what)
+		return decodedPage{}, fmt.Errorf("kibana %q: _find %s: answer has no total", c.name, what)
 	}
-	return fp, nil
+	return decodedPage{raw: fp.Data, n: len(fp.Data), total: *fp.Total}, nil
+}
+
+// decodedPage is a _find answer: its items decoded in one pass
+// (decodePageFast) or, when that declined, left raw for take.
+type decodedPage struct {
+	items []wireItem
+	raw   []json.RawMessage
+	n     int // items on the page
+	total int
 }
 
 // listPrefix lists the items whose item_id starts with sub and returns how
@@ -168,13 +183,19 @@ func (c *Client) find(ctx context.Context, st *listState, filter string) (int, e
 		if err != nil {
 			return 0, err
 		}
-		total := *fp.Total
+		total := fp.total
 		if total > maxPages*perPage {
 			return 0, &windowError{total: total}
 		}
 		fresh := 0
-		for i, raw := range fp.Data {
-			isNew, err := c.take(st, thisQuery, raw)
+		for i := range fp.n {
+			var isNew bool
+			if fp.raw != nil {
+				isNew, err = c.take(st, thisQuery, fp.raw[i])
+			} else {
+				w := &fp.items[i]
+				isNew, err = c.takeItem(st, thisQuery, w, itemHead{ID: w.ID, ItemID: w.ItemID}, nil)
+			}
 			if err != nil {
 				return 0, fmt.Errorf("kibana %q: _find page %d item %d: %w", c.name, page, i, err)
 			}
@@ -182,11 +203,11 @@ func (c *Client) find(ctx context.Context, st *listState, filter string) (int, e
 				fresh++
 			}
 		}
-		got += len(fp.Data)
-		if len(fp.Data) > 0 && fresh == 0 {
+		got += fp.n
+		if fp.n > 0 && fresh == 0 {
 			return 0, fmt.Errorf("kibana %q: _find page %d repeated only items of earlier pages; refusing to page further", c.name, page)
 		}
-		if len(fp.Data) < perPage || got >= total {
+		if fp.n < perPage || got >= total {
 			return total, nil
 		}
 	}
@@ -207,6 +228,12 @@ func (c *Client) take(st *listState, thisQuery map[string]bool, raw json.RawMess
 			return false, fmt.Errorf("not an item: %w", err)
 		}
 	}
+	return c.takeItem(st, thisQuery, &w, head, werr)
+}
+
+// takeItem is take for an item decoded into w (werr: why it did not
+// decode whole; head then holds its id and item_id).
+func (c *Client) takeItem(st *listState, thisQuery map[string]bool, w *wireItem, head itemHead, werr error) (bool, error) {
 	owned := head.ItemID != "" && strings.HasPrefix(head.ItemID, st.prefix)
 	if head.ID == "" {
 		if owned {
