@@ -3,6 +3,7 @@ package plan
 import (
 	"bytes"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"testing"
@@ -32,8 +33,17 @@ func worldIncident(i int) provider.IncidentRef {
 // setWorld makes filter "mal" yield incidents [first, first+n), per hashes
 // each (hash j of incident i is hashes("w<i>", per)[j]).
 func setWorld(src *providertest.Source, first, n, per int) {
+	ids := make([]int, n)
+	for k := range ids {
+		ids[k] = first + k
+	}
+	setWorldOf(src, ids, per)
+}
+
+// setWorldOf makes filter "mal" yield the incidents ids, per hashes each.
+func setWorldOf(src *providertest.Source, ids []int, per int) {
 	m := map[string]*provider.Indicator{}
-	for i := first; i < first+n; i++ {
+	for _, i := range ids {
 		ref := worldIncident(i)
 		for _, h := range providertest.Hashes(fmt.Sprintf("w%d", i), per) {
 			m[h] = &provider.Indicator{Hash: h, Type: provider.SHA256, Incidents: []provider.IncidentRef{ref}}
@@ -53,6 +63,7 @@ blocklist "lumu" {
   max_values_per_item = 1000
   guard {
     max_delete_fraction = 1
+    max_deletes         = 1000000
   }
 }
 `, osTypes)
@@ -106,4 +117,56 @@ func BenchmarkPlanFileChurn1pct100k(b *testing.B) {
 	b.ReportAllocs()
 	b.ReportMetric(float64(encodedSize(b, p)), "planfile_bytes")
 	b.ReportMetric(float64(countWrites(p)), "writes")
+}
+
+// randomChurn returns incidents [0, n) with 1% of them, chosen at random
+// (seeded), closed and as many new ones arriving: make bench's churn
+// (cmd/lumuctl-bench), whose removals fall in many items.
+func randomChurn(n int) []int {
+	rng := rand.New(rand.NewPCG(15, 3))
+	closed := map[int]bool{}
+	for _, i := range rng.Perm(n)[:n/100] {
+		closed[i] = true
+	}
+	var ids []int
+	for i := range n + n/100 {
+		if !closed[i] {
+			ids = append(ids, i)
+		}
+	}
+	return ids
+}
+
+// benchChurn plans a random 1% churn of a world of incidents incidents
+// with per hashes each, already applied, on osTypes, and reports its plan
+// file's size.
+func benchChurn(b *testing.B, osTypes string, incidents, per int) {
+	e := worldEnv(b, osTypes)
+	setWorld(e.src, 0, incidents, per)
+	initial := e.planTB(b)
+	e.applyTB(b, initial)
+	recorded := initial.Blocklists[0].Provenance
+	e.prior.Incidents = func(bl, h string) []provider.IncidentRef { return recorded.Lookup(h) }
+	setWorldOf(e.src, randomChurn(incidents), per)
+	p := e.planTB(b)
+	oses := countWrites(initial) / ((incidents*per + 999) / 1000)
+	if want := incidents / 100 * per * oses; p.Summary.HashesAdded != want || p.Summary.HashesRemoved != want {
+		b.Fatalf("churn plan: %+v, want %d added and removed", p.Summary, want)
+	}
+	b.ReportAllocs()
+	b.ReportMetric(float64(encodedSize(b, p)), "planfile_bytes")
+	b.ReportMetric(float64(countWrites(p)), "writes")
+}
+
+// BenchmarkPlanFileRandomChurn1pct100k is a 1% churn of 100,000 hashes
+// (10 per incident, one OS) with the closed incidents chosen at random:
+// 1,000 hashes removed from many items, 1,000 added (SPEC 8: <= 1 MB).
+func BenchmarkPlanFileRandomChurn1pct100k(b *testing.B) {
+	benchChurn(b, `["windows"]`, 10_000, 10)
+}
+
+// BenchmarkPlanFileRandomChurn1pctReference is the same on the reference
+// world: 200,000 hashes (20 per incident) on three OSes.
+func BenchmarkPlanFileRandomChurn1pctReference(b *testing.B) {
+	benchChurn(b, `["windows", "macos", "linux"]`, 10_000, 20)
 }
