@@ -114,6 +114,16 @@ func Apply(ctx context.Context, opts Options) (*Result, error) {
 	if reasons := CheckOwnership(p, p.Namespace, opts.Live); len(reasons) > 0 {
 		return nil, &OwnershipError{Reasons: reasons}
 	}
+	// An update read from a plan file carries its values as a change of
+	// the live item until Verify rebuilt them (plan.Resolve): never send
+	// its body without them.
+	for _, bp := range p.Blocklists {
+		for _, c := range bp.Changes {
+			if c.Unresolved() {
+				return nil, &OwnershipError{Reasons: []string{fmt.Sprintf("update %s: the item's values were not rebuilt from the item read in this run (plan.Resolve)", c.ItemID)}}
+			}
+		}
+	}
 	live := map[string]liveIndex{}
 	for name, ls := range opts.Live {
 		live[name] = indexLive(ls)

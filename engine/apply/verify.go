@@ -27,7 +27,8 @@ type VerifyInput struct {
 	Namespace string
 	// State is the committed state now (after journal reconciliation).
 	State *state.State
-	// Live maps each kibana of the plan to its owned items read now.
+	// Live maps each kibana of the plan to its owned items read now
+	// (plan.ReadLive: with their bodies).
 	Live map[string]plan.LiveSet
 	Now  time.Time
 	// MaxAge is --plan-max-age (0: no limit).
@@ -35,7 +36,10 @@ type VerifyInput struct {
 }
 
 // Verify checks every binding of a saved plan and returns a *StaleError
-// listing each one that no longer holds.
+// listing each one that no longer holds. When they all hold, it rebuilds
+// the full body of each update saved as a change of its item's values
+// from in.Live (read by plan.ReadLive, with the items' bodies), refusing
+// the plan when an item is not the one it was made from (plan.Resolve).
 func Verify(p *plan.Plan, in VerifyInput) error {
 	var reasons []string
 	if _, ok := in.State.Applied[p.Digest]; ok {
@@ -81,6 +85,12 @@ func Verify(p *plan.Plan, in VerifyInput) error {
 		// writer chose: each must name an owned item read just now or one
 		// of the plan's own creates.
 		reasons = CheckOwnership(p, in.Namespace, in.Live)
+	}
+	if len(reasons) == 0 {
+		// Updates saved as a change of their item's values: rebuild each
+		// body from the item read just now, which must be the one the
+		// plan was made from (its sha256 is bound by the plan digest).
+		reasons = plan.Resolve(p, in.Live)
 	}
 	if len(reasons) > 0 {
 		return &StaleError{Reasons: printable(reasons)}

@@ -178,6 +178,7 @@ func planGroup(in *planInput, k groupKey, items []liveItem, bp *BlocklistPlan) e
 			c.ID, c.ExpectVersion = li.item.ID, li.item.Version
 			c.After = renderItem(in, it.ID, k.os, k.ht, it.Seq, it.Values, ownerSpaceTags(li.item.Tags))
 			c.After.ID, c.After.Version = li.item.ID, li.item.Version
+			c.Diff = newValueDiff(itemValues(li.item), it.Values)
 		case provider.Delete:
 			c.ID, c.ExpectVersion = li.item.ID, li.item.Version
 		}

@@ -20,7 +20,8 @@ import (
 //
 // Version 2: provenance per blocklist, only for the hashes a plan changes.
 // Version 3: the compact gzip-compressed form of planfile.go.
-const FormatVersion = 3
+// Version 4: an update's values as a change of the live item (ValueDiff).
+const FormatVersion = 4
 
 // MaxFileSize bounds what Decode reads, and MaxBodySize what it
 // decompresses (an initial sync of 200,000 sha256 hashes on three OSes is
@@ -298,6 +299,15 @@ func (p *Plan) check() error {
 			if c.After != nil {
 				if err := checkItemBody(c.After); err != nil {
 					return fmt.Errorf("item %s: %w", c.ItemID, err)
+				}
+			}
+			if c.Diff != nil {
+				if !c.Unresolved() {
+					return fmt.Errorf("update of %s carries both its values and a change of them", c.ItemID)
+				}
+				ht := provider.HashType(strings.TrimPrefix(c.After.Entries[0].Field, "file.hash."))
+				if err := c.Diff.check(ht); err != nil {
+					return fmt.Errorf("update of %s: %w", c.ItemID, err)
 				}
 			}
 		}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -109,7 +110,8 @@ func decodeSeeds(tb testing.TB) []seed {
 	updateFile := enc(update)
 	out = append(out, seed{"update", updateFile})
 	e.src.Set("mal", provider.SHA256, hashes("b", 3)...)
-	out = append(out, seed{"mixed", enc(e.planTB(tb, func(o *Options) { o.AllowMassDelete = true }))})
+	mixedFile := enc(e.planTB(tb, func(o *Options) { o.AllowMassDelete = true }))
+	out = append(out, seed{"mixed", mixedFile})
 	out = append(out, seed{"destroy", enc(e.planTB(tb, func(o *Options) { o.Mode = ModeDestroy; o.AllowMassDelete = true }))})
 	e.src.Set("mal", provider.SHA256, hashes("a", 30)...)
 	out = append(out, seed{"no_changes", enc(e.planTB(tb))})
@@ -165,8 +167,8 @@ func decodeSeeds(tb testing.TB) []seed {
 	)
 
 	// Resealed (the digest matches) but breaking what apply relies on.
-	mut := func(name string, change func(p *Plan)) {
-		p, err := Decode(bytes.NewReader(updateFile))
+	mutOf := func(file []byte, name string, change func(p *Plan)) {
+		p, err := Decode(bytes.NewReader(file))
 		if err != nil {
 			tb.Fatal(err)
 		}
@@ -176,6 +178,7 @@ func decodeSeeds(tb testing.TB) []seed {
 		}
 		out = append(out, seed{name, enc(p)})
 	}
+	mut := func(name string, change func(p *Plan)) { mutOf(updateFile, name, change) }
 	mut("foreign_item", func(p *Plan) { p.Blocklists[0].Changes[0].ItemID = "someone-else-1" })
 	mut("other_namespace", func(p *Plan) { p.Namespace = "other" })
 	mut("bad_namespace", func(p *Plan) { p.Namespace = "Bad-NS" })
@@ -186,7 +189,7 @@ func decodeSeeds(tb testing.TB) []seed {
 			p.Blocklists[0].Changes[i].ExpectVersion = ""
 		}
 	})
-	mut("upper_hex_value", func(p *Plan) {
+	mutOf(createFile, "upper_hex_value", func(p *Plan) {
 		for _, c := range p.Blocklists[0].Changes {
 			if c.After != nil {
 				c.After.Entries[0].Value[0] = strings.ToUpper(c.After.Entries[0].Value[0])
@@ -194,6 +197,34 @@ func decodeSeeds(tb testing.TB) []seed {
 			}
 		}
 	})
+	// An update's change of its item's values (format 4), resealed.
+	diffOf := func(p *Plan) *ValueDiff {
+		for _, c := range p.Blocklists[0].Changes {
+			if c.Diff != nil {
+				return c.Diff
+			}
+		}
+		tb.Fatal("no update saved as a value change")
+		return nil
+	}
+	mutOf(mixedFile, "diff_adds_twice", func(p *Plan) { d := diffOf(p); d.Add = append(d.Add, d.Add[len(d.Add)-1]) })
+	mutOf(mixedFile, "diff_adds_uppercase", func(p *Plan) { d := diffOf(p); d.Add[0] = strings.ToUpper(d.Add[0]) })
+	mutOf(mixedFile, "diff_unsorted", func(p *Plan) { d := diffOf(p); d.Add = append(d.Add, strings.Repeat("0", 64)) })
+	mutOf(mixedFile, "diff_adds_what_it_drops", func(p *Plan) { d := diffOf(p); d.Drop = append(d.Drop, d.Add[0]); slices.Sort(d.Drop) })
+	mutOf(mixedFile, "diff_no_values_left", func(p *Plan) { diffOf(p).Count = 0 })
+	mutOf(mixedFile, "diff_bad_sum", func(p *Plan) { diffOf(p).Sum = "not a sha256" })
+	out = append(out,
+		seed{"diff_and_values", editBody(tb, mixedFile, func(fb *fileBody) {
+			for _, c := range fb.Blocklists[0].Changes {
+				if c.Diff != nil {
+					c.After.Entries[0].Values = c.Diff.Add
+					return
+				}
+			}
+		})},
+		seed{"diff_on_create", diffAction(tb, mixedFile, provider.Create)},
+		seed{"diff_on_delete", diffAction(tb, mixedFile, provider.Delete)},
+	)
 	mut("provenance_out_of_range", func(p *Plan) {
 		p.Blocklists[0].Provenance.Hashes = map[string][]int{"x": {len(p.Blocklists[0].Provenance.Incidents) + 5}}
 	})
@@ -202,6 +233,20 @@ func decodeSeeds(tb testing.TB) []seed {
 		p.Warnings = append(p.Warnings, Note{Summary: "\x07bell", Detail: "\u009b2J\u202e"})
 	})
 	return out
+}
+
+// diffAction makes the update of a plan file saved as a value change
+// another action (resealed).
+func diffAction(tb testing.TB, file []byte, a provider.Action) []byte {
+	return editBody(tb, file, func(fb *fileBody) {
+		for i, c := range fb.Blocklists[0].Changes {
+			if c.Diff != nil {
+				fb.Blocklists[0].Changes[i].Action = a
+				return
+			}
+		}
+		tb.Fatal("no update saved as a value change")
+	})
 }
 
 // loadConfigTB is loadConfig for any testing.TB (a fuzz target builds its

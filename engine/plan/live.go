@@ -200,7 +200,14 @@ func ReadLive(ctx context.Context, t provider.Target, ns string) (LiveSet, error
 	if err != nil {
 		return LiveSet{}, err
 	}
-	return NewLiveSet(exists, resp.Owned, ns), nil
+	ls := NewLiveSet(exists, resp.Owned, ns)
+	ls.Bodies = make(map[string]provider.Item, len(ls.Items))
+	for _, it := range resp.Owned {
+		if strings.HasPrefix(it.ItemID, pack.OwnedPrefix(ns)) {
+			ls.Bodies[it.ItemID] = it
+		}
+	}
+	return ls, nil
 }
 
 // LiveItem identifies one owned item as read from Kibana.
@@ -215,6 +222,9 @@ type LiveItem struct {
 type LiveSet struct {
 	ContainerExists bool
 	Items           []LiveItem // sorted by item_id
+	// Bodies are the items read, by item_id (ReadLive only): a saved
+	// plan's updates are rebuilt from them (Resolve). Not in Digest.
+	Bodies map[string]provider.Item
 }
 
 // NewLiveSet keeps the items carrying the namespace prefix, sorted.

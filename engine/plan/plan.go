@@ -123,7 +123,14 @@ type ItemChange struct {
 	ID            string `json:"id,omitempty"`
 	ExpectVersion string `json:"expect_version,omitempty"`
 	// After is the full item to write (create, update); nil for delete.
+	// In an update read from a plan file and not yet resolved against the
+	// live item (Unresolved, Resolve), its entry holds no values: Diff says
+	// what they are.
 	After *provider.Item `json:"after,omitempty"`
+	// Diff is an update's change of the live item's values (set by Make
+	// when After's values are in the form it rebuilds; the plan file then
+	// carries it instead of After's values).
+	Diff *ValueDiff `json:"-"`
 	// Added and Removed are the hash values this change adds to / removes
 	// from the blocklist+OS (sorted); moves between items are not listed.
 	Added   []string `json:"added,omitempty"`

@@ -87,6 +87,18 @@ type fileChange struct {
 	Removed       runs              `json:"removed,omitempty"`
 	MovedIn       runs              `json:"moved_in,omitempty"`
 	Reasons       []string          `json:"reasons,omitempty"`
+	// Diff carries an update's values as a change of the live item (the
+	// after body's one entry then lists none); see ValueDiff.
+	Diff *fileDiff `json:"diff,omitempty"`
+}
+
+// fileDiff is a ValueDiff: the values dropped and added as runs, the
+// count after and the sha256 of the whole body.
+type fileDiff struct {
+	Drop  runs   `json:"drop,omitempty"`
+	Add   runs   `json:"add,omitempty"`
+	Count int    `json:"count"`
+	Sum   string `json:"sha256"`
 }
 
 // fileItem is provider.Item with each entry's values as runs.
@@ -213,7 +225,13 @@ func toFile(p *Plan) *fileBody {
 	// the added lists that follow them, are long runs.
 	for _, bp := range p.Blocklists {
 		for _, c := range bp.Changes {
-			if c.After != nil {
+			if c.SavedAsDiff() {
+				for _, l := range [][]string{c.Diff.Add, c.Diff.Drop} {
+					for _, v := range l {
+						t.add(v)
+					}
+				}
+			} else if c.After != nil {
 				for _, e := range c.After.Entries {
 					for _, v := range e.Value {
 						t.add(v)
@@ -264,14 +282,20 @@ func toFile(p *Plan) *fileBody {
 				fi := &fileItem{ID: it.ID, ItemID: it.ItemID, Version: it.Version, Name: it.Name, Description: it.Description,
 					OSTypes: it.OSTypes, Tags: it.Tags, Type: it.Type, UpdatedAt: it.UpdatedAt, UpdatedBy: it.UpdatedBy,
 					Entries: make([]fileEntry, 0, len(it.Entries))}
+				diff := c.SavedAsDiff()
 				for _, e := range it.Entries {
-					vr := t.runs(e.Value)
-					if vr == nil {
-						vr = runs{}
+					vr := runs{}
+					if !diff {
+						if r := t.runs(e.Value); r != nil {
+							vr = r
+						}
 					}
 					fi.Entries = append(fi.Entries, fileEntry{Field: e.Field, Type: e.Type, Operator: e.Operator, Values: vr})
 				}
 				fc.After = fi
+				if diff {
+					fc.Diff = &fileDiff{Drop: t.runs(c.Diff.Drop), Add: t.runs(c.Diff.Add), Count: c.Diff.Count, Sum: c.BodySum()}
+				}
 			}
 			fbl.Changes = append(fbl.Changes, fc)
 		}
@@ -373,6 +397,20 @@ func fromFile(fb *fileBody) (*Plan, error) {
 					it.Entries = append(it.Entries, provider.Entry{Field: fe.Field, Type: fe.Type, Operator: fe.Operator, Value: vs})
 				}
 				c.After = it
+			}
+			if fd := fc.Diff; fd != nil {
+				if fc.Action != provider.Update || fc.After == nil || len(fc.After.Entries) != 1 || len(fc.After.Entries[0].Values) != 0 {
+					return nil, fmt.Errorf("%s: a value change must be an update whose body has one entry listing no values", cw)
+				}
+				c.After.Entries[0].Value = nil
+				d := &ValueDiff{Count: fd.Count, Sum: fd.Sum}
+				if d.Drop, err = list(fd.Drop, cw); err != nil {
+					return nil, err
+				}
+				if d.Add, err = list(fd.Add, cw); err != nil {
+					return nil, err
+				}
+				c.Diff = d
 			}
 			bp.Changes = append(bp.Changes, c)
 		}

@@ -344,3 +344,84 @@ func sortedKeys(m map[string]string) []string {
 	slices.Sort(out)
 	return out
 }
+
+// TestSavedPlanRendersTheSame: a plan whose updates carry their values as
+// a change of the live item (plan file format 4) renders the same, as
+// text, markdown, JSON events and the show --json document, before it is
+// saved and once read back from its file (without the live items).
+func TestSavedPlanRendersTheSame(t *testing.T) {
+	p := agreePlan()
+	diffs := 0
+	for _, bp := range p.Blocklists {
+		for i := range bp.Changes {
+			c := &bp.Changes[i]
+			if c.Action != provider.Create && c.ID == "" { // what a saved plan must carry
+				c.ID = "id-" + c.ItemID
+			}
+			if c.Action != provider.Create && c.ExpectVersion == "" {
+				c.ExpectVersion = "WzEsMV0="
+			}
+			if c.Action != provider.Update {
+				continue
+			}
+			c.After.ID, c.After.Version = c.ID, c.ExpectVersion
+			vals := c.After.Entries[0].Value
+			slices.Sort(vals)
+			add := slices.Concat(c.Added, c.MovedIn)
+			slices.Sort(add)
+			drop := slices.Clone(c.Removed)
+			slices.Sort(drop)
+			c.Diff = &plan.ValueDiff{Drop: drop, Add: add, Count: len(vals)}
+			diffs++
+		}
+	}
+	if diffs == 0 {
+		t.Fatal("no update to save as a value change")
+	}
+	if err := plan.Seal(p); err != nil {
+		t.Fatal(err)
+	}
+	var file bytes.Buffer
+	if err := plan.Encode(&file, p); err != nil {
+		t.Fatal(err)
+	}
+	saved, err := plan.Decode(&file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	unresolved := 0
+	for _, bp := range saved.Blocklists {
+		for _, c := range bp.Changes {
+			if c.Unresolved() {
+				unresolved++
+			}
+		}
+	}
+	if unresolved != diffs {
+		t.Fatalf("%d updates read back without their values, want %d", unresolved, diffs)
+	}
+	render := func(p *plan.Plan) map[string]string {
+		var human, events bytes.Buffer
+		if err := WritePlanHuman(&human, p, PlanHumanOptions{Verbose: true}); err != nil {
+			t.Fatal(err)
+		}
+		if err := NewEvents(&events, "test", fixedClock).Plan(p); err != nil {
+			t.Fatal(err)
+		}
+		doc, err := json.MarshalIndent(PlanDocument(p), "", "  ")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return map[string]string{"human": human.String(), "events": events.String(), "document": string(doc),
+			"markdown": RenderMarkdown(p, MarkdownOptions{})}
+	}
+	before, after := render(p), render(saved)
+	for _, k := range sortedKeys(before) {
+		if before[k] != after[k] {
+			t.Errorf("%s of the saved plan differs:\n--- made\n%s\n--- saved\n%s", k, before[k], after[k])
+		}
+	}
+	if !strings.Contains(after["document"], `"value_change"`) || !strings.Contains(after["document"], `"body_sha256"`) {
+		t.Errorf("the show --json document does not carry the value changes:\n%s", after["document"])
+	}
+}

@@ -426,11 +426,7 @@ func evChange(bp plan.BlocklistPlan, c plan.ItemChange) JSONChange {
 		Added: make([]JSONHash, 0, len(c.Added)), Removed: make([]JSONHash, 0, len(c.Removed)),
 		MovedIn: nonNil(c.MovedIn), Reasons: nonNil(c.Reasons),
 	}
-	if c.After != nil {
-		for _, en := range c.After.Entries {
-			jc.ValuesAfter += len(en.Value)
-		}
-	}
+	jc.ValuesAfter = c.ValuesAfter()
 	for _, h := range c.Added {
 		jc.Added = append(jc.Added, JSONHash{Hash: h, Incidents: evIncidents(bp.Provenance.Lookup(h))})
 	}

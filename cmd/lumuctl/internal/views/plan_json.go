@@ -11,7 +11,10 @@ import (
 // document (docs/plan-json.md). The minor number grows when fields are
 // added; the major number when a field is removed or changes meaning.
 // Consumers must ignore fields they do not know.
-const PlanJSONVersion = "2.0"
+//
+// 3.0: an update saved as a change of its item's values (plan file format
+// 4) has `value_change` instead of the values in `after`.
+const PlanJSONVersion = "3.0"
 
 // JSONPlan is the public JSON document of a plan (`show PLANFILE --json`):
 // separate from the in-memory model (engine/plan.Plan) and from the plan
@@ -69,12 +72,41 @@ type JSONPlanBlocklist struct {
 }
 
 // JSONPlanChange is one item write: the planned_change of the JSON events
-// plus what apply sends (id, expect_version, the item body after).
+// plus what apply sends (id, expect_version, the item body after). After
+// is a *provider.Item, or for an update saved as a change of its item's
+// values a JSONUpdateAfter, whose values ValueChange gives.
 type JSONPlanChange struct {
 	JSONChange
-	ID            string         `json:"id,omitempty"`
-	ExpectVersion string         `json:"expect_version,omitempty"`
-	After         *provider.Item `json:"after,omitempty"`
+	ID            string           `json:"id,omitempty"`
+	ExpectVersion string           `json:"expect_version,omitempty"`
+	After         any              `json:"after,omitempty"`
+	ValueChange   *JSONValueChange `json:"value_change,omitempty"`
+}
+
+// JSONUpdateAfter is the body of an update saved as a change of its
+// item's values: every field but the entries' values.
+type JSONUpdateAfter struct {
+	*provider.Item
+	Entries []JSONEntryShape `json:"entries"`
+}
+
+// JSONEntryShape is an entry without its values.
+type JSONEntryShape struct {
+	Field    string `json:"field"`
+	Type     string `json:"type"`
+	Operator string `json:"operator"`
+}
+
+// JSONValueChange says what an update does to the values of the item it
+// rewrites (the one read at plan time, `id` at `expect_version`): the
+// values after are the item's distinct values minus `removed` plus
+// `added`, sorted, and the whole body apply sends has sha256
+// `body_sha256` (apply refuses the plan when the item read then does not
+// give it).
+type JSONValueChange struct {
+	Removed    []string `json:"removed"`
+	Added      []string `json:"added"`
+	BodySHA256 string   `json:"body_sha256"`
 }
 
 // JSONPlanSummary holds the plan's totals.
@@ -124,7 +156,19 @@ func PlanDocument(p *plan.Plan) JSONPlan {
 				What: nonNil(d.What), Added: nonNil(d.Added), Removed: nonNil(d.Removed)})
 		}
 		for _, c := range bp.Changes {
-			jb.Changes = append(jb.Changes, JSONPlanChange{JSONChange: evChange(bp, c), ID: c.ID, ExpectVersion: c.ExpectVersion, After: c.After})
+			jc := JSONPlanChange{JSONChange: evChange(bp, c), ID: c.ID, ExpectVersion: c.ExpectVersion}
+			switch {
+			case c.SavedAsDiff():
+				ua := JSONUpdateAfter{Item: c.After, Entries: []JSONEntryShape{}}
+				for _, e := range c.After.Entries {
+					ua.Entries = append(ua.Entries, JSONEntryShape{Field: e.Field, Type: e.Type, Operator: e.Operator})
+				}
+				jc.After = ua
+				jc.ValueChange = &JSONValueChange{Removed: nonNil(c.Diff.Drop), Added: nonNil(c.Diff.Add), BodySHA256: c.BodySum()}
+			case c.After != nil:
+				jc.After = c.After
+			}
+			jb.Changes = append(jb.Changes, jc)
 		}
 		doc.Blocklists = append(doc.Blocklists, jb)
 	}
