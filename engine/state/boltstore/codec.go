@@ -92,6 +92,9 @@ func decodeStrict(data []byte, v any) error {
 }
 
 func decodeItem(data []byte) (state.Item, error) {
+	if it, ok := state.DecodeItemFast(data); ok {
+		return it, state.ValidateItem(it)
+	}
 	var it state.Item
 	if err := decodeStrict(data, &it); err != nil {
 		return it, err

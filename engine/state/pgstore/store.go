@@ -219,8 +219,11 @@ func (s *Store) readItems(ctx context.Context, q querier) (map[string]state.Item
 	var id string
 	var body []byte
 	_, err = pgx.ForEachRow(rows, []any{&id, &body}, func() error {
-		var it state.Item
-		err := decodeStrict(body, &it)
+		it, ok := state.DecodeItemFast(body)
+		var err error
+		if !ok {
+			err = decodeStrict(body, &it)
+		}
 		if err == nil {
 			err = state.ValidateItem(it)
 		}
