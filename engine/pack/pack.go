@@ -438,12 +438,24 @@ func classify(in Input) (*classified, error) {
 	// What is known of each value: desired ones by their index in
 	// in.Desired (one map lookup per value read, none per flag change),
 	// the others (present in some item, not desired) in foreign.
-	index := make(map[string]int32, len(in.Desired))
+	// The planner passes Desired sorted: values are then found by binary
+	// search (no map of every desired hash, built again for each OS).
+	sorted := slices.IsSorted(in.Desired)
+	var index map[string]int32
+	if !sorted {
+		index = make(map[string]int32, len(in.Desired))
+	}
 	flags := make([]uint8, len(in.Desired)) // isClaimed, isPresent
 	foreign := map[string]struct{}{}
 	for i, h := range in.Desired {
 		if err := checkHash(in.Type, h); err != nil {
 			return nil, err
+		}
+		if sorted {
+			if i > 0 && in.Desired[i-1] == h {
+				return nil, fmt.Errorf("desired hash %s listed twice", h)
+			}
+			continue
 		}
 		if index[h] = int32(i); len(index) != i+1 {
 			return nil, fmt.Errorf("desired hash %s listed twice", h)
@@ -452,7 +464,15 @@ func classify(in Input) (*classified, error) {
 	// see marks n present and returns its index in in.Desired, or -1
 	// when it is not desired.
 	see := func(n string) int32 {
-		i, ok := index[n]
+		var i int32
+		var ok bool
+		if sorted {
+			var k int
+			k, ok = slices.BinarySearch(in.Desired, n)
+			i = int32(k)
+		} else {
+			i, ok = index[n]
+		}
 		if !ok {
 			foreign[n] = struct{}{}
 			return -1
@@ -573,7 +593,7 @@ func classify(in Input) (*classified, error) {
 	// Desired hashes in sorted order: the planner passes them sorted, so
 	// order is only built for other callers.
 	var order []int32
-	if !slices.IsSorted(in.Desired) {
+	if !sorted {
 		order = make([]int32, len(in.Desired))
 		for i := range order {
 			order[i] = int32(i)
@@ -661,11 +681,29 @@ func canonicalSorted(vs []string) bool {
 		if i > 0 && vs[i-1] >= v {
 			return false
 		}
-		if provider.NormalizeHash(v) != v {
+		if !plainLower(v) && provider.NormalizeHash(v) != v {
 			return false
 		}
 	}
 	return true
+}
+
+// plainLower reports, without a call, that NormalizeHash(v) == v for the
+// usual value: ASCII without upper case, not starting or ending in space.
+func plainLower(v string) bool {
+	if v == "" || asciiSpace(v[0]) || asciiSpace(v[len(v)-1]) {
+		return false
+	}
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; c >= 'A' && c <= 'Z' || c >= 0x80 {
+			return false
+		}
+	}
+	return true
+}
+
+func asciiSpace(c byte) bool {
+	return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r'
 }
 
 // rotation returns the index, in items sorted by seq, of the oldest item.
