@@ -15,6 +15,7 @@ import (
 //	POST /kibana/items/delete     {"id"} or {"item_id"}: delete an item behind lumuctl's back
 //	GET  /kibana/faults           scheduled faults
 //	POST /kibana/faults           a Fault to schedule, or {"clear": true}
+//	POST /kibana/release         {"hold": name}: open a gate of Hold faults ({"all": true}: every gate)
 //	POST /kibana/latency          {"kind": "POST items" | "*", "ms": 50}; ms 0 removes it
 //	POST /kibana/privileges       a Privileges value (replaces the current one)
 //	GET  /kibana/counters         Counters, plus "writes"
@@ -67,6 +68,25 @@ func (s *Server) Control() http.Handler {
 			return
 		}
 		writeJSON(w, 200, s.Faults())
+	})
+	mux.HandleFunc("POST /kibana/release", func(w http.ResponseWriter, r *http.Request) {
+		var req struct {
+			Hold string `json:"hold"`
+			All  bool   `json:"all"`
+		}
+		if !decodeControl(w, r, &req) {
+			return
+		}
+		switch {
+		case req.All:
+			s.ReleaseAll()
+		case req.Hold != "":
+			s.Release(req.Hold)
+		default:
+			writeJSON(w, 400, map[string]string{"error": `release: need "hold" (a gate name) or "all": true`})
+			return
+		}
+		writeJSON(w, 200, map[string]any{"released": req.Hold, "all": req.All})
 	})
 	mux.HandleFunc("POST /kibana/latency", func(w http.ResponseWriter, r *http.Request) {
 		var req struct {

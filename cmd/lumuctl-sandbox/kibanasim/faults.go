@@ -5,10 +5,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -28,6 +30,30 @@ type Fault struct {
 	// client has gone meanwhile (a real server does not notice a killed
 	// client before it answers): the write of a SIGKILLed run lands late.
 	LandLate bool `json:"land_late,omitempty"`
+	// Hold keeps the request at the gate of that name until Release opens
+	// it, then handles it even when the client has gone meanwhile (like
+	// LandLate): a killed run's write lands exactly when a test says.
+	Hold string `json:"hold,omitempty"`
+	// Release opens the gate of that name once this request has been
+	// handled and before it is answered, and waits (at most gateWait) for
+	// the requests held there to be handled: they land after this request
+	// read the store and before its client hears the answer.
+	Release string `json:"release,omitempty"`
+	// Match, when set, limits the fault to requests whose query or body
+	// contains it (an item_id, a saved-object id): a test picks the write
+	// of one item whatever order parallel requests arrive in.
+	Match string `json:"match,omitempty"`
+}
+
+// gateWait bounds how long a Release fault waits for the requests it let go.
+const gateWait = 10 * time.Second
+
+// gate holds the requests of Hold faults of one name.
+type gate struct {
+	open    chan struct{}
+	opened  bool
+	waiting int // held now
+	landed  int // handled after the gate opened
 }
 
 func (f *Fault) check() error {
@@ -46,8 +72,10 @@ func (f *Fault) check() error {
 		return errors.New("fault: delay_ms must be >= 0")
 	case set > 1:
 		return errors.New("fault: set only one of status, reset, reset_after_success")
-	case set == 0 && f.DelayMS == 0:
-		return errors.New("fault: set one of status, reset, reset_after_success or delay_ms")
+	case set == 0 && f.DelayMS == 0 && f.Hold == "" && f.Release == "":
+		return errors.New("fault: set one of status, reset, reset_after_success, delay_ms, hold or release")
+	case f.Hold != "" && f.Hold == f.Release:
+		return errors.New("fault: a request cannot wait at the gate it opens")
 	case f.Status != 0 && f.Status != 429 && (f.Status < 500 || f.Status > 504):
 		return fmt.Errorf("fault: status %d not supported (429, 500-504)", f.Status)
 	}
@@ -89,6 +117,63 @@ func (s *Server) Faults() []Fault {
 		out = append(out, *f)
 	}
 	return out
+}
+
+// gateLocked returns the gate of that name, made closed when new. Caller
+// holds s.mu.
+func (s *Server) gateLocked(name string) *gate {
+	g := s.gates[name]
+	if g == nil {
+		g = &gate{open: make(chan struct{})}
+		s.gates[name] = g
+	}
+	return g
+}
+
+// Release opens the gate of that name: the requests held there (and any
+// later Hold fault of that name) are handled.
+func (s *Server) Release(name string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if g := s.gateLocked(name); !g.opened {
+		g.opened = true
+		close(g.open)
+	}
+}
+
+// ReleaseAll opens every gate (a test's cleanup: a held request would
+// otherwise keep the server from closing).
+func (s *Server) ReleaseAll() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, g := range s.gates {
+		if !g.opened {
+			g.opened = true
+			close(g.open)
+		}
+	}
+}
+
+// Gate reports how many requests wait at the gate of that name and how
+// many it let through and were handled.
+func (s *Server) Gate(name string) (waiting, landed int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if g := s.gates[name]; g != nil {
+		return g.waiting, g.landed
+	}
+	return 0, 0
+}
+
+// releaseAndWait opens the gate of that name and waits, at most gateWait,
+// until no request is held there any more.
+func (s *Server) releaseAndWait(name string) {
+	s.Release(name)
+	for deadline := time.Now().Add(gateWait); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+		if waiting, _ := s.Gate(name); waiting == 0 {
+			return
+		}
+	}
 }
 
 // SetLatency delays every request of kind ("*" for all kinds without their
@@ -138,10 +223,14 @@ func (s *Server) Log() []LogEntry {
 	return append([]LogEntry(nil), s.log...)
 }
 
-// takeFault consumes one matching scheduled fault. Caller holds s.mu.
-func (s *Server) takeFault(kind string) *Fault {
+// takeFault consumes one matching scheduled fault; text is the request's
+// query and body, for Match. Caller holds s.mu.
+func (s *Server) takeFault(kind, text string) *Fault {
 	for i, f := range s.faults {
 		if f.Kind != kind && f.Kind != "*" {
+			continue
+		}
+		if f.Match != "" && !strings.Contains(text, f.Match) {
 			continue
 		}
 		taken := *f
@@ -195,13 +284,28 @@ func (b *bufferWriter) Write(p []byte) (int, error) {
 // front counts, logs, delays and injects faults around the emulated Kibana.
 func (s *Server) front(w http.ResponseWriter, r *http.Request) {
 	kind := Kind(r.Method, r.URL.Path)
+	text := r.URL.RawQuery
+	if s.matching(kind) && r.Body != nil {
+		// Read the body for Match and put it back for the handler.
+		b, err := io.ReadAll(io.LimitReader(r.Body, MaxPayloadBytes+1))
+		r.Body.Close()
+		r.Body = io.NopCloser(bytes.NewReader(b))
+		if err == nil {
+			text += "\n" + string(b)
+		}
+	}
 	s.mu.Lock()
 	s.counters[kind]++
 	lat, ok := s.latency[kind]
 	if !ok {
 		lat = s.latency["*"]
 	}
-	f := s.takeFault(kind)
+	f := s.takeFault(kind, text)
+	var held *gate
+	if f != nil && f.Hold != "" {
+		held = s.gateLocked(f.Hold)
+		held.waiting++
+	}
 	s.mu.Unlock()
 
 	entry := LogEntry{Time: time.Now().UTC(), Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, Kind: kind}
@@ -209,7 +313,19 @@ func (s *Server) front(w http.ResponseWriter, r *http.Request) {
 	if f != nil {
 		lat += time.Duration(f.DelayMS) * time.Millisecond
 	}
-	if f != nil && f.LandLate {
+	if held != nil {
+		// Handle the request whatever the client does meanwhile, once
+		// the gate opens.
+		r = r.WithContext(context.WithoutCancel(r.Context()))
+		<-held.open
+		defer func() {
+			s.mu.Lock()
+			held.waiting--
+			held.landed++
+			s.mu.Unlock()
+		}()
+	}
+	if f != nil && (f.LandLate || held != nil) {
 		// Handle the request whatever the client does meanwhile.
 		r = r.WithContext(context.WithoutCancel(r.Context()))
 		time.Sleep(lat)
@@ -247,6 +363,20 @@ func (s *Server) front(w http.ResponseWriter, r *http.Request) {
 		entry.Fault = fmt.Sprintf("reset after status %d", bw.status)
 		resetConn(w)
 		return
+	case f != nil && f.Release != "":
+		// Handled now, answered once the held requests landed.
+		bw := &bufferWriter{h: http.Header{}}
+		s.inner.ServeHTTP(bw, r)
+		s.releaseAndWait(f.Release)
+		maps.Copy(w.Header(), bw.h)
+		if bw.status == 0 {
+			bw.status = http.StatusOK
+		}
+		w.WriteHeader(bw.status)
+		_, _ = w.Write(bw.body.Bytes())
+		entry.Status = bw.status
+		entry.Fault = "released " + f.Release
+		return
 	}
 	sw := &statusWriter{ResponseWriter: w}
 	s.inner.ServeHTTP(sw, r)
@@ -256,7 +386,22 @@ func (s *Server) front(w http.ResponseWriter, r *http.Request) {
 		if f.LandLate {
 			entry.Fault += ", landed late"
 		}
+		if held != nil {
+			entry.Fault = "held at " + f.Hold + ", landed late"
+		}
 	}
+}
+
+// matching reports whether a scheduled fault for kind has a Match.
+func (s *Server) matching(kind string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, f := range s.faults {
+		if f.Match != "" && (f.Kind == kind || f.Kind == "*") {
+			return true
+		}
+	}
+	return false
 }
 
 func (s *Server) appendLog(e LogEntry) {

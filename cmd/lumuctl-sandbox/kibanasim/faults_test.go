@@ -2,10 +2,12 @@ package kibanasim
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -163,5 +165,83 @@ func TestControlAPI(t *testing.T) {
 		if status != tt.status || !strings.Contains(out, tt.contains) {
 			t.Errorf("%s %s %s: %d %s (want %d containing %s)", tt.method, tt.path, tt.body, status, out, tt.status, tt.contains)
 		}
+	}
+}
+
+// TestHoldRelease: a Hold fault keeps a create until its gate opens, and
+// handles it even though its client gave up; a Release fault on a find
+// reads the store first, then lets the held create land before answering.
+func TestHoldRelease(t *testing.T) {
+	ts := newTS(t, Options{ContainerExists: true})
+	t.Cleanup(ts.s.ReleaseAll)
+	if err := ts.s.AddFault(Fault{Kind: KindCreateItem, Hold: "killed"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := ts.s.AddFault(Fault{Kind: KindFind, Release: "killed"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := ts.s.AddFault(Fault{Kind: KindFind, Hold: "x", Release: "x"}); err == nil {
+		t.Error("a fault waiting at the gate it opens was accepted")
+	}
+	body, _ := json.Marshal(blockItem("lumuctl-held"))
+	req, _ := http.NewRequest("POST", ts.url+"/api/exception_lists/items", bytes.NewReader(body))
+	req.Header.Set("Authorization", "ApiKey "+testKey)
+	req.Header.Set("kbn-xsrf", "true")
+	req.Header.Set("Content-Type", "application/json")
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		res, err := http.DefaultClient.Do(req.WithContext(ctx))
+		if err == nil {
+			res.Body.Close()
+		}
+		done <- err
+	}()
+	for waiting, _ := ts.s.Gate("killed"); waiting != 1; waiting, _ = ts.s.Gate("killed") {
+		time.Sleep(time.Millisecond)
+	}
+	cancel() // the client is killed
+	if err := <-done; err == nil {
+		t.Fatal("the held create was answered")
+	}
+	if n := len(ts.s.Items()); n != 0 {
+		t.Fatalf("%d items before the gate opened", n)
+	}
+	r := ts.do("GET", agnosticFind(), nil)
+	if r.status != 200 || r.body["total"] != float64(0) {
+		t.Fatalf("the releasing find answered %d %v: it must read the store before the held create lands", r.status, r.body["total"])
+	}
+	if waiting, landed := ts.s.Gate("killed"); waiting != 0 || landed != 1 {
+		t.Fatalf("after the release: %d waiting, %d landed", waiting, landed)
+	}
+	if items := ts.s.Items(); len(items) != 1 || items[0].ItemID != "lumuctl-held" {
+		t.Fatalf("items after the release: %+v", items)
+	}
+	var faults []string
+	for _, le := range ts.s.Log() {
+		faults = append(faults, le.Fault)
+	}
+	// Entries are logged when handled: the create landed before the find
+	// was answered.
+	if want := []string{"held at killed, landed late", "released killed"}; !cmp.Equal(want, faults) {
+		t.Errorf("log faults %q, want %q", faults, want)
+	}
+}
+
+// TestFaultMatch: a fault with Match fires only for a request whose body
+// or query holds it, whatever came first.
+func TestFaultMatch(t *testing.T) {
+	ts := newTS(t, Options{ContainerExists: true})
+	if err := ts.s.AddFault(Fault{Kind: KindCreateItem, Match: "lumuctl-second", Status: 503}); err != nil {
+		t.Fatal(err)
+	}
+	if r := ts.do("POST", "/api/exception_lists/items", blockItem("lumuctl-first")); r.status != 200 {
+		t.Fatalf("the create the fault does not match answered %d: %s", r.status, r.raw)
+	}
+	if r := ts.do("POST", "/api/exception_lists/items", blockItem("lumuctl-second")); r.status != 503 {
+		t.Fatalf("the matching create answered %d, want the fault's 503", r.status)
+	}
+	if r := ts.do("POST", "/api/exception_lists/items", blockItem("lumuctl-second")); r.status != 200 {
+		t.Fatalf("the create after the fault was used up answered %d: %s", r.status, r.raw)
 	}
 }

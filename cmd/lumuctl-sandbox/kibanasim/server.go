@@ -88,6 +88,7 @@ type Server struct {
 	log      []LogEntry
 	faults   []*Fault
 	latency  map[string]time.Duration
+	gates    map[string]*gate
 }
 
 type record struct {
@@ -127,6 +128,7 @@ func New(opts Options) *Server {
 		rng:      rand.New(rand.NewPCG(uint64(opts.Seed), 0x6b69626e)),
 		counters: Counters{},
 		latency:  map[string]time.Duration{},
+		gates:    map[string]*gate{},
 	}
 	s.policies = s.seedPolicies()
 	if opts.ContainerExists || opts.SeedUnowned > 0 {
