@@ -13,8 +13,8 @@ import (
 // is in flight, and that write lands at Kibana 3 s later (the stand-in keeps
 // handling it after the client is gone, as a real server does). The next
 // apply does not wait for it: it reconciles the journal entry at once (the
-// item is not there yet), plans the same create, and its create reaches
-// Kibana before the killed one lands. Delayed itself, that create is
+// item is not there yet) by sending the create again, and that create
+// reaches Kibana before the killed one lands. Delayed itself, it is
 // answered 409 (the killed run's identical item landed meanwhile), and the
 // client recognises the live item as exactly what it sends: success, no
 // duplicate, and the run converges in one go (SPEC section 8).
@@ -52,7 +52,7 @@ func TestCrashLateLandingWrite(t *testing.T) {
 		t.Fatal(err)
 	}
 	out, _ := e.mustRun(0, "apply", "--auto-approve", "--parallelism", "1")
-	if !strings.Contains(out, "Reconciled 1 unfinished write(s) of an earlier run with Kibana (0 had landed).") {
+	if !strings.Contains(out, "Reconciled 1 unfinished write(s) of an earlier run with Kibana (0 had landed, 1 sent again).") {
 		t.Errorf("the next apply did not reconcile the in-flight create at once:\n%s", out)
 	}
 	if strings.Contains(out, "waiting") {

@@ -195,7 +195,8 @@ func TestReconcileWaitIsCapped(t *testing.T) {
 		Sleep:   func(_ context.Context, d time.Duration) error { slept = append(slept, d); return nil },
 		Waiting: func(d time.Duration) { told = append(told, d) },
 	})
-	if err != nil || len(got) != 1 || got[0].Landed {
+	// The create had not landed: it is sent again.
+	if err != nil || len(got) != 1 || !got[0].Landed || !got[0].Resent {
 		t.Fatalf("Reconcile = %+v, %v", got, err)
 	}
 	if len(slept) != 1 || slept[0] != 5*time.Second || len(told) != 1 || told[0] != 5*time.Second {

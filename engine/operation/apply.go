@@ -282,28 +282,42 @@ func (op *Operation) reconcile(ctx context.Context, cfg *config.Config, store st
 	if err != nil {
 		return err
 	}
-	// No waiting: a write the interrupted run had in flight may still land
-	// after this check, but it carried what the journal recorded, and this
-	// run's own write of the same item recognises it by its content (a 409
-	// on create, or a moved _version, whose live item holds exactly what is
-	// sent counts as success; a delete finding the item gone likewise), so
-	// the run starts at once (SPEC 8).
+	// No waiting, and no race with the interrupted run: a write it had in
+	// flight may still land at Kibana after this check, after the plan
+	// below read Kibana (a 409-recognised identical write is not enough:
+	// the plan may put the same hashes into other items, or keep an item
+	// a late delete removes). So a write that has not landed is sent
+	// again now, exactly as journaled, before anything is planned: then
+	// it has landed whichever copy arrives first, and Kibana refuses the
+	// other (the item_id exists, the _version moved on, the item is
+	// gone). The run starts at once (SPEC 8).
 	done, err := apply.Reconcile(ctx, w, pending, func(bl string) provider.Target {
 		if b, ok := cfg.Blocklists[bl]; ok {
 			return writable[b.Kibana.Name]
 		}
 		return nil
 	}, apply.ReconcileOptions{Now: op.Now})
-	if err != nil {
-		return err
-	}
-	landed := 0
+	landed, resent := 0, 0
 	for _, r := range done {
-		if r.Landed {
+		switch {
+		case r.Resent:
+			resent++
+		case r.Landed:
 			landed++
+		case r.Note != "":
+			h.Notice(fmt.Sprintf("Journal entry %d (%s %s): %s.", r.Entry.Seq, r.Entry.Op, r.Entry.ItemID, r.Note))
 		}
 	}
-	h.Notice(fmt.Sprintf("Reconciled %d unfinished write(s) of an earlier run with Kibana (%d had landed).", len(done), landed))
+	if err != nil {
+		// The entries settled before the failure are recorded: their
+		// unblocked hashes are forgotten all the same.
+		return errors.Join(err, forgetUnblocked(store, w, before, done))
+	}
+	msg := fmt.Sprintf("Reconciled %d unfinished write(s) of an earlier run with Kibana (%d had landed", len(done), landed)
+	if resent > 0 {
+		msg += fmt.Sprintf(", %d sent again", resent)
+	}
+	h.Notice(msg + ").")
 	return forgetUnblocked(store, w, before, done)
 }
 
