@@ -2,18 +2,23 @@
 
 // Profiling for performance work, compiled only with -tags pprofhook (for
 // example GOFLAGS=-tags=pprofhook go run ./cmd/lumuctl-bench ...): when
-// LUMUCTL_CPUPROFILE or LUMUCTL_MEMPROFILE name a file, every lumuctl run
-// writes that profile there, the file name suffixed with the process id so
+// LUMUCTL_CPUPROFILE, LUMUCTL_MEMPROFILE (allocations) or
+// LUMUCTL_HEAPPROFILE (the heap in use after the garbage collection that
+// found the most live bytes: what the peak RSS is made of) name a file,
+// every lumuctl run writes that profile there, the file name suffixed with the process id so
 // that the runs of one benchmark do not overwrite each other. Release
 // builds carry none of it.
 
 package main
 
 import (
+	"bytes"
 	"fmt"
 	"os"
 	"runtime"
+	"runtime/metrics"
 	"runtime/pprof"
+	"time"
 )
 
 func init() {
@@ -36,7 +41,14 @@ func init() {
 		if mem != "" {
 			runtime.MemProfileRate = 64 << 10
 		}
+		var stopHeap func()
+		if p := name("LUMUCTL_HEAPPROFILE"); p != "" {
+			stopHeap = peakHeap(p)
+		}
 		return func() {
+			if stopHeap != nil {
+				stopHeap()
+			}
 			if cpu != nil {
 				pprof.StopCPUProfile()
 				cpu.Close()
@@ -48,5 +60,38 @@ func init() {
 				}
 			}
 		}
+	}
+}
+
+// peakHeap samples the live heap every 10 ms and keeps the heap profile
+// taken when it was largest; the returned function writes it to path.
+func peakHeap(path string) func() {
+	runtime.MemProfileRate = 64 << 10
+	done, finished := make(chan struct{}), make(chan struct{})
+	var best bytes.Buffer
+	go func() {
+		defer close(finished)
+		sample := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+		var max uint64
+		t := time.NewTicker(10 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+			}
+			metrics.Read(sample)
+			if v := sample[0].Value.Uint64(); v > max {
+				max = v
+				best.Reset()
+				_ = pprof.Lookup("heap").WriteTo(&best, 0)
+			}
+		}
+	}()
+	return func() {
+		close(done)
+		<-finished
+		_ = os.WriteFile(path, best.Bytes(), 0o600)
 	}
 }

@@ -186,8 +186,8 @@ func (c *cache) load(company string, ids []string) (out map[string]cachedInciden
 			return out, fmt.Errorf("reading the cache %s: %w", c.path, err)
 		}
 		for id, v := range raw {
-			var rec cachedIncident
-			if json.Unmarshal(v, &rec) == nil {
+			rec, ok := decodeCachedFast(v)
+			if ok || json.Unmarshal(v, &rec) == nil {
 				out[id] = rec // an unreadable record is a miss
 			}
 		}
@@ -215,8 +215,8 @@ func (c *cache) load(company string, ids []string) (out map[string]cachedInciden
 			if v == nil {
 				continue
 			}
-			var rec cachedIncident
-			if json.Unmarshal(v, &rec) != nil {
+			rec, ok := decodeCachedFast(v)
+			if !ok && json.Unmarshal(v, &rec) != nil {
 				continue // an unreadable record is a miss
 			}
 			out[id] = rec
