@@ -22,7 +22,7 @@ func checkCachedFast(t *testing.T, v []byte) (accepted bool) {
 	if !fast.LastContact.Equal(slow.LastContact) {
 		t.Fatalf("last_contact: fast %v, json %v", fast.LastContact, slow.LastContact)
 	}
-	fast.LastContact, slow.LastContact = slow.LastContact, slow.LastContact
+	fast.LastContact = slow.LastContact
 	if !reflect.DeepEqual(fast, slow) {
 		t.Fatalf("records differ:\nfast %#v\njson %#v\ndata %q", fast, slow, v)
 	}
