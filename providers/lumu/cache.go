@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -337,8 +338,9 @@ func (c *cache) storeExt(company string, updates map[string]cachedIncident) erro
 	return nil
 }
 
-// CopyCache copies the bbolt cache file at path (its incident records and
-// daily request counters) into dst, for `init --migrate-state`. A missing
+// CopyCache copies the bbolt cache file at path (its incident records,
+// daily request counters, listing schedules and last listings; it returns
+// the number of incident records) into dst, for `init --migrate-state`. A missing
 // file copies nothing; a file of another cache version copies nothing.
 func CopyCache(path string, dst provider.Cache) (records int, err error) {
 	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
@@ -358,9 +360,10 @@ func CopyCache(path string, dst provider.Cache) (records int, err error) {
 		if root := tx.Bucket(bucketCompanies); root != nil {
 			err := root.ForEachBucket(func(name []byte) error {
 				recs := map[string][]byte{}
+				own := strings.HasPrefix(string(name), "lumuctl:") // listing.go's records, copied as they are
 				err := root.Bucket(name).ForEach(func(k, v []byte) error {
 					var rec cachedIncident
-					if json.Unmarshal(v, &rec) == nil { // an unreadable record is a miss
+					if own || json.Unmarshal(v, &rec) == nil { // an unreadable record is a miss
 						recs[string(k)] = append([]byte(nil), v...)
 					}
 					return nil
@@ -390,7 +393,9 @@ func CopyCache(path string, dst provider.Cache) (records int, err error) {
 		if err := dst.Store(g, recs); err != nil {
 			return records, err
 		}
-		records += len(recs)
+		if !strings.HasPrefix(g, "lumuctl:") {
+			records += len(recs)
+		}
 	}
 	for k, r := range quotas {
 		// Never lower a count another runner already made.

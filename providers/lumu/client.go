@@ -70,7 +70,7 @@ type ClientConfig struct {
 	HTTPLog provider.HTTPLog
 	// Quota is called before every attempt (each one counts against
 	// Lumu's daily quota); an error stops the request unsent. May be nil.
-	Quota func() error
+	Quota func(ctx context.Context) error
 }
 
 // Client talks to the classic Lumu Defender API of one company. It is safe
@@ -335,7 +335,7 @@ func (c *Client) do(ctx context.Context, r request) ([]byte, error) {
 			return nil, err
 		}
 		if c.cfg.Quota != nil {
-			if err := c.cfg.Quota(); err != nil {
+			if err := c.cfg.Quota(ctx); err != nil {
 				return nil, fmt.Errorf("%s: %w", c.where(r, 0), err)
 			}
 		}

@@ -111,6 +111,10 @@ type dailyQuota struct {
 	used     int // requests counted today, by earlier runs and this one
 	reserved int // what the store says (>= used)
 	storeErr error
+
+	cache      *cache   // the listing schedule's store (nil: none)
+	sched      schedule // loaded on first use
+	schedDirty bool
 }
 
 func quotaKey(apiKey string) string {
@@ -151,6 +155,48 @@ func (q *dailyQuota) take(headroom int) error {
 	}
 	q.used++
 	return nil
+}
+
+// reserve counts n requests at once, unless fewer than headroom+n are
+// left today: then it counts none and returns ErrQuotaExhausted. The
+// context reads of one incident are reserved together, in the order the
+// incidents are read (newest lastContact first), so which incidents get
+// the last requests of the day does not depend on goroutine scheduling.
+func (q *dailyQuota) reserve(n, headroom int) error {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.sync()
+	if q.used+n > q.limit-headroom {
+		return ErrQuotaExhausted
+	}
+	if q.used+n > q.reserved {
+		r := min(q.limit, q.used+max(n, quotaBlock))
+		if err := q.store.setQuotaUsed(q.key, q.day, r); err != nil {
+			q.storeErr = err
+		}
+		q.reserved = r
+	}
+	q.used += n
+	return nil
+}
+
+// giveBack returns n reserved requests that were not sent (an only_active
+// incident skipped after its first context, a read stopped part-way).
+func (q *dailyQuota) giveBack(n int) {
+	if n <= 0 {
+		return
+	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.used = max(0, q.used-n)
+}
+
+// left is how many requests are left today.
+func (q *dailyQuota) left() int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.sync()
+	return max(0, q.limit-q.used)
 }
 
 // flush stores the exact count (giving back the unused reservation).

@@ -155,7 +155,7 @@ func (s *Source) quota(key string, perDay int) *dailyQuota {
 	if s.cache != nil {
 		store = s.cache
 	}
-	q := &dailyQuota{key: id, limit: perDay, store: store, now: s.now}
+	q := &dailyQuota{key: id, limit: perDay, store: store, now: s.now, cache: s.cache}
 	s.quotas[id] = q
 	return q
 }
@@ -222,12 +222,17 @@ func (f *fetch) run(ctx context.Context) error {
 	}
 	from := now.Add(-time.Duration(fl.Days) * 24 * time.Hour)
 	quota := f.src.quota(co.Key, co.RequestsPerDay)
-	// The incident list is always read whole (it decides removals); context
-	// reads leave a tenth of the day's quota to the lists of later runs.
+	fid := filterID(co, fl)
+	// The incident list is read whole (it decides removals) with the whole
+	// quota; the context reads then leave what the lists of the later runs
+	// of the UTC day will cost (listing.go).
 	headroom := 0
 	defer func() {
 		if err := quota.flush(); err != nil {
 			f.warnings = append(f.warnings, provider.Warning{Summary: "Lumu daily quota not recorded", Detail: err.Error()})
+		}
+		if err := quota.saveSchedule(); err != nil {
+			f.warnings = append(f.warnings, provider.Warning{Summary: "Lumu cache not updated", Detail: "The listing schedule could not be stored: " + err.Error()})
 		}
 	}()
 	client, err := NewClient(ClientConfig{
@@ -244,7 +249,12 @@ func (f *fetch) run(ctx context.Context) error {
 			f.progress(provider.ProgressEvent{Kind: k, Wait: d, Detail: detail})
 		},
 		HTTPLog: f.src.httpLog,
-		Quota:   func() error { return quota.take(headroom) },
+		Quota: func(ctx context.Context) error {
+			if a, ok := ctx.Value(allowanceKey{}).(*allowance); ok && a.take() {
+				return nil // reserved with the incident's reads
+			}
+			return quota.take(headroom)
+		},
 	})
 	if err != nil {
 		return err
@@ -252,37 +262,65 @@ func (f *fetch) run(ctx context.Context) error {
 
 	// 1. List. No toDate (like Lumu's own integrations): an incident whose
 	// lastContact is ahead of this machine's clock must still be listed.
-	list, err := client.ListIncidents(ctx, ListQuery{
-		From:           from,
-		Statuses:       fl.Statuses,
-		AdversaryTypes: fl.AdversaryTypes,
-		Labels:         fl.Labels,
-	}, func(n int) {
-		f.progress(provider.ProgressEvent{Kind: provider.ProgressIncidentsListed, Done: n})
-	})
+	// A listing the day's quota cannot pay for (as many pages as the last
+	// complete one) is not started: the run plans from that last listing.
+	pages := quota.noteStart(fid, f.src.now())
+	var list ListResult
+	if pages > 0 && quota.left() < pages {
+		err = fmt.Errorf("Lumu (%s): %w", co.APIURL, ErrQuotaExhausted)
+	} else {
+		list, err = client.ListIncidents(ctx, ListQuery{
+			From:           from,
+			Statuses:       fl.Statuses,
+			AdversaryTypes: fl.AdversaryTypes,
+			Labels:         fl.Labels,
+		}, func(n int) {
+			f.progress(provider.ProgressEvent{Kind: provider.ProgressIncidentsListed, Done: n})
+		})
+	}
 	f.stats.ListCalls = list.Pages
 	f.stats.IncidentsListed = len(list.Incidents)
-	if err != nil {
-		return fmt.Errorf("company %q, ioc_filter %q: %w", co.Name, fl.Name, err)
-	}
-
-	// 2. Keep.
 	var kept []*Incident
-	for i := range list.Incidents {
-		in := &list.Incidents[i]
-		if !keep(in, fl, from) {
-			continue
+	held := "" // why the listing was not read whole, when it was not
+	if err != nil {
+		why, stop := stopsReading(err, quota.limit, 0)
+		if !stop || ctx.Err() != nil {
+			return fmt.Errorf("company %q, ioc_filter %q: %w", co.Name, fl.Name, err)
 		}
-		// Lumu's clock may be ahead of ours: a lastContact in the future is
-		// "now" (dropping it would unblock the incident's hashes). Beyond
-		// ClockSkew the clocks are far apart, or the time is wrong: say so.
-		if ahead := in.LastContact.Time.Sub(now); ahead > ClockSkew {
-			f.warnings = append(f.warnings, futureWarning(in.ID, in.LastContact.Time, ahead))
+		last, lerr := f.src.cache.loadListing(fid)
+		if last == nil {
+			detail := "no complete incident list of this ioc_filter is in the cache"
+			if lerr != nil {
+				detail = lerr.Error()
+			}
+			return fmt.Errorf("company %q, ioc_filter %q: %w; %s to plan from instead", co.Name, fl.Name, err, detail)
 		}
-		kept = append(kept, in)
+		held = fmt.Sprintf("%s, before the incident list was read whole: this run plans from the last complete list (%s, %d incidents) and the contexts in the cache, so nothing is added or removed because of it",
+			why, last.At.Format(time.RFC3339), len(last.Incidents))
+		kept = last.incidents()
+		f.stopped = held
+	} else {
+		quota.notePages(fid, list.Pages)
+		// 2. Keep.
+		for i := range list.Incidents {
+			in := &list.Incidents[i]
+			if !keep(in, fl, from) {
+				continue
+			}
+			// Lumu's clock may be ahead of ours: a lastContact in the future is
+			// "now" (dropping it would unblock the incident's hashes). Beyond
+			// ClockSkew the clocks are far apart, or the time is wrong: say so.
+			if ahead := in.LastContact.Time.Sub(now); ahead > ClockSkew {
+				f.warnings = append(f.warnings, futureWarning(in.ID, in.LastContact.Time, ahead))
+			}
+			kept = append(kept, in)
+		}
+		if err := f.src.cache.storeListing(fid, f.src.now(), kept); err != nil {
+			f.warnings = append(f.warnings, provider.Warning{Summary: "Lumu cache not updated", Detail: "The incident list could not be stored (" + err.Error() + "); a run that the daily quota stops before its list has nothing to plan from."})
+		}
 	}
 	f.stats.IncidentsKept = len(kept)
-	headroom = quota.limit / 10
+	headroom = quota.listReserve(f.src.now())
 
 	// 3. Contexts, from the cache where the incident did not change.
 	ids := make([]string, len(kept))
@@ -324,9 +362,34 @@ func (f *fetch) run(ctx context.Context) error {
 		if gctx.Err() != nil {
 			break
 		}
+		// The reads this incident needs are reserved here, in order, so the
+		// quota goes to the newest incidents whatever the scheduling.
+		need := f.needs(in, cached)
+		if need > 0 {
+			f.mu.Lock()
+			stopped := f.stopped != ""
+			f.mu.Unlock()
+			if !stopped {
+				if err := quota.reserve(need, headroom); err != nil {
+					why, _ := stopsReading(err, quota.limit, headroom)
+					f.mu.Lock()
+					if f.stopped == "" {
+						f.stopped = why
+					}
+					f.mu.Unlock()
+					stopped = true
+				}
+			}
+			if stopped {
+				results[i] = unreadFiles(in, cached, f.req.Filter)
+				continue
+			}
+		}
 		g.Go(func() error {
-			r, err := f.contexts(gctx, client, in, cached, advance)
-			if why, stop := stopsReading(err, quota.limit); stop {
+			a := &allowance{n: need}
+			r, err := f.contexts(context.WithValue(gctx, allowanceKey{}, a), client, in, cached, advance)
+			quota.giveBack(a.left())
+			if why, stop := stopsReading(err, quota.limit, headroom); stop {
 				f.mu.Lock()
 				if f.stopped == "" {
 					f.stopped = why
@@ -399,7 +462,13 @@ func (f *fetch) run(ctx context.Context) error {
 			}
 		}
 	}
-	if unread > 0 {
+	if held != "" {
+		f.stats.IncidentsUnread = unread
+		f.warnings = append(f.warnings, provider.Warning{
+			Summary: "Lumu incident list not read",
+			Detail:  fmt.Sprintf("%s; %d incident(s) not read yet; the next run continues.", held, unread),
+		})
+	} else if unread > 0 {
 		f.stats.IncidentsUnread = unread
 		f.warnings = append(f.warnings, provider.Warning{
 			Summary: "Lumu incidents not read yet",
@@ -570,6 +639,47 @@ func validate(co provider.Company, fl provider.Filter) error {
 	return nil
 }
 
+// needs is how many context reads in stands to send: the hash types the
+// cache cannot answer.
+func (f *fetch) needs(in *Incident, cached map[string]cachedIncident) int {
+	rec, hit := cached[in.ID]
+	if !hit || !rec.sameIncident(freshnessOf(in)) || f.src.refresh {
+		return len(f.req.Filter.HashTypes)
+	}
+	n := 0
+	for _, t := range f.req.Filter.HashTypes {
+		if _, ok := rec.Contexts[t]; !ok {
+			n++
+		}
+	}
+	return n
+}
+
+// allowance is the quota reserved for one incident's context reads; a
+// retry beyond it takes from the quota itself.
+type allowance struct {
+	mu sync.Mutex
+	n  int
+}
+
+type allowanceKey struct{}
+
+func (a *allowance) take() bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.n <= 0 {
+		return false
+	}
+	a.n--
+	return true
+}
+
+func (a *allowance) left() int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.n
+}
+
 // errStopped: context reads stopped earlier in this fetch (daily quota,
 // or rate limited past retry_timeout).
 var errStopped = errors.New("context reads stopped")
@@ -577,7 +687,7 @@ var errStopped = errors.New("context reads stopped")
 // stopsReading reports whether err ends the context reads of a fetch
 // without failing it, and why: the daily quota is used up, or Lumu kept
 // answering 429 past retry_timeout.
-func stopsReading(err error, perDay int) (string, bool) {
+func stopsReading(err error, perDay, reserve int) (string, bool) {
 	var apiErr *APIError
 	switch {
 	case err == nil:
@@ -585,7 +695,10 @@ func stopsReading(err error, perDay int) (string, bool) {
 	case errors.Is(err, errStopped):
 		return "", true
 	case errors.Is(err, ErrQuotaExhausted):
-		return fmt.Sprintf("the Lumu daily quota (requests_per_day = %d, less a tenth kept for the incident lists of later runs) is used up for today (UTC)", perDay), true
+		if reserve > 0 {
+			return fmt.Sprintf("the Lumu daily quota (requests_per_day = %d, less %d kept for the incident lists of the later runs today) is used up for today (UTC)", perDay, reserve), true
+		}
+		return fmt.Sprintf("the Lumu daily quota (requests_per_day = %d) is used up for today (UTC)", perDay), true
 	case errors.As(err, &apiErr) && apiErr.StatusCode == http.StatusTooManyRequests:
 		return "Lumu kept answering 429 Too Many Requests past retry_timeout", true
 	}
