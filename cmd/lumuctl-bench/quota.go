@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"sync"
 	"time"
 
@@ -29,6 +30,9 @@ type quotaDay struct {
 	List        int64  `json:"list"`
 	Contexts    int64  `json:"contexts"`
 	RateLimited int64  `json:"answered_429"`
+	QuotaRefused int64 `json:"answered_429_daily_quota"` // 429s of the stand-in's daily quota (the rest: per minute)
+	Answered    int    `json:"answered_counted_by_quota"` // what the stand-in's daily quota counted
+	HeldRuns    int    `json:"runs_planned_from_last_listing"`
 	UnreadEnd   int    `json:"incidents_unread_after_last_run"`
 	Hashes      int    `json:"hashes_after_last_run"`
 	FirstError  string `json:"first_error,omitempty"`
@@ -50,7 +54,10 @@ type quotaResult struct {
 	Runs           int        `json:"runs"`
 	FailedRuns     int        `json:"failed_runs"`
 	MaxDay         int64      `json:"max_requests_a_day"`
+	MaxAnswered    int        `json:"max_answered_a_day"`
+	HeldRuns       int        `json:"runs_planned_from_last_listing"`
 	RateLimited    int64      `json:"answered_429"`
+	QuotaRefused   int64      `json:"answered_429_daily_quota"`
 	NewestFirst    bool       `json:"newest_first"`
 	NewestUnread   string     `json:"first_run_newest_unread,omitempty"`
 	OldestRead     string     `json:"first_run_oldest_read,omitempty"`
@@ -132,6 +139,11 @@ func (d *dayCounter) wrap(h http.Handler, sim *lumusim.Server) http.Handler {
 		q.Contexts += after.Context - before.Context
 		if sr.status == http.StatusTooManyRequests {
 			q.RateLimited++
+			// The daily quota's 429 waits for the next UTC midnight; the
+			// per-minute one at most a minute.
+			if ra, _ := strconv.Atoi(w.Header().Get("Retry-After")); ra > 60 {
+				q.QuotaRefused++
+			}
 		}
 	})
 }
@@ -210,6 +222,11 @@ func quotaColdStart(ctx context.Context, o options, tmp string, every time.Durat
 	if err := sim.SetRateLimit(o.quotaPerMin); err != nil {
 		return err
 	}
+	// The stand-in enforces the daily quota strictly (429 until the next
+	// UTC midnight), counted afresh from here.
+	if err := sim.SetDailyQuota(o.quotaPerDay); err != nil {
+		return err
+	}
 	counter.mu.Lock()
 	counter.days = map[string]*quotaDay{}
 	counter.mu.Unlock()
@@ -228,7 +245,12 @@ func quotaColdStart(ctx context.Context, o options, tmp string, every time.Durat
 			return
 		}
 		got := counter.get(day)
-		cur.Requests, cur.List, cur.Contexts, cur.RateLimited = got.Requests, got.List, got.Contexts, got.RateLimited
+		cur.Requests, cur.List, cur.Contexts, cur.RateLimited, cur.QuotaRefused = got.Requests, got.List, got.Contexts, got.RateLimited, got.QuotaRefused
+		q.QuotaRefused += cur.QuotaRefused
+		for _, m := range sim.DailyCounts() {
+			cur.Answered = max(cur.Answered, m[day])
+		}
+		q.MaxAnswered = max(q.MaxAnswered, cur.Answered)
 		q.Days = append(q.Days, *cur)
 		q.MaxDay = max(q.MaxDay, cur.Requests)
 		q.RateLimited += cur.RateLimited
@@ -255,6 +277,10 @@ func quotaColdStart(ctx context.Context, o options, tmp string, every time.Durat
 				cur.FirstError = err.Error()
 			}
 		} else {
+			if slices.ContainsFunc(resp.Warnings, func(w provider.Warning) bool { return w.Summary == "Lumu incident list not read" }) {
+				q.HeldRuns++
+				cur.HeldRuns++
+			}
 			for h := range have {
 				if resp.Indicators[h] == nil {
 					q.Dropped++

@@ -2,7 +2,7 @@
 // loopback, for the demo, the tests and the benchmarks (SPEC section 7).
 //
 //	lumuctl-sandbox serve [--scenario small|large] [--seed N] [--lumu-addr A]
-//	    [--kibana-addr A] [--control-addr A] [--lumu-rate-limit N] [--kibana-91]
+//	    [--kibana-addr A] [--control-addr A] [--lumu-rate-limit N] [--lumu-requests-per-day N] [--kibana-91]
 //	    [--kibana-version V]
 //
 // serve prints one JSON line (sandbox.Info) on stdout once every server
@@ -105,6 +105,7 @@ func serveFlags(stderr io.Writer, o *sandbox.Options) *flag.FlagSet {
 	fs.StringVar(&o.KibanaAddr, "kibana-addr", sandbox.DefaultAddr, "listen address of the Kibana stand-in (loopback only)")
 	fs.StringVar(&o.ControlAddr, "control-addr", sandbox.DefaultAddr, "listen address of the control API (loopback only)")
 	fs.IntVar(&o.LumuRateLimit, "lumu-rate-limit", 0, "Lumu requests per minute per key before 429 (0 = off)")
+	fs.IntVar(&o.LumuRequestsPerDay, "lumu-requests-per-day", 0, "Lumu requests per key per UTC day before 429 until midnight (0 = off)")
 	fs.BoolVar(&o.Kibana91, "kibana-91", false, "emulate Kibana 9.1+ space awareness (ownerSpaceId tags); same as --kibana-version 9.1")
 	fs.StringVar(&o.KibanaVersion, "kibana-version", "", "Kibana release to emulate: "+strings.Join(kibanasim.Versions, ", ")+" (one per generation) or any MAJOR.MINOR (default "+kibanasim.DefaultVersion+")")
 	return fs

@@ -197,6 +197,7 @@ type fetch struct {
 	mu         sync.Mutex // guards stats and updates while contexts are read
 	stats      provider.FetchStats
 	stopped    string   // why context reads stopped ("": they did not)
+	quotaStop  bool     // stopped by the daily quota: reads already reserved go on
 	unread     []string // ids of kept incidents not read
 	warnings   []provider.Warning
 	updates    map[string]cachedIncident
@@ -357,6 +358,7 @@ func (f *fetch) run(ctx context.Context) error {
 	})
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(f.src.concurrency)
+	var inflight sync.WaitGroup
 	for _, i := range order {
 		in := kept[i]
 		if gctx.Err() != nil {
@@ -370,11 +372,19 @@ func (f *fetch) run(ctx context.Context) error {
 			stopped := f.stopped != ""
 			f.mu.Unlock()
 			if !stopped {
-				if err := quota.reserve(need, headroom); err != nil {
+				err := quota.reserve(need, headroom)
+				if err != nil {
+					// The reads in flight may give back what they
+					// reserved (an only_active incident skipped after
+					// its first context): wait for them, then try again.
+					inflight.Wait()
+					err = quota.reserve(need, headroom)
+				}
+				if err != nil {
 					why, _ := stopsReading(err, quota.limit, headroom)
 					f.mu.Lock()
 					if f.stopped == "" {
-						f.stopped = why
+						f.stopped, f.quotaStop = why, true
 					}
 					f.mu.Unlock()
 					stopped = true
@@ -385,7 +395,9 @@ func (f *fetch) run(ctx context.Context) error {
 				continue
 			}
 		}
+		inflight.Add(1)
 		g.Go(func() error {
+			defer inflight.Done()
 			a := &allowance{n: need}
 			r, err := f.contexts(context.WithValue(gctx, allowanceKey{}, a), client, in, cached, advance)
 			quota.giveBack(a.left())
@@ -512,7 +524,9 @@ func (f *fetch) contexts(ctx context.Context, c *Client, in *Incident, cached ma
 			f.mu.Unlock()
 		} else {
 			f.mu.Lock()
-			stopped := f.stopped != ""
+			// A 429 past retry_timeout stops every read; the quota stops
+			// only the reads not reserved yet.
+			stopped := f.stopped != "" && !f.quotaStop
 			if !stopped {
 				f.stats.ContextCalls++
 			}
@@ -639,15 +653,19 @@ func validate(co provider.Company, fl provider.Filter) error {
 	return nil
 }
 
-// needs is how many context reads in stands to send: the hash types the
+// needs is how many context reads in needs to send: the hash types the
 // cache cannot answer.
 func (f *fetch) needs(in *Incident, cached map[string]cachedIncident) int {
 	rec, hit := cached[in.ID]
 	if !hit || !rec.sameIncident(freshnessOf(in)) || f.src.refresh {
 		return len(f.req.Filter.HashTypes)
 	}
+	types := f.req.Filter.HashTypes
+	if cx, ok := rec.Contexts[types[0]]; ok && f.req.Filter.OnlyActive && cx.skipReason() != "" {
+		return 0 // skipped on its cached first context (only_active)
+	}
 	n := 0
-	for _, t := range f.req.Filter.HashTypes {
+	for _, t := range types {
 		if _, ok := rec.Contexts[t]; !ok {
 			n++
 		}

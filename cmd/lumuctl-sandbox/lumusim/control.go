@@ -190,18 +190,30 @@ func (s *Server) ctlLatency(w http.ResponseWriter, r *http.Request) {
 func (s *Server) ctlRateLimit(w http.ResponseWriter, r *http.Request) {
 	var body struct {
 		PerMinute *int `json:"per_minute"`
+		PerDay    *int `json:"per_day"`
 	}
 	if err := readStrictJSON(r, &body); err != nil {
 		ctlError(w, http.StatusBadRequest, err)
 		return
 	}
-	if body.PerMinute == nil {
-		ctlError(w, http.StatusBadRequest, errors.New("per_minute is required"))
+	if body.PerMinute == nil && body.PerDay == nil {
+		ctlError(w, http.StatusBadRequest, errors.New("per_minute or per_day is required"))
 		return
 	}
-	if err := s.SetRateLimit(*body.PerMinute); err != nil {
-		ctlError(w, http.StatusBadRequest, err)
-		return
+	out := map[string]int{}
+	if body.PerDay != nil {
+		if err := s.SetDailyQuota(*body.PerDay); err != nil {
+			ctlError(w, http.StatusBadRequest, err)
+			return
+		}
+		out["per_day"] = *body.PerDay
 	}
-	writeJSON(w, http.StatusOK, map[string]int{"per_minute": *body.PerMinute})
+	if body.PerMinute != nil {
+		if err := s.SetRateLimit(*body.PerMinute); err != nil {
+			ctlError(w, http.StatusBadRequest, err)
+			return
+		}
+		out["per_minute"] = *body.PerMinute
+	}
+	writeJSON(w, http.StatusOK, out)
 }

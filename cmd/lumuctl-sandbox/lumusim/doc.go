@@ -42,6 +42,11 @@
 //     first request of the window; when enabled, every authorised response
 //     carries RateLimit-Limit, RateLimit-Remaining and RateLimit-Reset, and a
 //     429 also Retry-After.
+//   - The daily quota (Options.RequestsPerDay, off by default) counts the
+//     requests answered per key per UTC day of the server's clock; beyond it
+//     every request is a 429 whose RateLimit-Reset and Retry-After point at
+//     the next UTC midnight. Refused requests do not count. It is checked
+//     before the per-minute limit.
 //
 // # Request pipeline and counters
 //
@@ -60,7 +65,7 @@
 //	POST /lumu/incidents/{id}/close|mute|reopen|contact
 //	POST /lumu/faults                          {"kind":"context","status":503,"count":2} or {"clear":true}
 //	POST /lumu/latency                         {"kind":"list","duration":"200ms"}
-//	POST /lumu/ratelimit                       {"per_minute":50}
+//	POST /lumu/ratelimit                       {"per_minute":50} and/or {"per_day":10000}
 //	GET  /lumu/counters
 //	POST /lumu/counters/reset
 //

@@ -252,18 +252,35 @@ func resetConn(w http.ResponseWriter) {
 // reports whether the request may proceed.
 func (s *Server) allow(w http.ResponseWriter, co *company) bool {
 	s.mu.Lock()
-	limit := s.rateLimit
+	limit, perDay := s.rateLimit, s.perDay
+	now := s.now()
+	// The daily quota: requests answered per key per UTC day.
+	if day := now.Format(time.DateOnly); co.day != day {
+		co.day, co.dayCount = day, 0
+	}
+	if perDay > 0 && co.dayCount >= perDay {
+		s.mu.Unlock()
+		reset := now.Truncate(24 * time.Hour).Add(24 * time.Hour).Sub(now)
+		secs := max(1, int64((reset+time.Second-1)/time.Second))
+		h := w.Header()
+		h.Set("RateLimit-Limit", fmt.Sprint(perDay))
+		h.Set("RateLimit-Remaining", "0")
+		h.Set("RateLimit-Reset", fmt.Sprint(secs))
+		h.Set("Retry-After", fmt.Sprint(secs))
+		return false
+	}
 	if limit == 0 {
+		s.countDayLocked(co)
 		s.mu.Unlock()
 		return true
 	}
-	now := s.now()
 	if co.windowStart.IsZero() || !now.Before(co.windowStart.Add(time.Minute)) {
 		co.windowStart, co.windowCount = now, 0
 	}
 	ok := co.windowCount < limit
 	if ok {
 		co.windowCount++
+		s.countDayLocked(co)
 	}
 	remaining := limit - co.windowCount
 	reset := co.windowStart.Add(time.Minute).Sub(now)
@@ -281,4 +298,13 @@ func (s *Server) allow(w http.ResponseWriter, co *company) bool {
 		h.Set("Retry-After", fmt.Sprint(secs))
 	}
 	return ok
+}
+
+// countDayLocked counts one answered request of co today; s.mu is held.
+func (s *Server) countDayLocked(co *company) {
+	co.dayCount++
+	if co.dayMax == nil {
+		co.dayMax = map[string]int{}
+	}
+	co.dayMax[co.day] = co.dayCount
 }

@@ -145,3 +145,46 @@ func TestResetCounters(t *testing.T) {
 		t.Errorf("counters after reset (-want +got):\n%s", diff)
 	}
 }
+
+// TestDailyQuota: the per-key quota of a UTC day refuses the request after
+// the last one with a 429 whose reset is the next UTC midnight, counts only
+// answered requests, keeps keys apart, and starts afresh at midnight.
+func TestDailyQuota(t *testing.T) {
+	var mu sync.Mutex
+	now := time.Date(2025, 6, 4, 23, 0, 0, 0, time.UTC)
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	s, ts := start(t, Options{RequestsPerDay: 3, Now: clock})
+	list := func(key string) response { return do(t, "POST", ts.URL+"/api/incidents/all?key="+key, "{}") }
+	for i := range 3 {
+		if r := list(keyA); r.status != 200 {
+			t.Fatalf("request %d: %d", i+1, r.status)
+		}
+	}
+	r := list(keyA)
+	if r.status != 429 || r.header.Get("Retry-After") != "3600" || r.header.Get("RateLimit-Reset") != "3600" ||
+		r.header.Get("RateLimit-Limit") != "3" || r.header.Get("RateLimit-Remaining") != "0" {
+		t.Errorf("4th request: %d %v, want 429 with a reset at midnight (3600 s)", r.status, r.header)
+	}
+	if r := list(keyB); r.status != 200 {
+		t.Errorf("another key: %d, want its own quota", r.status)
+	}
+	mu.Lock()
+	now = now.Add(time.Hour) // midnight UTC
+	mu.Unlock()
+	if r := list(keyA); r.status != 200 {
+		t.Errorf("after midnight: %d, want a new day's quota", r.status)
+	}
+	counts := s.DailyCounts()
+	var a map[string]int
+	for _, m := range counts {
+		if m["2025-06-04"] == 3 {
+			a = m
+		}
+	}
+	if a == nil || a["2025-06-05"] != 1 {
+		t.Errorf("daily counts = %v, want key A at 3 on 2025-06-04 (the refused request not counted) and 1 on 2025-06-05", counts)
+	}
+	if c := s.Counters(); c.RateLimited != 1 {
+		t.Errorf("counters = %+v, want 1 rate_limited", c)
+	}
+}

@@ -20,6 +20,11 @@ type Options struct {
 	// RateLimitPerMinute is the per-key budget; 0 (the default) turns the
 	// rate limit off.
 	RateLimitPerMinute int
+	// RequestsPerDay is the per-key quota of each UTC day (of Now); 0 (the
+	// default) turns it off. A request beyond it is answered 429 with
+	// RateLimit-Reset and Retry-After at the next UTC midnight, and is not
+	// counted against the quota.
+	RequestsPerDay int
 	// Now is the clock; nil means time.Now. Windows, rate limits and status
 	// changes use it.
 	Now func() time.Time
@@ -29,6 +34,9 @@ type Options struct {
 func (o Options) Validate() error {
 	if o.RateLimitPerMinute < 0 {
 		return fmt.Errorf("rate limit must be >= 0, got %d", o.RateLimitPerMinute)
+	}
+	if o.RequestsPerDay < 0 {
+		return fmt.Errorf("daily quota must be >= 0, got %d", o.RequestsPerDay)
 	}
 	uuids := map[string]bool{}
 	keys := map[string]bool{}
@@ -81,6 +89,7 @@ type Server struct {
 	byKey     map[string]*company
 	owner     map[string]*company // incident id → company
 	rateLimit int
+	perDay    int
 	faults    map[Kind]*faultState
 	latency   map[Kind]time.Duration
 	seq       uint32 // clock sequence of added incidents
@@ -97,6 +106,10 @@ type company struct {
 
 	windowStart time.Time // rate-limit window
 	windowCount int
+
+	day      string         // UTC day of dayCount
+	dayCount int            // requests answered (not 429) on day
+	dayMax   map[string]int // requests answered per UTC day, every day seen
 }
 
 // New returns a Server serving opts. It panics when opts.Validate fails (a
@@ -109,6 +122,7 @@ func New(opts Options) *Server {
 		byKey:     map[string]*company{},
 		owner:     map[string]*company{},
 		rateLimit: opts.RateLimitPerMinute,
+		perDay:    opts.RequestsPerDay,
 		faults:    map[Kind]*faultState{},
 		latency:   map[Kind]time.Duration{},
 		seq:       1 << 13,
@@ -156,6 +170,38 @@ func (s *Server) SetRateLimit(perMinute int) error {
 		c.windowStart, c.windowCount = time.Time{}, 0
 	}
 	return nil
+}
+
+// SetDailyQuota sets the per-key quota of each UTC day (0 turns it off)
+// and forgets the counts: every key starts a new day's count.
+func (s *Server) SetDailyQuota(perDay int) error {
+	if perDay < 0 {
+		return fmt.Errorf("daily quota must be >= 0, got %d", perDay)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.perDay = perDay
+	for _, c := range s.companies {
+		c.day, c.dayCount, c.dayMax = "", 0, nil
+	}
+	return nil
+}
+
+// DailyCounts returns, for every key's company (by UUID), the requests
+// answered (not refused with 429) on each UTC day: what the daily quota
+// counts.
+func (s *Server) DailyCounts() map[string]map[string]int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := map[string]map[string]int{}
+	for _, c := range s.companies {
+		m := map[string]int{}
+		for d, n := range c.dayMax {
+			m[d] = n
+		}
+		out[c.uuid] = m
+	}
+	return out
 }
 
 // Errors returned by the incident methods.

@@ -48,6 +48,9 @@ type Options struct {
 	LumuKey, KibanaAPIKey string
 	// LumuRateLimit is the Lumu per-key budget per minute; 0 turns it off.
 	LumuRateLimit int
+	// LumuRequestsPerDay is the Lumu per-key quota of a UTC day; 0 turns
+	// it off.
+	LumuRequestsPerDay int
 	// Kibana91 makes the Kibana stand-in emulate 9.1+ space awareness
 	// (ownerSpaceId tags); the same as KibanaVersion "9.1".
 	Kibana91 bool
@@ -95,6 +98,9 @@ func Start(ctx context.Context, opts Options) (*Sandbox, error) {
 	if opts.Scenario == "" {
 		opts.Scenario = lumusim.ScenarioSmall
 	}
+	if opts.LumuRequestsPerDay < 0 {
+		return nil, fmt.Errorf("lumu daily quota must be >= 0, got %d", opts.LumuRequestsPerDay)
+	}
 	if opts.LumuRateLimit < 0 {
 		return nil, fmt.Errorf("lumu rate limit must be >= 0, got %d", opts.LumuRateLimit)
 	}
@@ -130,7 +136,7 @@ func Start(ctx context.Context, opts Options) (*Sandbox, error) {
 		opts.KibanaAPIKey = base64.StdEncoding.EncodeToString([]byte(randomKey(15) + ":" + randomKey(18)))
 	}
 	sc.Companies[0].Key = opts.LumuKey
-	lopts := lumusim.Options{Scenario: sc, RateLimitPerMinute: opts.LumuRateLimit, Now: opts.Now}
+	lopts := lumusim.Options{Scenario: sc, RateLimitPerMinute: opts.LumuRateLimit, RequestsPerDay: opts.LumuRequestsPerDay, Now: opts.Now}
 	if err := lopts.Validate(); err != nil {
 		return nil, err
 	}
