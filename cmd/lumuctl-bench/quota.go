@@ -23,19 +23,19 @@ const quotaMaxDays = 10
 // quotaDay is one simulated UTC day of the quota cold start, counted at
 // the Lumu stand-in.
 type quotaDay struct {
-	Day         int    `json:"day"`
-	Runs        int    `json:"runs"`
-	FailedRuns  int    `json:"failed_runs"`
-	Requests    int64  `json:"requests"` // every request the stand-in answered that day
-	List        int64  `json:"list"`
-	Contexts    int64  `json:"contexts"`
-	RateLimited int64  `json:"answered_429"`
-	QuotaRefused int64 `json:"answered_429_daily_quota"` // 429s of the stand-in's daily quota (the rest: per minute)
-	Answered    int    `json:"answered_counted_by_quota"` // what the stand-in's daily quota counted
-	HeldRuns    int    `json:"runs_planned_from_last_listing"`
-	UnreadEnd   int    `json:"incidents_unread_after_last_run"`
-	Hashes      int    `json:"hashes_after_last_run"`
-	FirstError  string `json:"first_error,omitempty"`
+	Day          int    `json:"day"`
+	Runs         int    `json:"runs"`
+	FailedRuns   int    `json:"failed_runs"`
+	Requests     int64  `json:"requests"` // every request the stand-in answered that day
+	List         int64  `json:"list"`
+	Contexts     int64  `json:"contexts"`
+	RateLimited  int64  `json:"answered_429"`
+	QuotaRefused int64  `json:"answered_429_daily_quota"`  // 429s of the stand-in's daily quota (the rest: per minute)
+	Answered     int    `json:"answered_counted_by_quota"` // what the stand-in's daily quota counted
+	HeldRuns     int    `json:"runs_planned_from_last_listing"`
+	UnreadEnd    int    `json:"incidents_unread_after_last_run"`
+	Hashes       int    `json:"hashes_after_last_run"`
+	FirstError   string `json:"first_error,omitempty"`
 }
 
 // quotaResult is measurement "quota": a cold start of the large scenario
