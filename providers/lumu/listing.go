@@ -48,7 +48,8 @@ type filterSchedule struct {
 }
 
 // interval is the median gap between the remembered run starts (0 when
-// fewer than two runs are known). The median ignores the odd manual run.
+// fewer than two runs are known; at least minInterval otherwise). The
+// median ignores the odd manual run.
 func (s filterSchedule) interval() time.Duration {
 	if len(s.Starts) < 2 {
 		return 0
@@ -58,8 +59,12 @@ func (s filterSchedule) interval() time.Duration {
 		gaps = append(gaps, s.Starts[i].Sub(s.Starts[i-1]))
 	}
 	slices.Sort(gaps)
-	return gaps[len(gaps)/2]
+	return max(gaps[len(gaps)/2], minInterval)
 }
+
+// minInterval is the shortest interval the schedule assumes: runs back to
+// back (a test, a manual retry) do not mean a thousand runs a day.
+const minInterval = time.Minute
 
 // laterRuns is how many more runs of the filter the UTC day of now will
 // see: the time left in the day divided by its interval. A filter whose
@@ -123,16 +128,21 @@ func (q *dailyQuota) notePages(fid string, pages int) {
 }
 
 // listReserve is what the context reads leave today for the lists of the
-// later runs of every filter of the key (see the comment at the top).
+// later runs of every filter of the key (see the comment at the top), at
+// most half of what is left: the contexts of a cold start always progress
+// (runs back to back, or lists costlier than the day's quota, would
+// otherwise reserve everything every day); a later run that then finds
+// too little for its list plans from the last complete one.
 func (q *dailyQuota) listReserve(now time.Time) int {
 	q.mu.Lock()
 	defer q.mu.Unlock()
+	q.sync()
 	q.loadSchedule()
 	n := 0
 	for _, s := range q.sched {
 		n += s.Pages * s.laterRuns(now)
 	}
-	return n
+	return min(n, max(0, q.limit-q.used)/2)
 }
 
 // saveSchedule writes the schedule when it changed.

@@ -213,3 +213,50 @@ func checkNewestFirst(t *testing.T, kept []*lumusim.Incident, all, r provider.Fe
 		t.Errorf("day 1 left an incident of %s unread but read one of %s: not newest first", newestUnread, oldestRead)
 	}
 }
+
+// TestListReserve: the context reads leave the lists of the later runs of
+// the UTC day: pages × (time left ÷ median interval) per filter, none for a
+// filter whose interval is unknown or whose runs stopped, runs back to back
+// counted as one a minute, and never more than half of what is left.
+func TestListReserve(t *testing.T) {
+	noon := time.Date(2025, 6, 5, 12, 0, 0, 0, time.UTC)
+	every := func(d time.Duration, n int) []time.Time {
+		var out []time.Time
+		for i := n - 1; i >= 0; i-- {
+			out = append(out, noon.Add(-time.Duration(i)*d))
+		}
+		return out
+	}
+	manual := append(every(30*time.Minute, 5), noon.Add(time.Second)) // one odd run
+	tests := []struct {
+		name  string
+		sched schedule
+		used  int
+		want  int
+	}{
+		{"first run", schedule{"a": {Pages: 68, Starts: every(time.Hour, 1)}}, 0, 0},
+		{"every 30 min", schedule{"a": {Pages: 68, Starts: every(30*time.Minute, 5)}}, 0, 68 * 24},
+		{"an odd manual run", schedule{"a": {Pages: 68, Starts: manual}}, 0, 68 * 24}, // the median interval stays 30 min
+		{"two filters", schedule{"a": {Pages: 10, Starts: every(time.Hour, 3)}, "b": {Pages: 2, Starts: every(6*time.Hour, 3)}}, 0, 10*12 + 2*2},
+		{"stopped a day ago", schedule{"a": {Pages: 68, Starts: every(30*time.Minute, 5)}}, 0, 0},
+		{"back to back", schedule{"a": {Pages: 1, Starts: every(0, 5)}}, 0, 720},
+		{"at most half of what is left", schedule{"a": {Pages: 68, Starts: every(30*time.Minute, 5)}}, 8000, 1000},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			now := noon
+			if tt.name == "stopped a day ago" {
+				now = noon.Add(2 * time.Hour) // the next UTC day is not reached, but 4 intervals passed
+			}
+			q := &dailyQuota{key: "k", limit: 10000, store: &memQuotas{}, now: func() time.Time { return now }, sched: tt.sched}
+			if tt.used > 0 {
+				if err := q.reserve(tt.used, 0); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if got := q.listReserve(now); got != tt.want {
+				t.Errorf("listReserve = %d, want %d", got, tt.want)
+			}
+		})
+	}
+}
