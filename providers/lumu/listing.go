@@ -23,7 +23,8 @@ import (
 //     context reads of a run leave to the lists of the later runs of the
 //     UTC day what they will cost: Σ over the key's filters of pages ×
 //     the runs still to come today (the time left in the day divided by
-//     the median interval between the filter's runs).
+//     the median interval between the filter's runs), at most half the
+//     day's quota.
 //   - the last complete listing of a filter: the kept incidents (the
 //     fields provenance shows). When the quota, or a 429 past
 //     retry_timeout, stops the listing itself, the run plans from it and
@@ -129,10 +130,11 @@ func (q *dailyQuota) notePages(fid string, pages int) {
 
 // listReserve is what the context reads leave today for the lists of the
 // later runs of every filter of the key (see the comment at the top), at
-// most half of what is left: the contexts of a cold start always progress
-// (runs back to back, or lists costlier than the day's quota, would
-// otherwise reserve everything every day); a later run that then finds
-// too little for its list plans from the last complete one.
+// most half the day's quota: the contexts of a cold start always get the
+// other half, less the lists already read (runs back to back, or lists
+// costlier than the day's quota, would otherwise reserve everything every
+// day); a later run that then finds too little for its list plans from the
+// last complete one.
 func (q *dailyQuota) listReserve(now time.Time) int {
 	q.mu.Lock()
 	defer q.mu.Unlock()
@@ -142,7 +144,7 @@ func (q *dailyQuota) listReserve(now time.Time) int {
 	for _, s := range q.sched {
 		n += s.Pages * s.laterRuns(now)
 	}
-	return min(n, max(0, q.limit-q.used)/2)
+	return min(n, q.limit/2)
 }
 
 // saveSchedule writes the schedule when it changed.

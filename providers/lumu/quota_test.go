@@ -217,7 +217,7 @@ func checkNewestFirst(t *testing.T, kept []*lumusim.Incident, all, r provider.Fe
 // TestListReserve: the context reads leave the lists of the later runs of
 // the UTC day: pages × (time left ÷ median interval) per filter, none for a
 // filter whose interval is unknown or whose runs stopped, runs back to back
-// counted as one a minute, and never more than half of what is left.
+// counted as one a minute, and never more than half the day's quota.
 func TestListReserve(t *testing.T) {
 	noon := time.Date(2025, 6, 5, 12, 0, 0, 0, time.UTC)
 	every := func(d time.Duration, n int) []time.Time {
@@ -240,7 +240,7 @@ func TestListReserve(t *testing.T) {
 		{"two filters", schedule{"a": {Pages: 10, Starts: every(time.Hour, 3)}, "b": {Pages: 2, Starts: every(6*time.Hour, 3)}}, 0, 10*12 + 2*2},
 		{"stopped a day ago", schedule{"a": {Pages: 68, Starts: every(30*time.Minute, 5)}}, 0, 0},
 		{"back to back", schedule{"a": {Pages: 1, Starts: every(0, 5)}}, 0, 720},
-		{"at most half of what is left", schedule{"a": {Pages: 68, Starts: every(30*time.Minute, 5)}}, 8000, 1000},
+		{"at most half the quota", schedule{"a": {Pages: 1000, Starts: every(30*time.Minute, 5)}}, 8000, 5000},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
