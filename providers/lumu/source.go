@@ -268,7 +268,7 @@ func (f *fetch) run(ctx context.Context) error {
 	pages := quota.noteStart(fid, f.src.now())
 	var list ListResult
 	if pages > 0 && quota.left() < pages {
-		err = fmt.Errorf("Lumu (%s): %w", co.APIURL, ErrQuotaExhausted)
+		err = fmt.Errorf("%w: %d left, the last list took %d pages", ErrQuotaExhausted, quota.left(), pages)
 	} else {
 		list, err = client.ListIncidents(ctx, ListQuery{
 			From:           from,
