@@ -113,7 +113,7 @@ func buildSummary(r *results) []summaryRow {
 	for _, c := range r.Crash {
 		row := summaryRow{
 			Measure: fmt.Sprintf("next apply after a SIGKILLed one (%d writes in flight, landing %.0f s later; %s)", c.InFlight, c.LandLateS, c.Case),
-			Measured: fmt.Sprintf("first write after %.2f s (%.2f s for the killed run, no crash behind it: +%.2f s); %d duplicate values; next plan: %s",
+			Measured: fmt.Sprintf("first write after %.2f s (%.2f s for the killed run, no crash behind it: %+.2f s); %d duplicate values; next plan: %s",
 				secs(c.FirstWrite), secs(c.Baseline), secs(c.FirstWrite)-secs(c.Baseline), c.Duplicates, yes(c.ThenNoChange, "no changes", "changes")),
 			Target: fmt.Sprintf("first write ≤ %.0f s later than without a crash, no duplicate", firstWriteTargetS),
 		}
@@ -121,8 +121,8 @@ func buildSummary(r *results) []summaryRow {
 		row.Met = converged && c.FirstWrite >= 0 && c.Baseline > 0 && secs(c.FirstWrite)-secs(c.Baseline) <= firstWriteTargetS
 		if c.SlowFindS > 0 {
 			// Its item searches are held on purpose: only the duplicates count.
-			row.Measured = fmt.Sprintf("%d duplicate values; next plan: %s (item searches held %.0f s, so no time target)", c.Duplicates,
-				yes(c.ThenNoChange, "no changes", "changes"), c.SlowFindS)
+			row.Measured = fmt.Sprintf("%d duplicate values; next plan: %s (item searches held %.0f s, so no time target; first write after %.2f s)", c.Duplicates,
+				yes(c.ThenNoChange, "no changes", "changes"), c.SlowFindS, secs(c.FirstWrite))
 			row.Target, row.Met = "no duplicate", converged
 		}
 		add(row)
