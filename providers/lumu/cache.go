@@ -235,6 +235,31 @@ func versionOK(tx *bolt.Tx) bool {
 	return m != nil && string(m.Get(keyVersion)) == cacheVersion
 }
 
+// writableGroup returns the bucket of group (a company's incidents, or one
+// of listing.go's groups) for writing, creating it. A cache of another
+// version is emptied first and stamped with this one.
+func writableGroup(tx *bolt.Tx, group string) (*bolt.Bucket, error) {
+	if !versionOK(tx) {
+		if tx.Bucket(bucketCompanies) != nil {
+			if err := tx.DeleteBucket(bucketCompanies); err != nil {
+				return nil, err
+			}
+		}
+		m, err := tx.CreateBucketIfNotExists(bucketMeta)
+		if err != nil {
+			return nil, err
+		}
+		if err := m.Put(keyVersion, []byte(cacheVersion)); err != nil {
+			return nil, err
+		}
+	}
+	root, err := tx.CreateBucketIfNotExists(bucketCompanies)
+	if err != nil {
+		return nil, err
+	}
+	return root.CreateBucketIfNotExists([]byte(group))
+}
+
 // store merges updates into the cache in one transaction. A record whose
 // freshness fields differ from the stored one replaces it; otherwise its
 // contexts are added to the stored ones.
@@ -251,25 +276,7 @@ func (c *cache) store(company string, updates map[string]cachedIncident) (err er
 		}
 	}()
 	err = c.db.Update(func(tx *bolt.Tx) error {
-		if !versionOK(tx) {
-			if tx.Bucket(bucketCompanies) != nil {
-				if err := tx.DeleteBucket(bucketCompanies); err != nil {
-					return err
-				}
-			}
-			m, err := tx.CreateBucketIfNotExists(bucketMeta)
-			if err != nil {
-				return err
-			}
-			if err := m.Put(keyVersion, []byte(cacheVersion)); err != nil {
-				return err
-			}
-		}
-		root, err := tx.CreateBucketIfNotExists(bucketCompanies)
-		if err != nil {
-			return err
-		}
-		b, err := root.CreateBucketIfNotExists([]byte(company))
+		b, err := writableGroup(tx, company)
 		if err != nil {
 			return err
 		}

@@ -315,25 +315,7 @@ func (c *cache) storeRaw(group, id string, data []byte) (err error) {
 		}
 	}()
 	return c.db.Update(func(tx *bolt.Tx) error {
-		if !versionOK(tx) {
-			if tx.Bucket(bucketCompanies) != nil {
-				if err := tx.DeleteBucket(bucketCompanies); err != nil {
-					return err
-				}
-			}
-			m, err := tx.CreateBucketIfNotExists(bucketMeta)
-			if err != nil {
-				return err
-			}
-			if err := m.Put(keyVersion, []byte(cacheVersion)); err != nil {
-				return err
-			}
-		}
-		root, err := tx.CreateBucketIfNotExists(bucketCompanies)
-		if err != nil {
-			return err
-		}
-		b, err := root.CreateBucketIfNotExists([]byte(group))
+		b, err := writableGroup(tx, group)
 		if err != nil {
 			return err
 		}
