@@ -51,15 +51,8 @@ func indexLive(ls plan.LiveSet) liveIndex {
 // never take it from a plan file. It returns one reason per offending
 // change (at most 20, then a count).
 func CheckOwnership(p *plan.Plan, namespace string, live map[string]plan.LiveSet) []string {
-	var reasons []string
-	more := 0
-	add := func(format string, args ...any) {
-		if len(reasons) < 20 {
-			reasons = append(reasons, fmt.Sprintf(format, args...))
-		} else {
-			more++
-		}
-	}
+	var rs plan.Reasons
+	add := rs.Add
 	if p.Namespace != namespace {
 		add("the plan is for namespace %q, the configuration's is %q", p.Namespace, namespace)
 	}
@@ -92,10 +85,7 @@ func CheckOwnership(p *plan.Plan, namespace string, live map[string]plan.LiveSet
 			}
 		}
 	}
-	if more > 0 {
-		reasons = append(reasons, fmt.Sprintf("and %d more change(s) outside the owned items", more))
-	}
-	return printable(reasons)
+	return printable(rs.List("change(s) outside the owned items"))
 }
 
 // printable makes each reason one line without control characters: the

@@ -224,15 +224,8 @@ func (c *ItemChange) ValuesAfter() int {
 // per update that does not fit (at most 20, then a count) and sets After
 // only when there is none; p is then what Make made, ready for apply.
 func Resolve(p *Plan, live map[string]LiveSet) []string {
-	var reasons []string
-	more := 0
-	add := func(format string, args ...any) {
-		if len(reasons) < 20 {
-			reasons = append(reasons, fmt.Sprintf(format, args...))
-		} else {
-			more++
-		}
-	}
+	var rs Reasons
+	add := rs.Add
 	type fix struct {
 		b, c  int
 		after *provider.Item
@@ -268,9 +261,7 @@ func Resolve(p *Plan, live map[string]LiveSet) []string {
 			fixes = append(fixes, fix{bi, ci, &after})
 		}
 	}
-	if more > 0 {
-		reasons = append(reasons, fmt.Sprintf("and %d more update(s) that do not fit the items read now", more))
-	}
+	reasons := rs.List("update(s) that do not fit the items read now")
 	if len(reasons) > 0 {
 		return reasons
 	}
