@@ -81,6 +81,7 @@ type Scanner struct {
 // encoding/json (which has its own, larger limit).
 const maxDepth = 64
 
+// Space moves past JSON white space.
 func (p *Scanner) Space() {
 	for p.i < len(p.b) {
 		switch p.b[p.i] {
@@ -92,7 +93,7 @@ func (p *Scanner) Space() {
 	}
 }
 
-// null consumes a null literal (and the space after it) if one is next.
+// Null consumes a null literal (and the space after it) if one is next.
 func (p *Scanner) Null() bool {
 	if len(p.b)-p.i >= 4 && string(p.b[p.i:p.i+4]) == "null" {
 		p.i += 4
@@ -102,7 +103,7 @@ func (p *Scanner) Null() bool {
 	return false
 }
 
-// objectFields reads an object, calling field with each key, positioned
+// Object reads an object, calling field with each key, positioned
 // at the value (which field must consume, with the space after it).
 func (p *Scanner) Object(field func(key []byte) bool) bool {
 	if p.i >= len(p.b) || p.b[p.i] != '{' {
@@ -146,7 +147,7 @@ func (p *Scanner) Object(field func(key []byte) bool) bool {
 	}
 }
 
-// arrayElems reads an array, calling elem positioned at each element
+// Array reads an array, calling elem positioned at each element
 // (which elem must consume, with the space after it).
 func (p *Scanner) Array(elem func() bool) bool {
 	if p.i >= len(p.b) || p.b[p.i] != '[' {
@@ -200,7 +201,7 @@ func (p *Scanner) plainKey() ([]byte, bool) {
 	return key, true
 }
 
-// str reads a string value into *s; null leaves *s as it is (as
+// String reads a string value into *s; null leaves *s as it is (as
 // encoding/json does).
 func (p *Scanner) String(s *string) bool {
 	if p.Null() {
@@ -213,7 +214,7 @@ func (p *Scanner) String(s *string) bool {
 	return ok
 }
 
-// strs reads a list of strings into *ss; null sets it to nil.
+// Strings reads a list of strings into *ss; null sets it to nil.
 func (p *Scanner) Strings(ss *[]string) bool {
 	if p.Null() {
 		*ss = nil
@@ -231,7 +232,7 @@ func (p *Scanner) Strings(ss *[]string) bool {
 	return true
 }
 
-// strValue reads a string token and the space after it. Strings with
+// StringValue reads a string token and the space after it. Strings with
 // escapes or non-ASCII bytes are decoded by encoding/json (which replaces
 // invalid UTF-8), the token having been checked here first.
 func (p *Scanner) StringValue() (string, bool) {
@@ -307,7 +308,7 @@ func unhexDigit(c byte) int {
 	return -1
 }
 
-// smallInt reads an integer of at most 15 digits (which every Go int
+// SmallInt reads an integer of at most 15 digits (which every Go int
 // holds) and the space after it.
 func (p *Scanner) SmallInt() (int, bool) {
 	j, neg := p.i, false
