@@ -438,8 +438,9 @@ func classify(in Input) (*classified, error) {
 	// What is known of each value: desired ones by their index in
 	// in.Desired (one map lookup per value read, none per flag change),
 	// the others (present in some item, not desired) in foreign.
-	// The planner passes Desired sorted: values are then found by binary
-	// search (no map of every desired hash, built again for each OS).
+	// The planner passes Desired sorted: values are then found through a
+	// prefix table (sortedIndex; no map of every desired hash, built again
+	// for each OS).
 	sorted := slices.IsSorted(in.Desired)
 	var index map[string]int32
 	if !sorted {
@@ -461,6 +462,10 @@ func classify(in Input) (*classified, error) {
 			return nil, fmt.Errorf("desired hash %s listed twice", h)
 		}
 	}
+	var idx sortedIndex
+	if sorted {
+		idx = newSortedIndex(in.Desired)
+	}
 	// see marks n present and returns its index in in.Desired, or -1
 	// when it is not desired.
 	see := func(n string) int32 {
@@ -468,7 +473,7 @@ func classify(in Input) (*classified, error) {
 		var ok bool
 		if sorted {
 			var k int
-			k, ok = slices.BinarySearch(in.Desired, n)
+			k, ok = idx.find(n)
 			i = int32(k)
 		} else {
 			i, ok = index[n]
