@@ -2,8 +2,10 @@ package kibanasim
 
 import (
 	"cmp"
+	"encoding/json"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -203,4 +205,90 @@ func (s *Server) findItems(rc *reqCtx) (int, any, *apiErr) {
 		res.Data = append(res.Data, rec.item.clone())
 	}
 	return 200, res, nil
+}
+
+// appendJSON appends the page as encoding/json writes it, byte for byte
+// (TestFindResultJSON), in one pass: json.Marshal validates and compacts
+// every item's MarshalJSON output again, which made serving a page of 100
+// full items cost more than lumuctl's decoding of it.
+func (r FindResult) appendJSON(b []byte) []byte {
+	b = append(b, `{"data":`...)
+	if r.Data == nil {
+		b = append(b, "null"...)
+	} else {
+		b = append(b, '[')
+		for i := range r.Data {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = r.Data[i].appendJSON(b)
+		}
+		b = append(b, ']')
+	}
+	b = append(b, `,"page":`...)
+	b = strconv.AppendInt(b, int64(r.Page), 10)
+	b = append(b, `,"per_page":`...)
+	b = strconv.AppendInt(b, int64(r.PerPage), 10)
+	b = append(b, `,"total":`...)
+	b = strconv.AppendInt(b, int64(r.Total), 10)
+	return append(b, '}')
+}
+
+// appendJSON appends the item as encoding/json writes it (the fields in
+// Item's order, nil slices as null, expire_time omitted when empty).
+func (it *Item) appendJSON(b []byte) []byte {
+	field := func(name, v string) {
+		b = append(b, name...)
+		b = appendJSONString(b, v)
+	}
+	strs := func(name string, vs []string) {
+		b = append(b, name...)
+		if vs == nil {
+			b = append(b, "null"...)
+			return
+		}
+		b = append(b, '[')
+		for i, v := range vs {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendJSONString(b, v)
+		}
+		b = append(b, ']')
+	}
+	field(`{"id":`, it.ID)
+	field(`,"item_id":`, it.ItemID)
+	field(`,"list_id":`, it.ListID)
+	field(`,"namespace_type":`, it.NamespaceType)
+	field(`,"type":`, it.Type)
+	field(`,"name":`, it.Name)
+	field(`,"description":`, it.Description)
+	strs(`,"os_types":`, it.OSTypes)
+	strs(`,"tags":`, it.Tags)
+	b = append(b, `,"entries":`...)
+	if it.Entries == nil {
+		b = append(b, "null"...)
+	} else {
+		b = append(b, '[')
+		for i, e := range it.Entries {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = e.appendJSON(b)
+		}
+		b = append(b, ']')
+	}
+	b = append(b, `,"comments":`...)
+	c, _ := json.Marshal(it.Comments) // strings only: always marshals
+	b = append(b, c...)
+	if it.ExpireTime != "" {
+		field(`,"expire_time":`, it.ExpireTime)
+	}
+	field(`,"_version":`, it.Version)
+	field(`,"tie_breaker_id":`, it.TieBreakerID)
+	field(`,"created_at":`, it.CreatedAt)
+	field(`,"created_by":`, it.CreatedBy)
+	field(`,"updated_at":`, it.UpdatedAt)
+	field(`,"updated_by":`, it.UpdatedBy)
+	return append(b, '}')
 }

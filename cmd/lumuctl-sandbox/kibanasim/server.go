@@ -199,7 +199,13 @@ type SiemError struct {
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
-	b, err := json.Marshal(v)
+	var b []byte
+	var err error
+	if f, ok := v.(FindResult); ok {
+		b = f.appendJSON(nil) // a page of items, written in one pass
+	} else {
+		b, err = json.Marshal(v)
+	}
 	if err != nil {
 		status, b = 500, []byte(`{"message":"encoding response failed","status_code":500}`)
 	}
