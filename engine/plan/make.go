@@ -130,7 +130,26 @@ func Make(ctx context.Context, opts Options) (*Plan, hcl.Diagnostics) {
 	}
 	sort.Strings(p.Targets)
 
-	// 1. Sources (not needed to destroy).
+	// 1. Sources (not needed to destroy) and 2. the live items of every
+	// Kibana involved, read at the same time: neither needs the other, and
+	// each mostly waits on its server (or, for a cached source, decodes
+	// while Kibana's pages arrive). A failed source still plans nothing:
+	// the Kibana read is then cancelled and its outcome dropped.
+	kibanaNames := involvedKibanas(cfg, selected, opts.Targets)
+	reads := make([]struct {
+		lk *liveKibana
+		d  hcl.Diagnostics
+	}, len(kibanaNames))
+	kctx, cancelKibana := context.WithCancel(ctx)
+	defer cancelKibana()
+	var kibanaRead sync.WaitGroup
+	kibanaRead.Go(func() {
+		// Known (the state's items) is only read here; internValues,
+		// which rewrites its values, runs after this returns.
+		for i, name := range kibanaNames {
+			reads[i].lk, reads[i].d = readKibana(kctx, cfg, name, opts.Kibanas[name], opts.Prior.Items)
+		}
+	})
 	results := map[string]*fetched{}
 	if opts.Mode == ModeNormal {
 		var fd hcl.Diagnostics
@@ -142,16 +161,18 @@ func Make(ctx context.Context, opts Options) (*Plan, hcl.Diagnostics) {
 			}
 		}
 		if diags.HasErrors() {
+			cancelKibana()
+			kibanaRead.Wait()
 			return nil, diags
 		}
+	}
+	kibanaRead.Wait()
+	if opts.Mode == ModeNormal {
 		internValues(cfg, opts.Prior.Items, results)
 	}
-
-	// 2. Live items of every Kibana involved.
-	kibanaNames := involvedKibanas(cfg, selected, opts.Targets)
 	live := map[string]*liveKibana{}
-	for _, name := range kibanaNames {
-		lk, d := readKibana(ctx, cfg, name, opts.Kibanas[name], opts.Prior.Items)
+	for i, name := range kibanaNames {
+		lk, d := reads[i].lk, reads[i].d
 		diags = append(diags, d...)
 		if d.HasErrors() {
 			continue
