@@ -1,6 +1,9 @@
 package provider
 
-import "strings"
+import (
+	"hash/maphash"
+	"strings"
+)
 
 // DecodeValues decodes raw, a JSON array of strings, the way hash lists
 // arrive (Kibana entry values, cached Lumu related files): ok is false
@@ -65,6 +68,63 @@ func DecodeValues(raw []byte) (vals []string, ok bool) {
 		all = all[len(v):]
 	})
 	return vals, true
+}
+
+// ValueLists decodes hash lists like DecodeValues and hands out the same
+// slice for lists whose JSON is the same, byte for byte: the items of one
+// blocklist on several OSes hold the same hashes in the same order, and a
+// snapshot of the state then holds each list once. The slices it returns
+// are shared: callers must not modify them (nothing that reads a snapshot
+// does; shared values are already the rule between the state and Kibana's
+// items, see plan.shareValues). A nil *ValueLists shares nothing.
+type ValueLists struct {
+	seed  maphash.Seed
+	lists map[uint64][]string
+}
+
+// NewValueLists returns an empty ValueLists.
+func NewValueLists() *ValueLists {
+	return &ValueLists{seed: maphash.MakeSeed(), lists: map[uint64][]string{}}
+}
+
+// Decode is DecodeValues(raw), returning an earlier list when raw is the
+// compact JSON of it.
+func (l *ValueLists) Decode(raw []byte) ([]string, bool) {
+	if l == nil {
+		return DecodeValues(raw)
+	}
+	h := maphash.Bytes(l.seed, raw)
+	if c, ok := l.lists[h]; ok && compactJSONOf(c, raw) {
+		return c, true
+	}
+	vals, ok := DecodeValues(raw)
+	if ok {
+		l.lists[h] = vals
+	}
+	return vals, ok
+}
+
+// compactJSONOf reports whether raw is exactly the compact JSON array of
+// vals, strings that DecodeValues returned (no character needs escaping):
+// then DecodeValues(raw) is vals.
+func compactJSONOf(vals []string, raw []byte) bool {
+	if len(raw) < 2 || raw[0] != '[' {
+		return false
+	}
+	i := 1
+	for k, v := range vals {
+		if k > 0 {
+			if i >= len(raw) || raw[i] != ',' {
+				return false
+			}
+			i++
+		}
+		if len(raw)-i < len(v)+2 || raw[i] != '"' || string(raw[i+1:i+1+len(v)]) != v || raw[i+1+len(v)] != '"' {
+			return false
+		}
+		i += len(v) + 2
+	}
+	return i == len(raw)-1 && raw[i] == ']'
 }
 
 // eachString calls f with the contents of each string of raw, which

@@ -69,5 +69,74 @@ func FuzzDecodeValues(f *testing.F) {
 		if !slices.Equal(got, want) {
 			t.Fatalf("%q: got %q, want %q", in, got, want)
 		}
+		// Shared through ValueLists: the same strings, and the second
+		// decode hands out the first one's list only for compact JSON.
+		l := NewValueLists()
+		a, _ := l.Decode([]byte(in))
+		b, _ := l.Decode([]byte(in))
+		if !slices.Equal(a, want) || !slices.Equal(b, want) {
+			t.Fatalf("%q: ValueLists gave %q then %q, want %q", in, a, b, want)
+		}
+		compact := "[]"
+		if len(got) > 0 {
+			compact = `["` + strings.Join(got, `","`) + `"]`
+		}
+		if compactJSONOf(got, []byte(in)) != (in == compact) {
+			t.Fatalf("%q: compactJSONOf is %v, but the compact JSON of %q is %s", in, !(in == compact), got, compact)
+		}
 	})
+}
+
+// TestValueLists: a list decoded again through the same ValueLists is the
+// same slice when its JSON is the same bytes, and equal to DecodeValues's
+// in every case.
+func TestValueLists(t *testing.T) {
+	sha := strings.Repeat("ab", 32)
+	l := NewValueLists()
+	inputs := []string{`["a","b"]`, `["a","b"]`, `["a", "b"]`, `["a","b","c"]`, `["a"]`, `[]`, `[]`, `["` + sha + `"]`, `["a\"b"]`, `["a","b"]`}
+	first := map[string][]string{}
+	for _, in := range inputs {
+		got, ok := l.Decode([]byte(in))
+		want, wantOK := DecodeValues([]byte(in))
+		if ok != wantOK || !slices.Equal(got, want) {
+			t.Fatalf("Decode(%q) = %q, %v; DecodeValues gives %q, %v", in, got, ok, want, wantOK)
+		}
+		if prev, seen := first[in]; seen && ok && len(got) > 0 && &prev[0] != &got[0] {
+			t.Errorf("Decode(%q) again: a new slice, want the first one shared", in)
+		}
+		if _, seen := first[in]; !seen {
+			first[in] = got
+		}
+	}
+	if a, b := first[`["a","b"]`], first[`["a", "b"]`]; &a[0] == &b[0] {
+		t.Errorf("lists of different JSON share a slice")
+	}
+}
+
+func TestCompactJSONOf(t *testing.T) {
+	vals := []string{"ab", "c"}
+	for _, tc := range []struct {
+		raw  string
+		want bool
+	}{
+		{`["ab","c"]`, true},
+		{`["ab","c"] `, false},
+		{`[ "ab","c"]`, false},
+		{`["ab","c","d"]`, false},
+		{`["ab"]`, false},
+		{`["ab","d"]`, false},
+		{`["abc"]`, false},
+		{`["ab""c"]`, false},
+		{`["ab","c"`, false},
+		{`["ab","c`, false},
+		{`[`, false},
+		{``, false},
+	} {
+		if got := compactJSONOf(vals, []byte(tc.raw)); got != tc.want {
+			t.Errorf("compactJSONOf(%q, %s) = %v, want %v", vals, tc.raw, got, tc.want)
+		}
+	}
+	if !compactJSONOf(nil, []byte(`[]`)) || !compactJSONOf([]string{}, []byte(`[]`)) || compactJSONOf(nil, []byte(`[""]`)) {
+		t.Errorf("compactJSONOf of the empty list")
+	}
 }

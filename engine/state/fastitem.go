@@ -13,6 +13,14 @@ import (
 // reads 600,000 hash values from the state; encoding/json spends most of
 // a snapshot's time on them, one reflective string store each.
 func DecodeItemFast(data []byte) (it Item, ok bool) {
+	return DecodeItemShared(data, nil)
+}
+
+// DecodeItemShared is DecodeItemFast sharing value lists through lists
+// (nil: none shared): the stores read a snapshot's items with one
+// provider.ValueLists, so the items of one blocklist on three OSes, which
+// hold the same hashes in the same order, are held once, not three times.
+func DecodeItemShared(data []byte, lists *provider.ValueLists) (it Item, ok bool) {
 	p := jsonscan.New(data)
 	var seen uint32
 	if !p.Object(func(key []byte) bool {
@@ -27,7 +35,7 @@ func DecodeItemFast(data []byte) (it Item, ok bool) {
 		case "hash_type":
 			return p.String((*string)(&it.HashType))
 		case "item":
-			return decodeProviderItem(p, &it.Item)
+			return decodeProviderItem(p, &it.Item, lists)
 		}
 		if jsonscan.Folds(key, stateItemFields...) {
 			return false
@@ -45,7 +53,7 @@ var (
 	entryFields     = []string{"field", "type", "operator", "value"}
 )
 
-func decodeProviderItem(p *jsonscan.Scanner, it *provider.Item) bool {
+func decodeProviderItem(p *jsonscan.Scanner, it *provider.Item, lists *provider.ValueLists) bool {
 	if p.Null() {
 		return true // encoding/json leaves a struct alone for null
 	}
@@ -85,7 +93,7 @@ func decodeProviderItem(p *jsonscan.Scanner, it *provider.Item) bool {
 			es := []provider.Entry{}
 			if !p.Array(func() bool {
 				var e provider.Entry
-				ok := decodeEntry(p, &e)
+				ok := decodeEntry(p, &e, lists)
 				es = append(es, e)
 				return ok
 			}) {
@@ -101,7 +109,7 @@ func decodeProviderItem(p *jsonscan.Scanner, it *provider.Item) bool {
 	})
 }
 
-func decodeEntry(p *jsonscan.Scanner, e *provider.Entry) bool {
+func decodeEntry(p *jsonscan.Scanner, e *provider.Entry, lists *provider.ValueLists) bool {
 	var seen uint32
 	return p.Object(func(key []byte) bool {
 		if !jsonscan.FirstTime(&seen, key, entryFields) {
@@ -123,8 +131,9 @@ func decodeEntry(p *jsonscan.Scanner, e *provider.Entry) bool {
 			if !ok {
 				return false
 			}
-			// One allocation for all the strings of the list.
-			e.Value, ok = provider.DecodeValues(raw)
+			// One allocation for all the strings of the list, or none
+			// when an earlier item's list was the same.
+			e.Value, ok = lists.Decode(raw)
 			return ok
 		}
 		if jsonscan.Folds(key, entryFields...) {

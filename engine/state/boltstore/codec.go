@@ -91,8 +91,8 @@ func decodeStrict(data []byte, v any) error {
 	return nil
 }
 
-func decodeItem(data []byte) (state.Item, error) {
-	if it, ok := state.DecodeItemFast(data); ok {
+func decodeItem(data []byte, lists *provider.ValueLists) (state.Item, error) {
+	if it, ok := state.DecodeItemShared(data, lists); ok {
 		return it, state.ValidateItem(it)
 	}
 	var it state.Item

@@ -9,6 +9,7 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
+	"github.com/lumuctl/lumuctl/engine/provider"
 	"github.com/lumuctl/lumuctl/engine/state"
 )
 
@@ -75,7 +76,14 @@ func FuzzDecodeRecord(f *testing.F) {
 	f.Add([]byte(`{"pid":12,"who":"a@b","command":"apply","started":"2025-01-01T00:00:00Z"}`))
 	f.Add([]byte{0x01, 0x80, 0x01, 0x05})
 	f.Fuzz(func(t *testing.T, data []byte) {
-		roundTrip(t, "item", data, decodeItem)
+		roundTrip(t, "item", data, func(b []byte) (state.Item, error) { return decodeItem(b, nil) })
+		// A list shared with an earlier record decodes the same.
+		lists := provider.NewValueLists()
+		if a, err := decodeItem(data, lists); err == nil {
+			if b, err := decodeItem(data, lists); err != nil || !reflect.DeepEqual(a, b) {
+				t.Errorf("item decoded again with shared lists: %+v, %v; first %+v", b, err, a)
+			}
+		}
 		roundTrip(t, "journal", data, decodeJournal)
 		roundTrip(t, "history", data, decodeHistory)
 		roundTrip(t, "incident", data, decodeIncident)

@@ -279,8 +279,9 @@ func (s *Store) Snapshot() (*state.State, error) {
 	_, err := s.view(func(tx *bolt.Tx, m meta) error {
 		st.FormatVersion, st.Lineage, st.Serial = m.version, m.lineage, m.serial
 		st.Namespace = string(tx.Bucket(bucketMeta).Get(keyNamespace))
+		lists := provider.NewValueLists()
 		err := tx.Bucket(bucketItems).ForEach(func(k, v []byte) error {
-			it, err := decodeItem(v)
+			it, err := decodeItem(v, lists)
 			if err != nil {
 				return s.corrupt(fmt.Sprintf("items[%q]", truncate(k)), err)
 			}

@@ -218,8 +218,9 @@ func (s *Store) readItems(ctx context.Context, q querier) (map[string]state.Item
 	}
 	var id string
 	var body []byte
+	lists := provider.NewValueLists()
 	_, err = pgx.ForEachRow(rows, []any{&id, &body}, func() error {
-		it, ok := state.DecodeItemFast(body)
+		it, ok := state.DecodeItemShared(body, lists)
 		var err error
 		if !ok {
 			err = decodeStrict(body, &it)
