@@ -152,6 +152,9 @@ func (op *Operation) makePlan(ctx context.Context, r *Result, cfg *config.Config
 		Fetched: func(f *config.IOCFilter, s provider.FetchStats) {
 			r.Unread[f.Company.Name] += s.IncidentsUnread
 		},
+		// The cache is not read again: its file's pages leave memory
+		// before the plan is built (the deferred Close is then a no-op).
+		SourcesDone: func() { _ = src.Close() },
 	})
 	h.Fetch(provider.ProgressEvent{Kind: FetchFinished})
 	if readErr != nil && !d.HasErrors() {

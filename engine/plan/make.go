@@ -38,6 +38,11 @@ type Options struct {
 	// Fetched, when set, receives each ioc_filter's fetch statistics once
 	// the fetches are done (for metrics), in filter-name order.
 	Fetched func(filter *config.IOCFilter, stats provider.FetchStats)
+	// SourcesDone, when set, is called once every fetch has returned, before
+	// the planning: Make calls Source no more, so the caller may release
+	// what it holds (the Lumu cache, whose mapped file pages would
+	// otherwise stay resident while the plan is built).
+	SourcesDone func()
 }
 
 // Prior is what the planner needs from the state file.
@@ -154,6 +159,9 @@ func Make(ctx context.Context, opts Options) (*Plan, hcl.Diagnostics) {
 	if opts.Mode == ModeNormal {
 		var fd hcl.Diagnostics
 		results, fd = fetchSources(ctx, opts, selected)
+		if opts.SourcesDone != nil {
+			opts.SourcesDone()
+		}
 		diags = append(diags, fd...)
 		if opts.Fetched != nil {
 			for _, name := range slices.Sorted(maps.Keys(results)) {

@@ -178,7 +178,7 @@ type ProgressEvent struct {
 // several Fetch calls (one per ioc_filter).
 type Source interface {
 	Fetch(ctx context.Context, req FetchRequest) FetchResponse
-	// Close releases resources (cache files).
+	// Close releases resources (cache files). A second Close does nothing.
 	Close() error
 }
 
