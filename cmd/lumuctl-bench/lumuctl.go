@@ -193,6 +193,8 @@ func (ws *workspace) run(ctx context.Context, label string, args ...string) (*ru
 	cmd := exec.CommandContext(ctx, self, append([]string{ws.bin}, args...)...)
 	cmd.Dir, cmd.Env, cmd.Stdout, cmd.Stderr = ws.dir, append(slices.Clone(ws.env), launchEnv+"="+report), out, &stderr
 	err = cmd.Run()
+	// Kept next to the standard output, for -keep (and GODEBUG=gctrace=1).
+	_ = os.WriteFile(filepath.Join(ws.dir, label+".stderr"), stderr.Bytes(), 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("lumuctl %s: %w\n%s", strings.Join(args, " "), err, tail(stderr.String(), 2000))
 	}

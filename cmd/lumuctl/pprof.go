@@ -45,7 +45,14 @@ func init() {
 		if p := name("LUMUCTL_HEAPPROFILE"); p != "" {
 			stopHeap = peakHeap(p)
 		}
+		var stopRSS func()
+		if p := name("LUMUCTL_RSSTRACE"); p != "" {
+			stopRSS = rssTrace(p)
+		}
 		return func() {
+			if stopRSS != nil {
+				stopRSS()
+			}
 			if stopHeap != nil {
 				stopHeap()
 			}
@@ -93,5 +100,44 @@ func peakHeap(path string) func() {
 		close(done)
 		<-finished
 		_ = os.WriteFile(path, best.Bytes(), 0o600)
+	}
+}
+
+// rssTrace samples the process's resident memory every 5 ms and writes one
+// line per sample to path: milliseconds since the start, then RssAnon and
+// RssFile of /proc/self/status (anonymous memory: the Go heap; file-backed:
+// the binary and the mmapped bbolt files), in KiB.
+func rssTrace(path string) func() {
+	done, finished := make(chan struct{}), make(chan struct{})
+	var out bytes.Buffer
+	start := time.Now()
+	go func() {
+		defer close(finished)
+		t := time.NewTicker(5 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+			}
+			b, err := os.ReadFile("/proc/self/status")
+			if err != nil {
+				return
+			}
+			fmt.Fprintf(&out, "%d", time.Since(start).Milliseconds())
+			for _, line := range bytes.Split(b, []byte("\n")) {
+				if bytes.HasPrefix(line, []byte("RssAnon:")) || bytes.HasPrefix(line, []byte("RssFile:")) {
+					f := bytes.Fields(line)
+					fmt.Fprintf(&out, " %s", f[1])
+				}
+			}
+			out.WriteByte('\n')
+		}
+	}()
+	return func() {
+		close(done)
+		<-finished
+		_ = os.WriteFile(path, out.Bytes(), 0o600)
 	}
 }
