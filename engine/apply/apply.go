@@ -141,7 +141,8 @@ func Apply(ctx context.Context, opts Options) (*Result, error) {
 
 	// Writes that add hashes first, then updates that only drop values,
 	// deletes last: a hash moving between items is never unblocked in
-	// between.
+	// between. Among the writes that add hashes, one whose item gives
+	// hashes to another item waits for that item's write (moveWaves).
 	var adds, drops, deletes []op
 	for _, bp := range p.Blocklists {
 		for _, c := range bp.Changes {
@@ -159,7 +160,7 @@ func Apply(ctx context.Context, opts Options) (*Result, error) {
 	failed := map[string]bool{}              // blocklists with a failed or skipped write
 	landed := map[string][]plan.ItemChange{} // changes Kibana took, by blocklist
 	var mu sync.Mutex
-	for _, batch := range [][]op{adds, drops, deletes} {
+	for _, batch := range append(moveWaves(adds), drops, deletes) {
 		skip := func(o op) {
 			mu.Lock()
 			failed[o.blocklist] = true
