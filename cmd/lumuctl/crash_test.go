@@ -421,6 +421,8 @@ func crashConsistency(t *testing.T, backend string) {
 			}
 		}
 		var roundHits []string
+		diag := []string{"round start items:\n" + itemSummary(e.ownedItems())} // per attempt: output and where the kept hashes are
+		log0 := len(e.sb.Kibana.Log())
 		for attempt := 1; ; attempt++ {
 			attempts++
 			add, change, remove := e.planSummary()
@@ -495,8 +497,18 @@ func crashConsistency(t *testing.T, backend string) {
 					lost = append(lost, h.String())
 				}
 			}
+			diag = append(diag, fmt.Sprintf("attempt %d (%s, %d/%d writes):\nstdout:\n%s\nstderr:\n%s\nitems:\n%s", attempt, point, w, planned, stdout, stderr, itemSummary(e.ownedItems())))
 			if len(lost) > 0 {
 				slices.Sort(lost)
+				for _, d := range diag {
+					t.Log(d)
+				}
+				lg := e.sb.Kibana.Log()
+				if log0 < len(lg) {
+					for _, l := range lg[log0:] {
+						t.Logf("kibana log: %s %s %s %s %d %s", l.Time.Format("15:04:05.000000"), l.Method, l.Path, l.Query, l.Status, l.Fault)
+					}
+				}
 				t.Fatalf("round %d attempt %d (%s): %d hash(es) blocked before the round and still desired were unblocked: %v", round, attempt, point, len(lost), lost)
 			}
 		}
@@ -509,6 +521,23 @@ func crashConsistency(t *testing.T, backend string) {
 	t.Logf("%d rounds, %d apply runs; kill points: %d %s, %d %s, %d %s, %d %s; %d runs completed; failures: 0",
 		rounds, attempts, hits[killBefore], killBefore, hits[killAmong], killAmong, hits[killAfter], killAfter,
 		hits[killNone], killNone, hits[killCompleted])
+}
+
+// itemSummary lists owned items with their versions and values (diagnostics).
+func itemSummary(items []kibanasim.Item) string {
+	var b strings.Builder
+	for _, it := range items {
+		fmt.Fprintf(&b, "  %s id=%s v=%s", it.ItemID, it.ID, it.Version)
+		for _, en := range it.Entries {
+			var short []string
+			for _, v := range en.Value {
+				short = append(short, v[:min(8, len(v))])
+			}
+			fmt.Fprintf(&b, " %s=%v", en.Field, short)
+		}
+		b.WriteString("\n")
+	}
+	return b.String()
 }
 
 // changeWorld closes two open incidents, reopens a closed one and adds a
