@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bufio"
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"slices"
@@ -11,6 +13,7 @@ import (
 
 	"github.com/lumuctl/lumuctl/cmd/lumuctl-sandbox/kibanasim"
 	"github.com/lumuctl/lumuctl/cmd/lumuctl-sandbox/lumusim"
+	"github.com/lumuctl/lumuctl/cmd/lumuctl/internal/views"
 )
 
 // The tests of this file make the race of issue 15 (deliverable 4)
@@ -263,4 +266,157 @@ func TestLateDeleteOfItemUpdated(t *testing.T) {
 	e.killHeld(2, true)
 	addIncident(t, e, rng, 3)
 	e.nextApplyAfterLateWrite(404)
+}
+
+// plannedChanges runs `plan --json` and returns its planned changes.
+func (e *e2e) plannedChanges() []views.JSONChange {
+	e.t.Helper()
+	stdout, _ := e.mustRun(0, "plan", "--json", "--allow-mass-delete")
+	var out []views.JSONChange
+	sc := bufio.NewScanner(strings.NewReader(stdout))
+	sc.Buffer(nil, 64<<20)
+	for sc.Scan() {
+		var ev struct {
+			Type   string           `json:"type"`
+			Change views.JSONChange `json:"change"`
+		}
+		if err := json.Unmarshal(sc.Bytes(), &ev); err != nil {
+			e.t.Fatalf("plan --json: bad line %q: %v", sc.Text(), err)
+		}
+		if ev.Type == "planned_change" {
+			out = append(out, ev.Change)
+		}
+	}
+	return out
+}
+
+// TestKilledBetweenMoveWrites is the crash soak's failure on 8145c9d (seed
+// 1796589627935925055, round 94: "1 hash(es) blocked before the round and
+// still desired were unblocked"), made deterministic. The two newest items
+// of linux/md5 each lose hashes and new ones arrive: the packer refills the
+// tail run, so the older item R takes the newer item G's remaining hashes
+// (moved_in) and G takes the arrivals. Both writes add hashes; they went
+// out together, and a run killed after G's write landed and before R's
+// left the moved hashes in no item. The stand-in holds R's update; the run
+// is killed once G's update landed, or (as now) after a while in which the
+// apply sent G no write: G waits for R.
+func TestKilledBetweenMoveWrites(t *testing.T) {
+	e := raceE2E(t)
+	rng := rand.New(rand.NewPCG(15, 6))
+	e.mustRun(0, "apply", "--auto-approve")
+	// V holds 5 hashes per type, W those and 5 more, added after V: the
+	// 10 are ranked by W's lastContact, then by value, so W's own hashes
+	// interleave with V's in the newest items. Closing W takes hashes out
+	// of each of them; Z's arrive.
+	shared, own := map[lumusim.HashType][]string{}, map[lumusim.HashType][]string{}
+	for ht, l := range hashLengths {
+		for range 5 {
+			shared[ht] = append(shared[ht], randomHex(rng, l))
+			own[ht] = append(own[ht], randomHex(rng, l))
+		}
+	}
+	if _, err := e.sb.Lumu.AddIncident(lumusim.NewIncident{AdversaryTypes: []string{"Malware"}, Hashes: shared}); err != nil {
+		t.Fatal(err)
+	}
+	both := map[lumusim.HashType][]string{}
+	for ht := range shared {
+		both[ht] = append(slices.Clone(shared[ht]), own[ht]...)
+	}
+	w, err := e.sb.Lumu.AddIncident(lumusim.NewIncident{AdversaryTypes: []string{"Malware"}, Hashes: both})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.mustRun(0, "apply", "--auto-approve")
+	if err := e.sb.Lumu.CloseIncident(w.ID, "move test"); err != nil {
+		t.Fatal(err)
+	}
+	addIncident(t, e, rng, 2)
+
+	// The plan must hold the move: R takes over hashes G holds now, and G
+	// adds hashes.
+	live := map[string][]string{}
+	for _, it := range e.groupItems("linux", "md5") {
+		live[it.ItemID] = itemValues(it)
+	}
+	var receiver, giver string
+	changes := e.plannedChanges()
+	for _, r := range changes {
+		if r.OS != "linux" || r.HashType != "md5" || len(r.MovedIn) == 0 {
+			continue
+		}
+		for _, g := range changes {
+			if g.ItemID != r.ItemID && g.Action == "update" && len(g.Added) > 0 &&
+				slices.ContainsFunc(live[g.ItemID], func(v string) bool { return slices.Contains(r.MovedIn, v) }) {
+				receiver, giver = r.ItemID, g.ItemID
+			}
+		}
+	}
+	if receiver == "" {
+		t.Fatalf("the plan moves no linux/md5 hash out of an item that adds hashes: the scenario tests nothing\n%+v", changes)
+	}
+	before, err := blocked(e.ownedItems(), 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := desiredHashes(e.sb)
+
+	e.addFaults(kibanasim.Fault{Kind: kibanasim.KindUpdateItem, Match: receiver, Hold: gateKilled})
+	cmd, stdout, stderr := e.command("apply", "--auto-approve", "--allow-mass-delete", "--parallelism", "4")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	k := e.sb.Kibana
+	giverLanded := func() bool {
+		for _, it := range e.groupItems("linux", "md5") {
+			if it.ItemID == giver {
+				return !slices.Equal(itemValues(it), live[giver])
+			}
+		}
+		return false
+	}
+	deadline := time.After(2 * time.Minute)
+	var grace <-chan time.Time // once R is held: how long G may take to land
+wait:
+	for {
+		if held, _ := k.Gate(gateKilled); held == 1 && grace == nil {
+			grace = time.After(500 * time.Millisecond)
+		}
+		if grace != nil && giverLanded() {
+			break
+		}
+		select {
+		case err := <-exited:
+			t.Fatalf("the apply exited before it was killed: %v\nstdout:\n%s\nstderr:\n%s", err, stdout, stderr)
+		case <-deadline:
+			_ = cmd.Process.Kill()
+			t.Fatalf("the receiver's update was not held in 2 minutes\nstdout:\n%s\nstderr:\n%s", stdout, stderr)
+		case <-grace:
+			break wait
+		case <-time.After(2 * time.Millisecond):
+		}
+	}
+	_ = cmd.Process.Signal(syscall.SIGKILL)
+	<-exited
+	k.ClearFaults()
+	now, err := blocked(e.ownedItems(), 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lost []string
+	for h := range before {
+		if want[h] > 0 && now[h] == 0 {
+			lost = append(lost, h.String())
+		}
+	}
+	if len(lost) > 0 {
+		slices.Sort(lost)
+		t.Fatalf("killed while %s's update (taking hashes over from %s) was held: %d desired hash(es) blocked before are blocked nowhere (%s sent anyway: %v): %v",
+			receiver, giver, len(lost), giver, giverLanded(), lost)
+	}
+	if giverLanded() {
+		t.Errorf("%s was written while %s, which takes its hashes, was not", giver, receiver)
+	}
+	e.nextApplyAfterLateWrite(409)
 }
