@@ -44,6 +44,16 @@ func (x sortedIndex) find(v string) (int, bool) {
 	}
 	b := p >> x.shift
 	lo, hi := int(x.start[b]), int(x.start[b+1])
+	if hi-lo <= 8 {
+		// The usual bucket: a few values, told apart by equality, which
+		// stops at the first differing word, not by ordering.
+		for k := lo; k < hi; k++ {
+			if x.vals[k] == v {
+				return k, true
+			}
+		}
+		return 0, false
+	}
 	k, found := slices.BinarySearch(x.vals[lo:hi], v)
 	return lo + k, found
 }

@@ -54,3 +54,25 @@ func TestSortedIndex(t *testing.T) {
 		}
 	}
 }
+
+// TestAscending checks the word-at-a-time comparison against Go's string
+// order: short strings, shared prefixes of eight and more bytes, bytes
+// above 0x7f.
+func TestAscending(t *testing.T) {
+	vals := []string{"", "a", "abcdefg", "abcdefgh", "abcdefgh0", "abcdefgi", "abcdefgg", "\xffbcdefgh", "0123456789abcdef", "0123456789abcdee", "01234567", "0123456", "ABCDEFGHIJ"}
+	for i := 0; i < 50; i++ {
+		vals = append(vals, hashForTest(i)[:8+i%5], "0000"+hashForTest(i)[4:])
+	}
+	for _, a := range vals {
+		for _, b := range vals {
+			if got := ascending(a, b); got != (a < b) {
+				t.Errorf("ascending(%q, %q) = %v, want %v", a, b, got, a < b)
+			}
+		}
+	}
+}
+
+func hashForTest(i int) string {
+	s := sha256.Sum256([]byte{byte(i), byte(i >> 8)})
+	return hex.EncodeToString(s[:])
+}

@@ -683,7 +683,7 @@ func (w *work) setCauses(maxVals int) {
 // values (trimmed, lowercase): no duplicate, nothing to normalise.
 func canonicalSorted(vs []string) bool {
 	for i, v := range vs {
-		if i > 0 && vs[i-1] >= v {
+		if i > 0 && !ascending(vs[i-1], v) {
 			return false
 		}
 		if !plainLower(v) && provider.NormalizeHash(v) != v {
@@ -691,6 +691,24 @@ func canonicalSorted(vs []string) bool {
 		}
 	}
 	return true
+}
+
+// ascending reports a < b. Hashes almost always differ in their first
+// eight characters, compared here as one word.
+func ascending(a, b string) bool {
+	if len(a) >= 8 && len(b) >= 8 {
+		if x, y := word8(a), word8(b); x != y {
+			return x < y
+		}
+	}
+	return a < b
+}
+
+// word8 is s's first eight bytes, big-endian: ordered as s is.
+func word8(s string) uint64 {
+	_ = s[7]
+	return uint64(s[0])<<56 | uint64(s[1])<<48 | uint64(s[2])<<40 | uint64(s[3])<<32 |
+		uint64(s[4])<<24 | uint64(s[5])<<16 | uint64(s[6])<<8 | uint64(s[7])
 }
 
 // plainLower reports, without a call, that NormalizeHash(v) == v for the
