@@ -127,6 +127,9 @@ func internValues(cfg *config.Config, prior map[string]provider.Item, results ma
 	// Only the sources of the item's own blocklist are looked in: one
 	// lookup per value with one source, not one per configured filter.
 	sources := map[string][]*fetched{}
+	// The state shares one list between the items of a blocklist on
+	// several OSes (provider.ValueLists): each list is interned once.
+	done := map[*string]bool{}
 	for id, it := range prior {
 		bl, _, _, _, _, ok := splitOwnedID(cfg.Settings.Namespace, id)
 		b := cfg.Blocklists[bl]
@@ -143,6 +146,10 @@ func internValues(cfg *config.Config, prior map[string]provider.Item, results ma
 			sources[bl] = srcs
 		}
 		for _, e := range it.Entries {
+			if len(e.Value) == 0 || done[&e.Value[0]] {
+				continue
+			}
+			done[&e.Value[0]] = true
 			for k, v := range e.Value {
 				for _, r := range srcs {
 					if ind := r.resp.Indicators[v]; ind != nil {
