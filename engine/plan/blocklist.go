@@ -3,9 +3,11 @@ package plan
 import (
 	"fmt"
 	"maps"
+	"runtime"
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/hashicorp/hcl/v2"
 
@@ -92,17 +94,53 @@ func planBlocklist(in planInput) (BlocklistPlan, error) {
 		}
 		return keys[i].ht < keys[j].ht
 	})
+	// The groups are independent (pack is pure, and in is only read once
+	// the sorted desired sets exist): planned in parallel, one per core,
+	// each into its own groupPlan, merged in key order.
 	for _, k := range keys {
-		if err := planGroup(&in, k, groups[k], &bp); err != nil {
-			return bp, err
+		in.sortedDesired(k.ht)
+	}
+	parts := make([]groupPlan, len(keys))
+	errs := make([]error, len(keys))
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
+	for i, k := range keys {
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			errs[i] = planGroup(&in, k, groups[k], &parts[i])
+		})
+	}
+	wg.Wait()
+	for i := range keys {
+		if errs[i] != nil {
+			return bp, errs[i]
 		}
+		g := &parts[i]
+		bp.Changes = append(bp.Changes, g.changes...)
+		bp.Drift = append(bp.Drift, g.drift...)
+		bp.Unchanged += g.unchanged
+		bp.HashesBefore += g.before
+		bp.HashesAdded += g.added
+		bp.HashesRemoved += g.removed
+		bp.HashesAfter += g.after
 	}
 	sort.SliceStable(bp.Changes, func(i, j int) bool { return bp.Changes[i].ItemID < bp.Changes[j].ItemID })
 	sort.SliceStable(bp.Drift, func(i, j int) bool { return bp.Drift[i].ItemID < bp.Drift[j].ItemID })
 	return bp, nil
 }
 
-func planGroup(in *planInput, k groupKey, items []liveItem, bp *BlocklistPlan) error {
+// groupPlan is what planGroup adds to its blocklist's plan.
+type groupPlan struct {
+	changes                       []ItemChange
+	drift                         []Drift
+	unchanged                     int
+	before, added, removed, after int
+}
+
+// planGroup packs one (OS, hash type) group into out. It only reads in
+// (sortedDesired is computed beforehand), so groups run concurrently.
+func planGroup(in *planInput, k groupKey, items []liveItem, out *groupPlan) error {
 	wanted := !in.orphan && containsStr(in.osTypes, k.os)
 	var desired []string
 	if wanted {
@@ -129,10 +167,10 @@ func planGroup(in *planInput, k groupKey, items []liveItem, bp *BlocklistPlan) e
 				what = append([]string{"values"}, what...)
 			}
 			if len(what) > 0 {
-				bp.Drift = append(bp.Drift, Drift{ItemID: li.item.ItemID, What: what, Added: added, Removed: removed})
+				out.drift = append(out.drift, Drift{ItemID: li.item.ItemID, What: what, Added: added, Removed: removed})
 			}
 		} else if len(reasons[li.item.ItemID]) > 0 {
-			bp.Drift = append(bp.Drift, Drift{ItemID: li.item.ItemID, What: reasons[li.item.ItemID]})
+			out.drift = append(out.drift, Drift{ItemID: li.item.ItemID, What: reasons[li.item.ItemID]})
 		}
 		existing = append(existing, pack.Existing{ID: li.item.ItemID, Seq: li.seq, Values: itemValues(li.item), ForceRewrite: force})
 	}
@@ -149,10 +187,10 @@ func planGroup(in *planInput, k groupKey, items []liveItem, bp *BlocklistPlan) e
 	// Distinct normalised values present before: the desired ones already
 	// present (desired minus Blocked) plus the present ones not desired
 	// (Unblocked). No map of every value is needed.
-	bp.HashesBefore += len(desired) - len(res.Blocked) + len(res.Unblocked)
-	bp.HashesAdded += len(res.Blocked)
-	bp.HashesRemoved += len(res.Unblocked)
-	bp.HashesAfter += len(desired)
+	out.before += len(desired) - len(res.Blocked) + len(res.Unblocked)
+	out.added += len(res.Blocked)
+	out.removed += len(res.Unblocked)
+	out.after += len(desired)
 	newly := make(map[string]bool, len(res.Blocked))
 	for _, h := range res.Blocked {
 		newly[h] = true
@@ -170,7 +208,7 @@ func planGroup(in *planInput, k groupKey, items []liveItem, bp *BlocklistPlan) e
 		c.Action = it.Action
 		switch it.Action {
 		case provider.NoOp:
-			bp.Unchanged++
+			out.unchanged++
 			continue
 		case provider.Create:
 			c.After = renderItem(in, it.ID, k.os, k.ht, it.Seq, it.Values, nil)
@@ -194,7 +232,7 @@ func planGroup(in *planInput, k groupKey, items []liveItem, bp *BlocklistPlan) e
 				c.Reasons = append(c.Reasons, fmt.Sprintf("%d repeated value(s) in the item", it.Duplicates))
 			}
 		}
-		bp.Changes = append(bp.Changes, c)
+		out.changes = append(out.changes, c)
 	}
 	return nil
 }
