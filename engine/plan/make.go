@@ -556,18 +556,31 @@ func desiredSet(bl *config.Blocklist, results map[string]*fetched, prov *provena
 		if len(bl.Sources) == 1 {
 			// Size each set once (no rehashing while it grows).
 			n := map[provider.HashType]int{}
+			var t provider.HashType
+			c := 0
 			for _, ind := range r.resp.Indicators {
-				n[ind.Type]++
+				if ind.Type != t { // runs of one type: one map write per run
+					n[t] += c
+					t, c = ind.Type, 0
+				}
+				c++
 			}
+			n[t] += c
 			for t, c := range n {
-				out[t] = make(map[string]struct{}, c)
+				if t != "" {
+					out[t] = make(map[string]struct{}, c)
+				}
 			}
 		}
+		var set map[string]struct{}
+		var setType provider.HashType
 		for h, ind := range r.resp.Indicators {
-			set := out[ind.Type]
-			if set == nil {
-				set = map[string]struct{}{}
-				out[ind.Type] = set
+			if set == nil || ind.Type != setType {
+				setType, set = ind.Type, out[ind.Type]
+				if set == nil {
+					set = map[string]struct{}{}
+					out[ind.Type] = set
+				}
 			}
 			set[h] = struct{}{}
 			prov.addFetched(h, ind.Incidents)
