@@ -11,6 +11,20 @@ import "fmt"
 // item of another list: Kibana item_ids are unique across agnostic lists);
 // new items skip them.
 func PackGroup(g Group, maxValues int, existing []Existing, desired []string, rank func(hash string) int64, taken ...int) (*Result, error) {
+	return packGroup(g, maxValues, existing, desired, nil, rank, taken)
+}
+
+// PackGroupChecked is PackGroup with a desired set checked beforehand
+// (NewDesired): the planner checks and indexes a blocklist's desired hashes
+// of a type once, not once per OS group.
+func PackGroupChecked(g Group, maxValues int, existing []Existing, desired *Desired, rank func(hash string) int64, taken ...int) (*Result, error) {
+	if desired == nil || desired.t != g.Type {
+		return nil, fmt.Errorf("pack: group %s: desired set is not of type %s", g, g.Type)
+	}
+	return packGroup(g, maxValues, existing, desired.hashes, desired, rank, taken)
+}
+
+func packGroup(g Group, maxValues int, existing []Existing, desired []string, checked *Desired, rank func(hash string) int64, taken []int) (*Result, error) {
 	if err := g.Validate(); err != nil {
 		return nil, fmt.Errorf("pack: group %s: %w", g, err)
 	}
@@ -29,7 +43,7 @@ func PackGroup(g Group, maxValues int, existing []Existing, desired []string, ra
 		ex.Seq = seq
 		items[i] = ex
 	}
-	res, err := pack(Input{Type: g.Type, Max: maxValues, Existing: items, Desired: desired, NewID: g.ID, Rank: rank, Taken: taken})
+	res, err := pack(Input{Type: g.Type, Max: maxValues, Existing: items, Desired: desired, Checked: checked, NewID: g.ID, Rank: rank, Taken: taken})
 	if err != nil {
 		return nil, fmt.Errorf("pack: group %s: %w", g, err)
 	}

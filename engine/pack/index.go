@@ -1,9 +1,46 @@
 package pack
 
 import (
+	"fmt"
 	"math/bits"
 	"slices"
+
+	"github.com/lumuctl/lumuctl/engine/provider"
 )
+
+// Desired is a desired set checked once and indexed: sorted lowercase hex
+// digests of one type, without repeats. The planner builds one per hash type
+// of a blocklist and packs each OS group with it (PackGroupChecked).
+type Desired struct {
+	t      provider.HashType
+	hashes []string
+	idx    sortedIndex
+}
+
+// NewDesired checks hashes (sorted, distinct, lowercase hex digests of type
+// t) and indexes them. hashes is kept, not copied: the caller must not
+// change it afterwards.
+func NewDesired(t provider.HashType, hashes []string) (*Desired, error) {
+	if t.HexLen() == 0 {
+		return nil, fmt.Errorf("pack: invalid hash type %q", t)
+	}
+	if !slices.IsSorted(hashes) {
+		return nil, fmt.Errorf("pack: desired %s hashes are not sorted", t)
+	}
+	if err := checkDesired(t, hashes, true, nil); err != nil {
+		return nil, fmt.Errorf("pack: %w", err)
+	}
+	return &Desired{t: t, hashes: hashes, idx: newSortedIndex(hashes)}, nil
+}
+
+// Hashes returns the checked hashes (read only).
+func (d *Desired) Hashes() []string { return d.hashes }
+
+// sameSlice reports whether a and b are the same slice (same elements in
+// the same memory), not merely equal.
+func sameSlice(a, b []string) bool {
+	return len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0])
+}
 
 // sortedIndex finds canonical hashes in a sorted slice of them without a
 // map: a table of where each leading hex prefix starts narrows a lookup to
@@ -88,3 +125,42 @@ var lowerHex = func() (t [256]uint8) {
 	}
 	return t
 }()
+
+// SortHashes sorts s in Go's string order. Hashes as the planner holds them
+// (lowercase hex) are first distributed by their leading hex digits, which
+// order them, so each value is compared only with the few sharing its
+// bucket; any other value makes it a plain sort.
+func SortHashes(s []string) {
+	if len(s) < 1024 {
+		slices.Sort(s)
+		return
+	}
+	b := min(bits.Len(uint(len(s))), 16)
+	shift := uint(16 - b)
+	start := make([]int32, 1<<b+1)
+	for _, v := range s {
+		p, ok := prefix16(v)
+		if !ok {
+			slices.Sort(s)
+			return
+		}
+		start[p>>shift+1]++
+	}
+	for i := 1; i < len(start); i++ {
+		start[i] += start[i-1]
+	}
+	next := slices.Clone(start[:len(start)-1])
+	out := make([]string, len(s))
+	for _, v := range s {
+		p, _ := prefix16(v)
+		k := p >> shift
+		out[next[k]] = v
+		next[k]++
+	}
+	for k := 0; k+1 < len(start); k++ {
+		if bucket := out[start[k]:start[k+1]]; len(bucket) > 1 {
+			slices.Sort(bucket)
+		}
+	}
+	copy(s, out)
+}

@@ -4,9 +4,12 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/lumuctl/lumuctl/engine/provider"
 )
 
 // TestSortedIndex checks find against a binary search of the whole slice,
@@ -75,4 +78,72 @@ func TestAscending(t *testing.T) {
 func hashForTest(i int) string {
 	s := sha256.Sum256([]byte{byte(i), byte(i >> 8)})
 	return hex.EncodeToString(s[:])
+}
+
+// TestSortHashes compares SortHashes with slices.Sort: hashes of every
+// size around the bucket threshold, clustered prefixes, repeats, and lists
+// with one value that is not lowercase hex (a plain sort).
+func TestSortHashes(t *testing.T) {
+	for _, n := range []int{0, 1, 5, 1023, 1024, 1025, 5000, 70000} {
+		for _, odd := range []string{"", "UPPER", "ab", "zz" + hashForTest(1)} {
+			s := make([]string, 0, n+1)
+			for i := 0; i < n; i++ {
+				h := hashForTest(i)
+				switch i % 7 {
+				case 0:
+					h = "0000" + h[4:]
+				case 1:
+					h = hashForTest(i - 1) // a repeat
+				}
+				s = append(s, h)
+			}
+			if odd != "" && n > 0 {
+				s[n/2] = odd
+			}
+			want := slices.Clone(s)
+			slices.Sort(want)
+			SortHashes(s)
+			if !slices.Equal(s, want) {
+				t.Fatalf("n=%d odd=%q: SortHashes differs from slices.Sort", n, odd)
+			}
+		}
+	}
+}
+
+// TestNewDesired: what NewDesired refuses, and that Pack refuses a checked
+// set that is not its Desired.
+func TestNewDesired(t *testing.T) {
+	a, b := hashForTest(1), hashForTest(2)
+	if a > b {
+		a, b = b, a
+	}
+	for _, tc := range []struct {
+		name   string
+		t      provider.HashType
+		hashes []string
+		want   string
+	}{
+		{"unsorted", provider.SHA256, []string{b, a}, "not sorted"},
+		{"repeat", provider.SHA256, []string{a, a}, "listed twice"},
+		{"upper case", provider.SHA256, []string{strings.ToUpper(a)}, "not lowercase hex"},
+		{"wrong type", provider.MD5, []string{a}, "characters"},
+		{"bad type", "crc32", nil, "invalid hash type"},
+	} {
+		if _, err := NewDesired(tc.t, tc.hashes); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: NewDesired error %v, want one saying %q", tc.name, err, tc.want)
+		}
+	}
+	d, err := NewDesired(provider.SHA256, []string{a, b})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Pack(Input{Type: provider.SHA256, Max: 10, Desired: []string{a, b}, Checked: d}); err == nil {
+		t.Errorf("Pack accepted a checked set that is an equal copy, not its Desired")
+	}
+	if _, err := Pack(Input{Type: provider.SHA256, Max: 10, Desired: d.Hashes(), Checked: d, NewID: func(seq int) (string, error) { return fmt.Sprint("id-", seq), nil }}); err != nil {
+		t.Errorf("Pack refused its checked Desired: %v", err)
+	}
+	if _, err := PackGroupChecked(Group{Namespace: "n", Blocklist: "b", OS: "windows", Type: provider.MD5}, 10, nil, d, nil); err == nil {
+		t.Errorf("PackGroupChecked accepted a sha256 set for an md5 group")
+	}
 }

@@ -80,6 +80,9 @@ type Input struct {
 	Existing []Existing
 	// Desired is the desired set D, in any order, without duplicates.
 	Desired []string
+	// Checked, when set, is Desired checked beforehand (NewDesired, with
+	// Desired its hashes): pack then neither checks nor indexes it again.
+	Checked *Desired
 	// NewID returns the item_id for a new item with the given seq. Only
 	// called when an item is created; may be nil otherwise.
 	NewID func(seq int) (string, error)
@@ -441,30 +444,27 @@ func classify(in Input) (*classified, error) {
 	// The planner passes Desired sorted: values are then found through a
 	// prefix table (sortedIndex; no map of every desired hash, built again
 	// for each OS).
-	sorted := slices.IsSorted(in.Desired)
-	var index map[string]int32
-	if !sorted {
-		index = make(map[string]int32, len(in.Desired))
-	}
 	flags := make([]uint8, len(in.Desired)) // isClaimed, isPresent
 	foreign := map[string]struct{}{}
-	for i, h := range in.Desired {
-		if err := checkHash(in.Type, h); err != nil {
+	var index map[string]int32
+	var idx sortedIndex
+	sorted := true
+	if in.Checked != nil {
+		if in.Checked.t != in.Type || !sameSlice(in.Checked.hashes, in.Desired) {
+			return nil, fmt.Errorf("the checked desired set is not Desired of type %s", in.Type)
+		}
+		idx = in.Checked.idx
+	} else {
+		sorted = slices.IsSorted(in.Desired)
+		if !sorted {
+			index = make(map[string]int32, len(in.Desired))
+		}
+		if err := checkDesired(in.Type, in.Desired, sorted, index); err != nil {
 			return nil, err
 		}
 		if sorted {
-			if i > 0 && in.Desired[i-1] == h {
-				return nil, fmt.Errorf("desired hash %s listed twice", h)
-			}
-			continue
+			idx = newSortedIndex(in.Desired)
 		}
-		if index[h] = int32(i); len(index) != i+1 {
-			return nil, fmt.Errorf("desired hash %s listed twice", h)
-		}
-	}
-	var idx sortedIndex
-	if sorted {
-		idx = newSortedIndex(in.Desired)
 	}
 	// see marks n present and returns its index in in.Desired, or -1
 	// when it is not desired.
@@ -779,6 +779,27 @@ func appendSpellings(dst []string, run []spelling) []string {
 func normalize(v string) string { return provider.NormalizeHash(v) }
 
 // checkHash reports whether h is a lowercase hex digest of type t.
+// checkDesired checks every desired hash and that none is listed twice:
+// with sorted, by comparing neighbours; otherwise by filling index (hash
+// to position).
+func checkDesired(t provider.HashType, desired []string, sorted bool, index map[string]int32) error {
+	for i, h := range desired {
+		if err := checkHash(t, h); err != nil {
+			return err
+		}
+		if sorted {
+			if i > 0 && desired[i-1] == h {
+				return fmt.Errorf("desired hash %s listed twice", h)
+			}
+			continue
+		}
+		if index[h] = int32(i); len(index) != i+1 {
+			return fmt.Errorf("desired hash %s listed twice", h)
+		}
+	}
+	return nil
+}
+
 func checkHash(t provider.HashType, h string) error {
 	if len(h) != t.HexLen() {
 		return fmt.Errorf("desired %s hash %q has %d characters, want %d", t, h, len(h), t.HexLen())

@@ -341,6 +341,20 @@ func checkPack(t *testing.T, r *rand.Rand, label string, in Input, st *packStats
 	}
 	st.maxSlack = max(st.maxSlack, w-bound)
 
+	// The desired set checked beforehand (NewDesired, as the planner
+	// does) packs exactly as the same set checked by Pack.
+	sorted := slices.Clone(in.Desired)
+	slices.Sort(sorted)
+	d, err := NewDesired(in.Type, sorted)
+	if err != nil {
+		t.Fatalf("%s: NewDesired: %v", label, err)
+	}
+	plain, err1 := Pack(Input{Type: in.Type, Max: in.Max, Existing: in.Existing, Desired: sorted, NewID: in.NewID, Rank: in.Rank, Taken: in.Taken})
+	checked, err2 := Pack(Input{Type: in.Type, Max: in.Max, Existing: in.Existing, Desired: sorted, Checked: d, NewID: in.NewID, Rank: in.Rank, Taken: in.Taken})
+	if err1 != nil || err2 != nil || !reflect.DeepEqual(plain, checked) {
+		t.Errorf("%s: packing with the checked desired set differs: %v, %v", label, err1, err2)
+	}
+
 	again, err := Pack(Input{Type: in.Type, Max: in.Max, Existing: asExisting(res), Desired: in.Desired, NewID: newID})
 	if err != nil {
 		t.Fatalf("%s: second pass: %v", label, err)

@@ -32,8 +32,9 @@ type planInput struct {
 	// taken are, per group, seqs whose item_id an item of another list
 	// holds: new items skip them (see avoidTaken).
 	taken map[groupKey][]int
-	// sorted caches sortedDesired.
-	sorted map[provider.HashType][]string
+	// sorted caches sortedDesired, checked checkedDesired.
+	sorted  map[provider.HashType][]string
+	checked map[provider.HashType]*pack.Desired
 }
 
 type groupKey struct {
@@ -98,7 +99,9 @@ func planBlocklist(in planInput) (BlocklistPlan, error) {
 	// the sorted desired sets exist): planned in parallel, one per core,
 	// each into its own groupPlan, merged in key order.
 	for _, k := range keys {
-		in.sortedDesired(k.ht)
+		if _, err := in.checkedDesired(k.ht); err != nil {
+			return bp, fmt.Errorf("internal error: %w", err)
+		}
 	}
 	parts := make([]groupPlan, len(keys))
 	errs := make([]error, len(keys))
@@ -143,8 +146,10 @@ type groupPlan struct {
 func planGroup(in *planInput, k groupKey, items []liveItem, out *groupPlan) error {
 	wanted := !in.orphan && containsStr(in.osTypes, k.os)
 	var desired []string
+	var checked *pack.Desired
 	if wanted {
-		desired = in.sortedDesired(k.ht)
+		checked = in.checked[k.ht]
+		desired = checked.Hashes()
 	}
 	byID := map[string]liveItem{}
 	existing := make([]pack.Existing, 0, len(items))
@@ -178,7 +183,14 @@ func planGroup(in *planInput, k groupKey, items []liveItem, out *groupPlan) erro
 	if max <= 0 {
 		max = pack.MaxValuesLimit
 	}
-	res, err := pack.PackGroup(pack.Group{Namespace: in.ns, Blocklist: in.name, OS: k.os, Type: k.ht}, max, existing, desired, in.rank, in.taken[k]...)
+	g := pack.Group{Namespace: in.ns, Blocklist: in.name, OS: k.os, Type: k.ht}
+	var res *pack.Result
+	var err error
+	if checked != nil {
+		res, err = pack.PackGroupChecked(g, max, existing, checked, in.rank, in.taken[k]...)
+	} else {
+		res, err = pack.PackGroup(g, max, existing, nil, in.rank, in.taken[k]...)
+	}
 	if err != nil {
 		// Inputs were validated by config and splitOwnedID; a failure here
 		// is a bug, and planning must not guess.
@@ -255,6 +267,24 @@ func itemValues(it provider.Item) []string {
 	return ItemValues(it)
 }
 
+// checkedDesired returns the desired hashes of type ht checked and indexed
+// for pack (pack.NewDesired): once per blocklist and type, shared by its OS
+// groups (read only).
+func (in *planInput) checkedDesired(ht provider.HashType) (*pack.Desired, error) {
+	if d, ok := in.checked[ht]; ok {
+		return d, nil
+	}
+	d, err := pack.NewDesired(ht, in.sortedDesired(ht))
+	if err != nil {
+		return nil, err
+	}
+	if in.checked == nil {
+		in.checked = map[provider.HashType]*pack.Desired{}
+	}
+	in.checked[ht] = d
+	return d, nil
+}
+
 // sortedDesired returns the desired hashes of type ht, sorted: computed
 // once per blocklist and shared by its OS groups (read only).
 func (in *planInput) sortedDesired(ht provider.HashType) []string {
@@ -266,7 +296,7 @@ func (in *planInput) sortedDesired(ht provider.HashType) []string {
 	for h := range set {
 		s = append(s, h)
 	}
-	slices.Sort(s)
+	pack.SortHashes(s)
 	if in.sorted == nil {
 		in.sorted = map[provider.HashType][]string{}
 	}
