@@ -81,11 +81,13 @@ func (x sortedIndex) find(v string) (int, bool) {
 	}
 	b := p >> x.shift
 	lo, hi := int(x.start[b]), int(x.start[b+1])
-	if hi-lo <= 8 {
-		// The usual bucket: a few values, told apart by equality, which
-		// stops at the first differing word, not by ordering.
+	if hi-lo <= 8 && len(v) >= 8 {
+		// The usual bucket: a few values, told apart by their first eight
+		// bytes as one word (inline; the bucket shares at most four), then
+		// by equality, not by ordering.
+		w := word8(v)
 		for k := lo; k < hi; k++ {
-			if x.vals[k] == v {
+			if c := x.vals[k]; len(c) == len(v) && word8(c) == w && c == v {
 				return k, true
 			}
 		}

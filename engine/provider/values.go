@@ -104,6 +104,16 @@ func (l *ValueLists) Decode(raw []byte) ([]string, bool) {
 	return vals, ok
 }
 
+// DecodeValuesLike is DecodeValues, returning known itself when raw is
+// the compact JSON of that (non-empty) list: an item read again as it was
+// last written costs one comparison, no allocation.
+func DecodeValuesLike(raw []byte, known []string) ([]string, bool) {
+	if len(known) > 0 && compactJSONOf(known, raw) {
+		return known, true
+	}
+	return DecodeValues(raw)
+}
+
 // compactJSONOf reports whether raw is exactly the compact JSON array of
 // vals, strings that DecodeValues returned (no character needs escaping):
 // then DecodeValues(raw) is vals.

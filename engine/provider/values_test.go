@@ -140,3 +140,23 @@ func TestCompactJSONOf(t *testing.T) {
 		t.Errorf("compactJSONOf of the empty list")
 	}
 }
+
+// TestDecodeValuesLike: known itself for its compact JSON, a decoded list
+// for anything else (other values, other spacing), and DecodeValues's
+// answer for an empty known.
+func TestDecodeValuesLike(t *testing.T) {
+	known := []string{"ab", "cd"}
+	if got, ok := DecodeValuesLike([]byte(`["ab","cd"]`), known); !ok || &got[0] != &known[0] {
+		t.Errorf("compact JSON of known: got %q (shared %v), want known itself", got, ok && &got[0] == &known[0])
+	}
+	for _, raw := range []string{`["ab", "cd"]`, `["ab","ce"]`, `["ab"]`} {
+		got, ok := DecodeValuesLike([]byte(raw), known)
+		want, wantOK := DecodeValues([]byte(raw))
+		if ok != wantOK || !slices.Equal(got, want) || (len(got) > 0 && &got[0] == &known[0]) {
+			t.Errorf("DecodeValuesLike(%s) = %q, %v; want a decoded %q", raw, got, ok, want)
+		}
+	}
+	if got, ok := DecodeValuesLike([]byte(`[]`), nil); !ok || got == nil || len(got) != 0 {
+		t.Errorf("DecodeValuesLike([], nil) = %#v, %v; want an empty non-nil list", got, ok)
+	}
+}

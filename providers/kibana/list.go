@@ -261,7 +261,11 @@ func (c *Client) takeItem(st *listState, thisQuery map[string]bool, w *wireItem,
 	if w.ListID != "" && w.ListID != ListID {
 		return false, fmt.Errorf("item %q belongs to list %q, not %s", w.ItemID, w.ListID, ListID)
 	}
-	it, err := w.toItem()
+	var like *provider.Item
+	if k, ok := st.known[w.ItemID]; ok {
+		like = &k
+	}
+	it, err := w.toItemLike(like)
 	if err != nil {
 		return false, err
 	}

@@ -62,7 +62,11 @@ func decodeItem(raw []byte) (provider.Item, error) {
 }
 
 // toItem converts w, refusing items that cannot be managed safely.
-func (w *wireItem) toItem() (provider.Item, error) {
+func (w *wireItem) toItem() (provider.Item, error) { return w.toItemLike(nil) }
+
+// toItemLike is toItem sharing the value lists of known (the item as the
+// state recorded it; may be nil) that are the same, without decoding them.
+func (w *wireItem) toItemLike(known *provider.Item) (provider.Item, error) {
 	switch {
 	case w.ID == "":
 		return provider.Item{}, fmt.Errorf("item %q has no id", w.ItemID)
@@ -94,7 +98,11 @@ func (w *wireItem) toItem() (provider.Item, error) {
 			}
 			pe.Value = []string{s}
 		default:
-			if vals, ok := provider.DecodeValues(v); ok {
+			var like []string
+			if known != nil && i < len(known.Entries) {
+				like = known.Entries[i].Value
+			}
+			if vals, ok := provider.DecodeValuesLike(v, like); ok {
 				pe.Value = vals // the usual list of plain hashes, in one pass
 				break
 			}
