@@ -583,8 +583,10 @@ func desiredSet(bl *config.Blocklist, results map[string]*fetched, prov *provena
 				}
 			}
 			set[h] = struct{}{}
-			prov.addFetched(h, ind.Incidents)
 		}
+		// The incidents of each hash are taken from the answer only for
+		// the hashes the plan's provenance needs (see materialize).
+		prov.addFetchedSet(r.resp.Indicators)
 	}
 	return out, empty
 }
@@ -757,6 +759,10 @@ type provenanceBuilder struct {
 	// single[i] is the shared one-element set {i} (capacity 1: an append
 	// copies it), so a hash with one incident costs no allocation.
 	single [][]int
+	// fetched are the sources' answers (desiredSet): their hashes' refs
+	// are added only when materialized, so a plan without changes does not
+	// build an entry for each of its hundreds of thousands of hashes.
+	fetched []map[string]*provider.Indicator
 }
 
 func newProvenanceBuilder() *provenanceBuilder {
@@ -802,6 +808,31 @@ func (b *provenanceBuilder) add(h string, refs []provider.IncidentRef) { b.addRe
 // while the plan is made.
 func (b *provenanceBuilder) addFetched(h string, refs []provider.IncidentRef) {
 	b.addRefs(h, refs, true)
+}
+
+// addFetchedSet records that a source's answer produced its hashes; their
+// refs are added by materialize or materializeAll.
+func (b *provenanceBuilder) addFetchedSet(inds map[string]*provider.Indicator) {
+	b.fetched = append(b.fetched, inds)
+}
+
+// materialize adds the fetched refs of h (adding twice changes nothing:
+// addRefs keeps a set).
+func (b *provenanceBuilder) materialize(h string) {
+	for _, m := range b.fetched {
+		if ind := m[h]; ind != nil {
+			b.addFetched(h, ind.Incidents)
+		}
+	}
+}
+
+// materializeAll adds the fetched refs of every hash.
+func (b *provenanceBuilder) materializeAll() {
+	for _, m := range b.fetched {
+		for h, ind := range m {
+			b.addFetched(h, ind.Incidents)
+		}
+	}
 }
 
 func (b *provenanceBuilder) addRefs(h string, refs []provider.IncidentRef, byAddr bool) {
@@ -921,6 +952,17 @@ func setProvenance(p *Plan, provs map[string]*provenanceBuilder, prior Prior) {
 		if cur == nil { // orphan, or destroy
 			bp.Provenance = Provenance{Hashes: map[string][]int{}}
 			continue
+		}
+		// Only a plan that writes compares the kept hashes: it needs every
+		// hash's incidents; otherwise only the changed ones are built.
+		if writes {
+			cur.materializeAll()
+		} else {
+			for _, set := range []map[string]bool{added, seen, redo} {
+				for h := range set {
+					cur.materialize(h)
+				}
+			}
 		}
 		// The kept hashes are compared with the state in one read.
 		var recorded map[string][]provider.IncidentRef
