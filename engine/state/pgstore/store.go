@@ -162,13 +162,17 @@ func (s *Store) Init() (created bool, err error) {
 	return created, s.ci.wrap("create state", err)
 }
 
+// ensureStateSQL inserts the namespace's state row ($1) with lineage $2 if
+// it is missing.
+const ensureStateSQL = `INSERT INTO %[1]s.states (namespace, lineage, serial) VALUES ($1, $2, 0) ON CONFLICT (namespace) DO NOTHING`
+
 // ensureState inserts the namespace's state row if missing.
 func (s *Store) ensureState(ctx context.Context, q querier) (bool, error) {
 	lineage, err := state.NewLineage()
 	if err != nil {
 		return false, err
 	}
-	tag, err := q.Exec(ctx, s.sql(`INSERT INTO %[1]s.states (namespace, lineage, serial) VALUES ($1, $2, 0) ON CONFLICT (namespace) DO NOTHING`), s.namespace, lineage)
+	tag, err := q.Exec(ctx, s.sql(ensureStateSQL), s.namespace, lineage)
 	if err != nil {
 		return false, err
 	}

@@ -1,6 +1,7 @@
 package pgstore
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -27,6 +28,25 @@ type writer struct {
 
 	mu   sync.Mutex
 	conn *pgx.Conn // nil after Unlock
+	// stateRow is true once a transaction of this writer created or found
+	// the namespace's states row: it then exists until Unlock (only Replace
+	// deletes it, and inserts it again in the same transaction).
+	stateRow bool
+	// mine are the journal entries this writer wrote in this session, by
+	// seq (see journaled).
+	mine map[uint64]journaled
+}
+
+// journaled is a journal entry as this writer wrote it, with the xmin of
+// the row version that holds it. While the row has that xmin, it is that
+// version, so it holds exactly this entry: any change to the row (by
+// anyone) makes a new row version with another xmin. JournalDone and
+// Commit's ClearDone then need not read the entry back: they act on the
+// row in the same statement that checks its xmin, and fall back to reading
+// and checking it, as for an entry of an earlier run, when it differs.
+type journaled struct {
+	entry state.JournalEntry
+	xmin  uint32
 }
 
 var (
@@ -41,6 +61,11 @@ func (w *writer) Info() state.LockInfo { return w.info }
 func (w *writer) do(what string, fn func(ctx context.Context, tx pgx.Tx) error) (uint64, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	return w.doLocked(what, fn)
+}
+
+// doLocked is do for a caller that holds w.mu.
+func (w *writer) doLocked(what string, fn func(ctx context.Context, tx pgx.Tx) error) (uint64, error) {
 	if w.conn == nil {
 		return 0, state.ErrUnlocked
 	}
@@ -64,7 +89,39 @@ func (w *writer) do(what string, fn func(ctx context.Context, tx pgx.Tx) error) 
 		}
 		return 0, w.s.ci.wrap(what, err)
 	}
+	w.stateRow = true
 	return uint64(serial), nil
+}
+
+// batch sends the statements queue adds in one round trip, as one
+// transaction: a batch is one implicit transaction, committed at its end
+// (after its last statement) or, when a statement fails, rolled back
+// whole. Unless this writer has seen the namespace's states row, the batch
+// creates it first. The statements bump the serial themselves. Errors are
+// wrapped as do wraps them. The caller holds w.mu.
+func (w *writer) batch(what string, queue func(b *pgx.Batch)) error {
+	if w.conn == nil {
+		return state.ErrUnlocked
+	}
+	ctx := context.Background()
+	b := &pgx.Batch{}
+	if !w.stateRow {
+		lineage, err := state.NewLineage()
+		if err != nil {
+			return err
+		}
+		b.Queue(w.s.sql(ensureStateSQL), w.s.namespace, lineage)
+	}
+	queue(b)
+	if err := w.conn.SendBatch(ctx, b).Close(); err != nil {
+		var ce *state.CorruptError
+		if errors.Is(err, state.ErrNoJournalEntry) || errors.As(err, &ce) || errors.Is(err, errInput) {
+			return err
+		}
+		return w.s.ci.wrap(what, err)
+	}
+	w.stateRow = true
+	return nil
 }
 
 // errInput marks errors about the caller's data (not the database).
@@ -107,6 +164,18 @@ func (w *writer) Backup() error {
 	return nil
 }
 
+// journalBeginSQL takes the next journal seq, bumps the serial and inserts
+// the entry in one statement: the body is the entry's JSON, whose first
+// field is the seq, put together from the seq taken and the rest of the
+// JSON ($2, everything after `{"seq":0`).
+const journalBeginSQL = `WITH s AS (
+		UPDATE %[1]s.states SET journal_seq = journal_seq + 1, serial = serial + 1 WHERE namespace = $1 RETURNING journal_seq)
+	INSERT INTO %[1]s.journal (namespace, seq, body) SELECT $1, journal_seq, '{"seq":' || journal_seq || $2 FROM s
+	RETURNING seq, xmin`
+
+// seqPrefix is how a JournalEntry with Seq 0 encodes: its first field.
+var seqPrefix = []byte(`{"seq":0`)
+
 func (w *writer) JournalBegin(e state.JournalEntry) (uint64, error) {
 	if e.Time.IsZero() {
 		e.Time = time.Now().UTC()
@@ -115,29 +184,147 @@ func (w *writer) JournalBegin(e state.JournalEntry) (uint64, error) {
 	if err := state.ValidateJournal(e); err != nil {
 		return 0, fmt.Errorf("journal begin: %w", err)
 	}
-	var seq uint64
-	_, err := w.do("journal begin", func(ctx context.Context, tx pgx.Tx) error {
-		var n int64
-		if err := tx.QueryRow(ctx, w.s.sql(`UPDATE %[1]s.states SET journal_seq = journal_seq + 1 WHERE namespace = $1 RETURNING journal_seq`), w.s.namespace).Scan(&n); err != nil {
-			return err
-		}
-		seq = uint64(n)
-		e.Seq = seq
-		data, err := json.Marshal(e)
-		if err != nil {
-			return err
-		}
-		_, err = tx.Exec(ctx, w.s.sql(`INSERT INTO %[1]s.journal (namespace, seq, body) VALUES ($1, $2, $3)`), w.s.namespace, n, string(data))
-		return err
+	e.Seq = 0
+	data, err := json.Marshal(e)
+	if err != nil {
+		return 0, fmt.Errorf("journal begin: %w", err)
+	}
+	rest, ok := bytes.CutPrefix(data, seqPrefix)
+	if !ok {
+		return 0, fmt.Errorf("journal begin: the entry does not encode with its seq first: %.20s", data)
+	}
+	// One round trip: one statement (and, in a writer's first
+	// transaction, the states row created before it).
+	var seq int64
+	var xmin uint32
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	err = w.batch("journal begin", func(b *pgx.Batch) {
+		b.Queue(w.s.sql(journalBeginSQL), w.s.namespace, string(rest)).QueryRow(func(row pgx.Row) error {
+			return row.Scan(&seq, &xmin)
+		})
 	})
 	if err != nil {
 		return 0, fmt.Errorf("journal begin %s %s: %w", e.Op, e.ItemID, err)
 	}
-	return seq, nil
+	e.Seq = uint64(seq)
+	if w.mine == nil {
+		w.mine = map[uint64]journaled{}
+	}
+	// A copy: the caller's item may change after this returns; the row
+	// holds it as it was.
+	if e.Item != nil {
+		it := *e.Item
+		it.Item = cloneItem(it.Item)
+		e.Item = &it
+	}
+	w.mine[e.Seq] = journaled{entry: e, xmin: xmin}
+	return e.Seq, nil
+}
+
+// cloneItem copies it and the slices it holds.
+func cloneItem(it provider.Item) provider.Item {
+	it.OSTypes = slices.Clone(it.OSTypes)
+	it.Tags = slices.Clone(it.Tags)
+	it.Entries = slices.Clone(it.Entries)
+	for i := range it.Entries {
+		it.Entries[i].Value = slices.Clone(it.Entries[i].Value)
+	}
+	return it
+}
+
+// journalDoneSQL marks a journal entry done ($3: its new body) and records
+// its item (putDoneItem: $5, $6) or forgets it (deleteDoneItem: $5), in one
+// statement that changes nothing unless the entry's row is the version
+// this writer wrote ($4: its xmin) and the states row exists. It returns
+// the xmin of the entry's new row version, or no row when it changed
+// nothing.
+func journalDoneSQL(item string) string {
+	return `WITH j AS (
+		UPDATE %[1]s.journal SET body = $3 WHERE namespace = $1 AND seq = $2 AND xmin = $4
+			AND EXISTS (SELECT 1 FROM %[1]s.states WHERE namespace = $1)
+		RETURNING xmin),
+	s AS (UPDATE %[1]s.states SET serial = serial + 1 WHERE namespace = $1 AND EXISTS (SELECT 1 FROM j)),
+	i AS (` + item + `)
+	SELECT xmin FROM j`
+}
+
+var (
+	putDoneItemSQL = journalDoneSQL(`INSERT INTO %[1]s.items (namespace, item_id, body) SELECT $1, $5, $6 FROM j
+		ON CONFLICT (namespace, item_id) DO UPDATE SET body = EXCLUDED.body`)
+	deleteDoneItemSQL = journalDoneSQL(`DELETE FROM %[1]s.items WHERE namespace = $1 AND item_id = $5 AND EXISTS (SELECT 1 FROM j)`)
+)
+
+// done returns the entry e marked done with result, and the body of its
+// item to record (nil for a delete).
+func done(seq uint64, e state.JournalEntry, result provider.Item) (state.JournalEntry, []byte, error) {
+	e.Done, e.DoneTime = true, time.Now().UTC()
+	if e.Op == provider.Delete {
+		return e, nil, nil
+	}
+	it := *e.Item
+	if result.ItemID == "" {
+		// Only the identity came back: keep the journaled body.
+		it.Item.ID, it.Item.Version = result.ID, result.Version
+	} else if result.ItemID != e.ItemID {
+		return e, nil, &inputError{fmt.Sprintf("result has item_id %q, journal entry %d is for %q", result.ItemID, seq, e.ItemID)}
+	} else {
+		it.Item = result
+	}
+	e.ResultID, e.ResultVersion = it.Item.ID, it.Item.Version
+	data, err := json.Marshal(it)
+	return e, data, err
 }
 
 func (w *writer) JournalDone(seq uint64, result provider.Item) error {
-	_, err := w.do("journal done", func(ctx context.Context, tx pgx.Tx) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if j, ok := w.mine[seq]; ok && !j.entry.Done {
+		// Written by this writer: one statement, if the row is still the
+		// one it wrote.
+		e, item, err := done(seq, j.entry, result)
+		if err != nil {
+			return fmt.Errorf("journal done %d: %w", seq, err)
+		}
+		data, err := json.Marshal(e)
+		if err != nil {
+			return fmt.Errorf("journal done %d: %w", seq, err)
+		}
+		q, args := putDoneItemSQL, []any{w.s.namespace, int64(seq), string(data), j.xmin, e.ItemID, string(item)}
+		if item == nil {
+			q, args = deleteDoneItemSQL, args[:5]
+		}
+		var xmin uint32
+		found := false
+		err = w.batch("journal done", func(b *pgx.Batch) {
+			b.Queue(w.s.sql(q), args...).Query(func(rows pgx.Rows) error {
+				for rows.Next() {
+					if err := rows.Scan(&xmin); err != nil {
+						return err
+					}
+					found = true
+				}
+				return rows.Err()
+			})
+		})
+		if err != nil {
+			return fmt.Errorf("journal done %d: %w", seq, err)
+		}
+		if found {
+			w.mine[seq] = journaled{entry: e, xmin: xmin}
+			return nil
+		}
+		// The row changed, or is gone: nothing was written; read it.
+		delete(w.mine, seq)
+	}
+	return w.journalDoneRead(seq, result)
+}
+
+// journalDoneRead is JournalDone for an entry this writer did not write
+// (or whose row changed since): it reads the entry, checks it and marks
+// it done. The caller holds w.mu.
+func (w *writer) journalDoneRead(seq uint64, result provider.Item) error {
+	_, err := w.doLocked("journal done", func(ctx context.Context, tx pgx.Tx) error {
 		var body []byte
 		err := tx.QueryRow(ctx, w.s.sql(`SELECT body FROM %[1]s.journal WHERE namespace = $1 AND seq = $2 FOR UPDATE`), w.s.namespace, int64(seq)).Scan(&body)
 		if errors.Is(err, pgx.ErrNoRows) {
@@ -154,30 +341,16 @@ func (w *writer) JournalDone(seq uint64, result provider.Item) error {
 		if err != nil {
 			return w.s.corrupt(fmt.Sprintf("journal[%d]", seq), err)
 		}
-		e.Done, e.DoneTime = true, time.Now().UTC()
-		switch e.Op {
-		case provider.Delete:
+		e, item, err := done(seq, e, result)
+		if err != nil {
+			return err
+		}
+		if item == nil {
 			if _, err := tx.Exec(ctx, w.s.sql(`DELETE FROM %[1]s.items WHERE namespace = $1 AND item_id = $2`), w.s.namespace, e.ItemID); err != nil {
 				return err
 			}
-		default:
-			it := *e.Item
-			if result.ItemID == "" {
-				// Only the identity came back: keep the journaled body.
-				it.Item.ID, it.Item.Version = result.ID, result.Version
-			} else if result.ItemID != e.ItemID {
-				return &inputError{fmt.Sprintf("result has item_id %q, journal entry %d is for %q", result.ItemID, seq, e.ItemID)}
-			} else {
-				it.Item = result
-			}
-			e.ResultID, e.ResultVersion = it.Item.ID, it.Item.Version
-			data, err := json.Marshal(it)
-			if err != nil {
-				return err
-			}
-			if err := w.putItem(ctx, tx, e.ItemID, data); err != nil {
-				return err
-			}
+		} else if err := w.putItem(ctx, tx, e.ItemID, item); err != nil {
+			return err
 		}
 		data, err := json.Marshal(e)
 		if err != nil {
@@ -199,16 +372,21 @@ func (w *writer) putItem(ctx context.Context, tx pgx.Tx, id string, data []byte)
 }
 
 func (w *writer) JournalClear(seqs ...uint64) error {
-	_, err := w.do("journal clear", func(ctx context.Context, tx pgx.Tx) error {
-		list := make([]int64, len(seqs))
-		for i, s := range seqs {
-			list[i] = int64(s)
-		}
-		_, err := tx.Exec(ctx, w.s.sql(`DELETE FROM %[1]s.journal WHERE namespace = $1 AND seq = ANY($2)`), w.s.namespace, list)
-		return err
+	list := make([]int64, len(seqs))
+	for i, s := range seqs {
+		list[i] = int64(s)
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	err := w.batch("journal clear", func(b *pgx.Batch) {
+		b.Queue(w.s.sql(`DELETE FROM %[1]s.journal WHERE namespace = $1 AND seq = ANY($2)`), w.s.namespace, list)
+		b.Queue(w.s.sql(`UPDATE %[1]s.states SET serial = serial + 1 WHERE namespace = $1`), w.s.namespace)
 	})
 	if err != nil {
 		return fmt.Errorf("journal clear: %w", err)
+	}
+	for _, s := range seqs {
+		delete(w.mine, s)
 	}
 	return nil
 }
@@ -228,14 +406,8 @@ func (w *writer) Commit(c state.Commit) (uint64, error) {
 				return err
 			}
 		}
-		for _, it := range c.Put {
-			data, err := json.Marshal(it)
-			if err != nil {
-				return err
-			}
-			if err := w.putItem(ctx, tx, it.Item.ItemID, data); err != nil {
-				return err
-			}
+		if err := w.s.putItems(ctx, tx, c.Put); err != nil {
+			return err
 		}
 		for _, bl := range slices.Sorted(maps.Keys(prov)) {
 			if err := w.s.writeProvenance(ctx, tx, bl, prov[bl]); err != nil {
@@ -282,7 +454,7 @@ func (w *writer) Commit(c state.Commit) (uint64, error) {
 			}
 		}
 		if c.ClearDone {
-			if err := w.s.clearDone(ctx, tx); err != nil {
+			if err := w.clearDone(ctx, tx); err != nil {
 				return err
 			}
 		}
@@ -291,7 +463,65 @@ func (w *writer) Commit(c state.Commit) (uint64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("commit state: %w", err)
 	}
+	if c.ClearDone {
+		w.mu.Lock()
+		for seq, j := range w.mine {
+			if j.entry.Done {
+				delete(w.mine, seq)
+			}
+		}
+		w.mu.Unlock()
+	}
 	return serial, nil
+}
+
+// putItems stores items in one statement (the last of one item_id wins, as
+// if they were stored one after the other).
+func (s *Store) putItems(ctx context.Context, tx pgx.Tx, items []state.Item) error {
+	if len(items) == 0 {
+		return nil
+	}
+	at := make(map[string]int, len(items))
+	ids := make([]string, 0, len(items))
+	bodies := make([]string, 0, len(items))
+	for _, it := range items {
+		data, err := json.Marshal(it)
+		if err != nil {
+			return err
+		}
+		if i, ok := at[it.Item.ItemID]; ok {
+			bodies[i] = string(data)
+			continue
+		}
+		at[it.Item.ItemID] = len(ids)
+		ids = append(ids, it.Item.ItemID)
+		bodies = append(bodies, string(data))
+	}
+	_, err := tx.Exec(ctx, s.sql(`INSERT INTO %[1]s.items (namespace, item_id, body) SELECT $1, * FROM unnest($2::text[], $3::text[])
+		ON CONFLICT (namespace, item_id) DO UPDATE SET body = EXCLUDED.body`), s.namespace, ids, bodies)
+	return err
+}
+
+// clearDone deletes the journal entries marked done: first, in one
+// statement, those this writer marked done whose rows are still the
+// versions it wrote (w.mine), then every other entry that reads as done
+// (each checked as Snapshot checks it). The caller holds w.mu.
+func (w *writer) clearDone(ctx context.Context, tx pgx.Tx) error {
+	var seqs []int64
+	var xmins []uint32
+	for seq, j := range w.mine {
+		if j.entry.Done {
+			seqs = append(seqs, int64(seq))
+			xmins = append(xmins, j.xmin)
+		}
+	}
+	if len(seqs) > 0 {
+		if _, err := tx.Exec(ctx, w.s.sql(`DELETE FROM %[1]s.journal j USING unnest($2::bigint[], $3::xid[]) AS m(seq, xmin)
+			WHERE j.namespace = $1 AND j.seq = m.seq AND j.xmin = m.xmin`), w.s.namespace, seqs, xmins); err != nil {
+			return err
+		}
+	}
+	return w.s.clearDone(ctx, tx)
 }
 
 func (s *Store) clearDone(ctx context.Context, tx pgx.Tx) error {
@@ -397,6 +627,8 @@ func (w *writer) Replace(d *state.Dump) error {
 	}
 	ctx := context.Background()
 	s, ns := w.s, w.s.namespace
+	// The journal is replaced: whatever this writer wrote is gone.
+	w.mine = nil
 	err = pgx.BeginFunc(ctx, w.conn, func(tx pgx.Tx) error {
 		serial := int64(d.Serial)
 		var cur int64
