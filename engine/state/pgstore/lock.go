@@ -87,7 +87,7 @@ func (s *Store) Lock(ctx context.Context, opts state.LockOptions) (state.Writer,
 // fastCompression makes the session compress the large values it writes
 // (journal entries and items, about 67 KB of JSON for an item of 1,000
 // sha256) with lz4 instead of pglz, where the server has it (PostgreSQL 14
-// or later built with lz4, as the usual packages are): the same size, and
+// or later built with lz4, as Debian's packages are): the same size, and
 // a third of the server's CPU for the writes of an apply. A server that
 // refuses the setting (older, or built without lz4) keeps pglz; values
 // already stored keep their compression, and any server that wrote them
