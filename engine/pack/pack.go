@@ -619,11 +619,17 @@ func classify(in Input) (*classified, error) {
 		}
 	}
 	if in.Rank != nil && len(c.adds) > 1 {
-		ranks := make(map[string]int64, len(c.adds))
-		for _, h := range c.adds {
-			ranks[h] = in.Rank(h)
+		// Each rank once, sorted with its hash and position (ties keep
+		// value order, as a stable sort would), not looked up in a map at
+		// every comparison of a stable sort.
+		ranked := make([]rankedHash, len(c.adds))
+		for i, h := range c.adds {
+			ranked[i] = rankedHash{h, in.Rank(h), i}
 		}
-		slices.SortStableFunc(c.adds, func(a, b string) int { return cmp.Compare(ranks[a], ranks[b]) })
+		slices.SortFunc(ranked, func(a, b rankedHash) int { return cmp.Or(cmp.Compare(a.rank, b.rank), cmp.Compare(a.pos, b.pos)) })
+		for i, r := range ranked {
+			c.adds[i] = r.h
+		}
 	}
 	for n := range foreign {
 		c.unblocked = append(c.unblocked, n)
@@ -779,6 +785,12 @@ func appendSpellings(dst []string, run []spelling) []string {
 func normalize(v string) string { return provider.NormalizeHash(v) }
 
 // checkHash reports whether h is a lowercase hex digest of type t.
+type rankedHash struct {
+	h    string
+	rank int64
+	pos  int
+}
+
 // checkDesired checks every desired hash and that none is listed twice:
 // with sorted, by comparing neighbours; otherwise by filling index (hash
 // to position).
