@@ -253,6 +253,15 @@ func (p *Scanner) StringValue() (string, bool) {
 	return s, true
 }
 
+// stringSpecial marks the bytes skipString must look at inside a string:
+// '"', '\\', control characters and bytes from 0x7f up.
+var stringSpecial = func() (t [256]bool) {
+	for c := range t {
+		t[c] = c == '"' || c == '\\' || c < 0x20 || c >= 0x7f
+	}
+	return t
+}()
+
 // skipString moves past a valid string token; plain reports that it has
 // neither escapes nor bytes outside printable ASCII.
 func (p *Scanner) skipString() (plain, ok bool) {
@@ -262,6 +271,12 @@ func (p *Scanner) skipString() (plain, ok bool) {
 	}
 	plain = true
 	for j := p.i + 1; j < len(b); j++ {
+		for j < len(b) && !stringSpecial[b[j]] {
+			j++ // the usual byte: printable ASCII other than '"' and '\\'
+		}
+		if j == len(b) {
+			break
+		}
 		switch c := b[j]; {
 		case c == '"':
 			p.i = j + 1
