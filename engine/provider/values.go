@@ -1,6 +1,7 @@
 package provider
 
 import (
+	"bytes"
 	"hash/maphash"
 	"strings"
 )
@@ -106,13 +107,23 @@ func (l *ValueLists) Decode(raw []byte) ([]string, bool) {
 
 // DecodeValuesLike is DecodeValues, returning known itself when raw is
 // the compact JSON of that (non-empty) list: an item read again as it was
-// last written costs one comparison, no allocation.
+// last written costs one comparison, no allocation. raw must be valid JSON
+// (a page that encoding/json or jsonscan checked).
+//
+// known may hold any strings (the state decodes values that DecodeValues
+// refuses with encoding/json), so raw must also hold no escape and no
+// quote inside a string: otherwise a value's bytes may line up with another
+// list's JSON (known [`x","y`] and raw ["x","y"], or known [`a\"b`] and
+// raw ["a\"b"], which is [`a"b`]).
 func DecodeValuesLike(raw []byte, known []string) ([]string, bool) {
-	if len(known) > 0 && compactJSONOf(known, raw) {
+	if len(known) > 0 && compactJSONOf(known, raw) &&
+		bytes.IndexByte(raw, '\\') < 0 && bytes.Count(raw, quote) == 2*len(known) {
 		return known, true
 	}
 	return DecodeValues(raw)
 }
+
+var quote = []byte{'"'}
 
 // compactJSONOf reports whether raw is exactly the compact JSON array of
 // vals, strings that DecodeValues returned (no character needs escaping):

@@ -160,3 +160,69 @@ func TestDecodeValuesLike(t *testing.T) {
 		t.Errorf("DecodeValuesLike([], nil) = %#v, %v; want an empty non-nil list", got, ok)
 	}
 }
+
+// TestDecodeValuesLikeEscapes: known comes from the state, whose values
+// encoding/json may have decoded (an item recorded with foreign values), so
+// they may hold a quote or a backslash. Such a value's bytes can line up
+// with a different list's JSON (two values, or an escape sequence): known
+// must not be handed out then. Whatever DecodeValuesLike accepts decodes
+// to the same strings with encoding/json.
+func TestDecodeValuesLikeEscapes(t *testing.T) {
+	for _, tc := range []struct {
+		known []string
+		raw   string
+	}{
+		{[]string{`x","y`}, `["x","y"]`},                    // one value that reads as two
+		{[]string{`a","b`, "c"}, `["a","b","c"]`},           // two that read as three
+		{[]string{`a\"b`}, `["a\"b"]`},                      // the escape of a quote
+		{[]string{`a\nb`}, `["a\nb"]`},                      // the escape of a newline
+		{[]string{`a\u0041`}, `["a\u0041"]`},                // a \u escape
+		{[]string{`\\`}, `["\\"]`},                          // an escaped backslash
+		{[]string{"ok", `x\"`}, `["ok","x\""]`},             // the escape in a later value
+		{[]string{`"`, `"`}, `["\"","\""]`},                 // quotes that do not line up
+		{[]string{`a"`, `"b`}, `["a"","b"]`},                // invalid JSON is never a match either
+		{[]string{"plain", "values"}, `["plain","values"]`}, // the usual list: shared
+	} {
+		got, ok := DecodeValuesLike([]byte(tc.raw), tc.known)
+		if !ok {
+			continue // the caller decodes raw with encoding/json
+		}
+		var want []string
+		if err := json.Unmarshal([]byte(tc.raw), &want); err != nil {
+			t.Errorf("DecodeValuesLike(%s, %q) accepted JSON that encoding/json refuses: %v", tc.raw, tc.known, err)
+			continue
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("DecodeValuesLike(%s, %q) = %q, encoding/json gives %q", tc.raw, tc.known, got, want)
+		}
+	}
+}
+
+// FuzzDecodeValuesLike: whatever DecodeValuesLike accepts, with any known
+// list (given as its JSON, so that it may hold any string), encoding/json
+// decodes raw to the same strings.
+func FuzzDecodeValuesLike(f *testing.F) {
+	f.Add(`["x","y"]`, `["x\",\"y"]`)
+	f.Add(`["a\"b"]`, `["a\\\"b"]`)
+	f.Add(`["ab","cd"]`, `["ab","cd"]`)
+	f.Fuzz(func(t *testing.T, raw, knownJSON string) {
+		var known []string
+		if json.Unmarshal([]byte(knownJSON), &known) != nil {
+			return
+		}
+		got, ok := DecodeValuesLike([]byte(raw), known)
+		if !ok {
+			return
+		}
+		var want []string
+		if err := json.Unmarshal([]byte(raw), &want); err != nil {
+			if !json.Valid([]byte(raw)) {
+				return // raw always comes from a page encoding/json or jsonscan checked
+			}
+			t.Fatalf("raw %q known %q: accepted, encoding/json: %v", raw, known, err)
+		}
+		if !slices.Equal(got, want) {
+			t.Fatalf("raw %q known %q: got %q, encoding/json gives %q", raw, known, got, want)
+		}
+	})
+}

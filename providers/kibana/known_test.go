@@ -1,6 +1,7 @@
 package kibana
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 	"unsafe"
@@ -42,6 +43,37 @@ func TestListKnownSharesValues(t *testing.T) {
 		isKnown := unsafe.SliceData(v) == unsafe.SliceData(knownVals)
 		if want := it.ItemID == same; isKnown != want {
 			t.Errorf("item %s: values shared with Known = %v, want %v", it.ItemID, isKnown, want)
+		}
+	}
+}
+
+// TestKnownWithEscapedValues: the state may record values encoding/json
+// decoded (foreign values someone typed into an owned item), holding
+// quotes or backslashes whose bytes line up with another list's JSON. An
+// item listed with such a Known must read as it does without it.
+func TestKnownWithEscapedValues(t *testing.T) {
+	for _, tc := range []struct {
+		raw   string
+		known []string
+	}{
+		{`["x","y"]`, []string{`x","y`}},
+		{`["a\"b"]`, []string{`a\"b`}},
+		{`["a\\b","c"]`, []string{`a\\b`, "c"}},
+	} {
+		w := wireItem{ID: "id", ItemID: "item", Version: "v1", Entries: []wireEntry{{
+			Field: "file.hash.md5", Type: "match_any", Operator: "included", Value: json.RawMessage(tc.raw),
+		}}}
+		want, err := w.toItem()
+		if err != nil {
+			t.Fatal(err)
+		}
+		known := provider.Item{ItemID: "item", Entries: []provider.Entry{{Field: "file.hash.md5", Value: tc.known}}}
+		got, err := w.toItemLike(&known)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d := cmp.Diff(want, got); d != "" {
+			t.Errorf("%s with Known %q reads differently (-without +with):\n%s", tc.raw, tc.known, d)
 		}
 	}
 }
