@@ -126,8 +126,9 @@ func DecodeValuesLike(raw []byte, known []string) ([]string, bool) {
 var quote = []byte{'"'}
 
 // compactJSONOf reports whether raw is exactly the compact JSON array of
-// vals, strings that DecodeValues returned (no character needs escaping):
-// then DecodeValues(raw) is vals.
+// vals, each string copied between quotes. When vals are strings that
+// DecodeValues returned (no character needs escaping), DecodeValues(raw) is
+// then vals; for any other strings see DecodeValuesLike.
 func compactJSONOf(vals []string, raw []byte) bool {
 	if len(raw) < 2 || raw[0] != '[' {
 		return false
