@@ -32,8 +32,7 @@ type planInput struct {
 	// taken are, per group, seqs whose item_id an item of another list
 	// holds: new items skip them (see avoidTaken).
 	taken map[groupKey][]int
-	// sorted caches sortedDesired, checked checkedDesired.
-	sorted  map[provider.HashType][]string
+	// checked caches checkedDesired.
 	checked map[provider.HashType]*pack.Desired
 }
 
@@ -142,7 +141,7 @@ type groupPlan struct {
 }
 
 // planGroup packs one (OS, hash type) group into out. It only reads in
-// (sortedDesired is computed beforehand), so groups run concurrently.
+// (checkedDesired is computed beforehand), so groups run concurrently.
 func planGroup(in *planInput, k groupKey, items []liveItem, out *groupPlan) error {
 	wanted := !in.orphan && containsStr(in.osTypes, k.os)
 	var desired []string
@@ -274,7 +273,13 @@ func (in *planInput) checkedDesired(ht provider.HashType) (*pack.Desired, error)
 	if d, ok := in.checked[ht]; ok {
 		return d, nil
 	}
-	d, err := pack.NewDesired(ht, in.sortedDesired(ht))
+	set := in.desired[ht]
+	sorted := make([]string, 0, len(set))
+	for h := range set {
+		sorted = append(sorted, h)
+	}
+	pack.SortHashes(sorted)
+	d, err := pack.NewDesired(ht, sorted)
 	if err != nil {
 		return nil, err
 	}
@@ -283,25 +288,6 @@ func (in *planInput) checkedDesired(ht provider.HashType) (*pack.Desired, error)
 	}
 	in.checked[ht] = d
 	return d, nil
-}
-
-// sortedDesired returns the desired hashes of type ht, sorted: computed
-// once per blocklist and shared by its OS groups (read only).
-func (in *planInput) sortedDesired(ht provider.HashType) []string {
-	if s, ok := in.sorted[ht]; ok {
-		return s
-	}
-	set := in.desired[ht]
-	s := make([]string, 0, len(set))
-	for h := range set {
-		s = append(s, h)
-	}
-	pack.SortHashes(s)
-	if in.sorted == nil {
-		in.sorted = map[provider.HashType][]string{}
-	}
-	in.sorted[ht] = s
-	return s
 }
 
 // setDiff returns values in b not in a (added) and in a not in b (removed),
