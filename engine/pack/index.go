@@ -111,29 +111,14 @@ func prefix16(v string) (uint32, bool) {
 	}
 	var p uint32
 	for i := 0; i < 4; i++ {
-		d := lowerHex[v[i]]
-		if d == 0xff {
+		d, ok := provider.HexDigit(v[i])
+		if !ok {
 			return 0, false
 		}
 		p = p<<4 | uint32(d)
 	}
 	return p, true
 }
-
-// lowerHex maps '0'-'9' and 'a'-'f' to their value and every other byte to
-// 0xff.
-var lowerHex = func() (t [256]uint8) {
-	for i := range t {
-		t[i] = 0xff
-	}
-	for c := '0'; c <= '9'; c++ {
-		t[c] = uint8(c - '0')
-	}
-	for c := 'a'; c <= 'f'; c++ {
-		t[c] = uint8(c-'a') + 10
-	}
-	return t
-}()
 
 // SortHashes sorts s in Go's string order. Hashes as the planner holds them
 // (lowercase hex) are first distributed by their leading hex digits, which

@@ -131,6 +131,13 @@ var unhex = func() (t [256]byte) {
 	return t
 }()
 
+// HexDigit is the value of c as a lowercase hex digit; ok is false for any
+// other byte.
+func HexDigit(c byte) (v byte, ok bool) {
+	v = unhex[c]
+	return v, v != 0xff
+}
+
 func isLowerHex(s string) bool {
 	for i := 0; i < len(s); i++ {
 		if unhex[s[i]] == 0xff {
