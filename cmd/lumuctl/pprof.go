@@ -70,35 +70,46 @@ func init() {
 	}
 }
 
-// peakHeap samples the live heap every 10 ms and keeps the heap profile
-// taken when it was largest; the returned function writes it to path.
-func peakHeap(path string) func() {
-	runtime.MemProfileRate = 64 << 10
+// sampleEvery calls sample every d until the returned stop, which waits
+// for the sample in progress.
+func sampleEvery(d time.Duration, sample func()) (stop func()) {
 	done, finished := make(chan struct{}), make(chan struct{})
-	var best bytes.Buffer
 	go func() {
 		defer close(finished)
-		sample := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
-		var max uint64
-		t := time.NewTicker(10 * time.Millisecond)
+		t := time.NewTicker(d)
 		defer t.Stop()
 		for {
 			select {
 			case <-done:
 				return
 			case <-t.C:
-			}
-			metrics.Read(sample)
-			if v := sample[0].Value.Uint64(); v > max {
-				max = v
-				best.Reset()
-				_ = pprof.Lookup("heap").WriteTo(&best, 0)
+				sample()
 			}
 		}
 	}()
 	return func() {
 		close(done)
 		<-finished
+	}
+}
+
+// peakHeap samples the live heap every 10 ms and keeps the heap profile
+// taken when it was largest; the returned function writes it to path.
+func peakHeap(path string) func() {
+	runtime.MemProfileRate = 64 << 10
+	var best bytes.Buffer
+	sample := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+	var max uint64
+	stop := sampleEvery(10*time.Millisecond, func() {
+		metrics.Read(sample)
+		if v := sample[0].Value.Uint64(); v > max {
+			max = v
+			best.Reset()
+			_ = pprof.Lookup("heap").WriteTo(&best, 0)
+		}
+	})
+	return func() {
+		stop()
 		_ = os.WriteFile(path, best.Bytes(), 0o600)
 	}
 }
@@ -108,36 +119,23 @@ func peakHeap(path string) func() {
 // RssFile of /proc/self/status (anonymous memory: the Go heap; file-backed:
 // the binary and the mmapped bbolt files), in KiB.
 func rssTrace(path string) func() {
-	done, finished := make(chan struct{}), make(chan struct{})
 	var out bytes.Buffer
 	start := time.Now()
-	go func() {
-		defer close(finished)
-		t := time.NewTicker(5 * time.Millisecond)
-		defer t.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-t.C:
-			}
-			b, err := os.ReadFile("/proc/self/status")
-			if err != nil {
-				return
-			}
-			fmt.Fprintf(&out, "%d", time.Since(start).Milliseconds())
-			for _, line := range bytes.Split(b, []byte("\n")) {
-				if bytes.HasPrefix(line, []byte("RssAnon:")) || bytes.HasPrefix(line, []byte("RssFile:")) {
-					f := bytes.Fields(line)
-					fmt.Fprintf(&out, " %s", f[1])
-				}
-			}
-			out.WriteByte('\n')
+	stop := sampleEvery(5*time.Millisecond, func() {
+		b, err := os.ReadFile("/proc/self/status")
+		if err != nil {
+			return
 		}
-	}()
+		fmt.Fprintf(&out, "%d", time.Since(start).Milliseconds())
+		for _, line := range bytes.Split(b, []byte("\n")) {
+			if bytes.HasPrefix(line, []byte("RssAnon:")) || bytes.HasPrefix(line, []byte("RssFile:")) {
+				fmt.Fprintf(&out, " %s", bytes.Fields(line)[1])
+			}
+		}
+		out.WriteByte('\n')
+	})
 	return func() {
-		close(done)
-		<-finished
+		stop()
 		_ = os.WriteFile(path, out.Bytes(), 0o600)
 	}
 }
