@@ -187,16 +187,45 @@ func (c *cache) load(company string, ids []string) (out map[string]cachedInciden
 			return out, fmt.Errorf("reading the cache %s: %w", c.path, err)
 		}
 		for id, v := range raw {
-			rec, ok := decodeCachedFast(v)
-			if ok || json.Unmarshal(v, &rec) == nil {
+			if rec, ok := decodeCached(v); ok {
 				out[id] = rec // an unreadable record is a miss
 			}
 		}
 		return out, nil
 	}
+	err = c.viewGroup(company, func(b *bolt.Bucket) {
+		for _, id := range ids {
+			if v := b.Get([]byte(id)); v != nil {
+				if rec, ok := decodeCached(v); ok {
+					out[id] = rec // an unreadable record is a miss
+				}
+			}
+		}
+	})
+	if err != nil {
+		return map[string]cachedIncident{}, err
+	}
+	return out, nil
+}
+
+// decodeCached decodes one cached record: in one pass when it can,
+// otherwise with encoding/json; ok is false for an unreadable record.
+func decodeCached(v []byte) (cachedIncident, bool) {
+	rec, ok := decodeCachedFast(v)
+	if !ok && json.Unmarshal(v, &rec) != nil {
+		return cachedIncident{}, false
+	}
+	return rec, true
+}
+
+// viewGroup calls f with the bucket of group (a company's incidents, or
+// one of listing.go's groups) in a read transaction; not at all when the
+// cache is of another version or holds no such group. A damaged file that
+// makes bbolt panic is an error, as is a failed read.
+func (c *cache) viewGroup(group string, f func(*bolt.Bucket)) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			out, err = map[string]cachedIncident{}, fmt.Errorf("reading the cache %s: %v", c.path, r)
+			err = fmt.Errorf("reading the cache %s: %v", c.path, r)
 		}
 	}()
 	err = c.db.View(func(tx *bolt.Tx) error {
@@ -207,27 +236,15 @@ func (c *cache) load(company string, ids []string) (out map[string]cachedInciden
 		if root == nil {
 			return nil
 		}
-		b := root.Bucket([]byte(company))
-		if b == nil {
-			return nil
-		}
-		for _, id := range ids {
-			v := b.Get([]byte(id))
-			if v == nil {
-				continue
-			}
-			rec, ok := decodeCachedFast(v)
-			if !ok && json.Unmarshal(v, &rec) != nil {
-				continue // an unreadable record is a miss
-			}
-			out[id] = rec
+		if b := root.Bucket([]byte(group)); b != nil {
+			f(b)
 		}
 		return nil
 	})
 	if err != nil {
-		return map[string]cachedIncident{}, fmt.Errorf("reading the cache %s: %w", c.path, err)
+		return fmt.Errorf("reading the cache %s: %w", c.path, err)
 	}
-	return out, nil
+	return nil
 }
 
 func versionOK(tx *bolt.Tx) bool {

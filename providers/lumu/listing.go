@@ -278,27 +278,15 @@ func (c *cache) loadRaw(group, id string) (out []byte, err error) {
 		}
 		return m[id], nil
 	}
-	defer func() {
-		if r := recover(); r != nil {
-			out, err = nil, fmt.Errorf("reading the cache %s: %v", c.path, r)
+	err = c.viewGroup(group, func(b *bolt.Bucket) {
+		if v := b.Get([]byte(id)); v != nil {
+			out = slices.Clone(v)
 		}
-	}()
-	err = c.db.View(func(tx *bolt.Tx) error {
-		if !versionOK(tx) {
-			return nil
-		}
-		root := tx.Bucket(bucketCompanies)
-		if root == nil {
-			return nil
-		}
-		if b := root.Bucket([]byte(group)); b != nil {
-			if v := b.Get([]byte(id)); v != nil {
-				out = slices.Clone(v)
-			}
-		}
-		return nil
 	})
-	return out, err
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // storeRaw writes one record of a group.
