@@ -213,18 +213,7 @@ func (s *Server) findItems(rc *reqCtx) (int, any, *apiErr) {
 // full items cost more than lumuctl's decoding of it.
 func (r FindResult) appendJSON(b []byte) []byte {
 	b = append(b, `{"data":`...)
-	if r.Data == nil {
-		b = append(b, "null"...)
-	} else {
-		b = append(b, '[')
-		for i := range r.Data {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = r.Data[i].appendJSON(b)
-		}
-		b = append(b, ']')
-	}
+	b = appendJSONArray(b, r.Data, func(b []byte, it *Item) []byte { return it.appendJSON(b) })
 	b = append(b, `,"page":`...)
 	b = strconv.AppendInt(b, int64(r.Page), 10)
 	b = append(b, `,"per_page":`...)
@@ -243,18 +232,7 @@ func (it *Item) appendJSON(b []byte) []byte {
 	}
 	strs := func(name string, vs []string) {
 		b = append(b, name...)
-		if vs == nil {
-			b = append(b, "null"...)
-			return
-		}
-		b = append(b, '[')
-		for i, v := range vs {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = appendJSONString(b, v)
-		}
-		b = append(b, ']')
+		b = appendJSONArray(b, vs, func(b []byte, v *string) []byte { return appendJSONString(b, *v) })
 	}
 	field(`{"id":`, it.ID)
 	field(`,"item_id":`, it.ItemID)
@@ -266,18 +244,7 @@ func (it *Item) appendJSON(b []byte) []byte {
 	strs(`,"os_types":`, it.OSTypes)
 	strs(`,"tags":`, it.Tags)
 	b = append(b, `,"entries":`...)
-	if it.Entries == nil {
-		b = append(b, "null"...)
-	} else {
-		b = append(b, '[')
-		for i, e := range it.Entries {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = e.appendJSON(b)
-		}
-		b = append(b, ']')
-	}
+	b = appendJSONArray(b, it.Entries, func(b []byte, e *Entry) []byte { return e.appendJSON(b) })
 	b = append(b, `,"comments":`...)
 	c, _ := json.Marshal(it.Comments) // strings only: always marshals
 	b = append(b, c...)

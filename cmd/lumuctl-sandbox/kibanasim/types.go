@@ -75,26 +75,34 @@ func (e Entry) appendJSON(b []byte) []byte {
 		b = appendJSONString(b, e.Value[0])
 	case e.Type == "nested" || e.Type == "exists":
 	default:
-		b = append(b, `,"value":[`...)
-		for i, v := range e.Value {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = appendJSONString(b, v)
+		v := e.Value
+		if v == nil {
+			v = []string{} // a match_any entry always has a list
 		}
-		b = append(b, ']')
+		b = append(b, `,"value":`...)
+		b = appendJSONArray(b, v, func(b []byte, s *string) []byte { return appendJSONString(b, *s) })
 	}
 	if len(e.Entries) > 0 {
-		b = append(b, `,"entries":[`...)
-		for i, sub := range e.Entries {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = sub.appendJSON(b)
-		}
-		b = append(b, ']')
+		b = append(b, `,"entries":`...)
+		b = appendJSONArray(b, e.Entries, func(b []byte, e *Entry) []byte { return e.appendJSON(b) })
 	}
 	return append(b, '}')
+}
+
+// appendJSONArray appends xs as encoding/json writes a slice: null when
+// nil, otherwise each element by elem between brackets, comma-separated.
+func appendJSONArray[T any](b []byte, xs []T, elem func([]byte, *T) []byte) []byte {
+	if xs == nil {
+		return append(b, "null"...)
+	}
+	b = append(b, '[')
+	for i := range xs {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = elem(b, &xs[i])
+	}
+	return append(b, ']')
 }
 
 // appendJSONString appends s as encoding/json writes it: printable ASCII
