@@ -395,6 +395,16 @@ func (f *fetch) run(ctx context.Context) error {
 				continue
 			}
 		}
+		if need == 0 {
+			// Answered from the cache alone: no request, nothing to wait
+			// for, so no goroutine (a warm run has thousands of these).
+			r, err := f.contexts(gctx, client, in, cached, advance)
+			results[i] = r
+			if err != nil { // cannot happen without a request; kept honest
+				g.Go(func() error { return err })
+			}
+			continue
+		}
 		inflight.Add(1)
 		g.Go(func() error {
 			defer inflight.Done()
@@ -426,9 +436,19 @@ func (f *fetch) run(ctx context.Context) error {
 	}
 
 	// 4 and 5. Normalise, filter, keep provenance.
-	f.indicators = make(map[string]*provider.Indicator)
+	// Sized once for every file listed (an upper bound: a hash in several
+	// incidents is counted each time), so the map never grows and rehashes.
+	files := 0
+	for _, r := range results {
+		if !r.skipped {
+			for _, t := range fl.HashTypes {
+				files += len(r.files[t])
+			}
+		}
+	}
+	f.indicators = make(map[string]*provider.Indicator, files)
 	unread := 0
-	var slab []provider.Indicator // indicators allocated a block at a time
+	slab := make([]provider.Indicator, 0, files) // the indicators, in one block
 	for i, in := range kept {
 		r := results[i]
 		if r.unread {
