@@ -22,8 +22,9 @@ type planInput struct {
 	policyIDs        []string
 	osTypes          []string
 	max              int
-	// desired holds the desired hashes by type (nil: remove everything).
-	desired map[provider.HashType]map[string]struct{}
+	// desired holds the desired hashes by type, each once, in no order
+	// (nil: remove everything).
+	desired map[provider.HashType][]string
 	// rank orders the hashes a group gains (see pack.Input.Rank); may be nil.
 	rank   func(hash string) int64
 	live   []liveItem
@@ -273,11 +274,9 @@ func (in *planInput) checkedDesired(ht provider.HashType) (*pack.Desired, error)
 	if d, ok := in.checked[ht]; ok {
 		return d, nil
 	}
-	set := in.desired[ht]
-	sorted := make([]string, 0, len(set))
-	for h := range set {
-		sorted = append(sorted, h)
-	}
+	// Sorted in place: nothing reads in.desired's order, and nothing adds
+	// to it once packing starts.
+	sorted := in.desired[ht]
 	pack.SortHashes(sorted)
 	d, err := pack.NewDesired(ht, sorted)
 	if err != nil {

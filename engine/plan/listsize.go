@@ -114,7 +114,7 @@ func checkListSize(cfg *config.Config, live map[string]*liveKibana, blocklists [
 // item it needs at least one item per OS and hash type for every
 // max_values_per_item hashes. (Packing would otherwise fail on the item
 // sequence, which has four digits.)
-func checkPackable(cfg *config.Config, blName string, desired map[provider.HashType]map[string]struct{}) *hcl.Diagnostic {
+func checkPackable(cfg *config.Config, blName string, desired map[provider.HashType][]string) *hcl.Diagnostic {
 	bl := cfg.Blocklists[blName]
 	if bl == nil || bl.Kibana == nil || bl.MaxValuesPerItem <= 0 {
 		return nil

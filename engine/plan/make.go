@@ -212,7 +212,7 @@ func Make(ctx context.Context, opts Options) (*Plan, hcl.Diagnostics) {
 		prov := newProvenanceBuilder()
 		provs[bl.Name] = prov
 		lk := live[bl.Kibana.Name]
-		var desired map[provider.HashType]map[string]struct{}
+		var desired map[provider.HashType][]string
 		var empty []string
 		if opts.Mode == ModeNormal {
 			desired, empty = desiredSet(bl, results, prov)
@@ -538,11 +538,16 @@ func collectWarnings(results map[string]*fetched) []Note {
 	return out
 }
 
-// desiredSet is the union of the blocklist's sources, by hash type. It also
-// records provenance and returns the names of sources that yielded nothing.
-func desiredSet(bl *config.Blocklist, results map[string]*fetched, prov *provenanceBuilder) (map[provider.HashType]map[string]struct{}, []string) {
-	out := map[provider.HashType]map[string]struct{}{}
+// desiredSet is the union of the blocklist's sources, by hash type: each
+// hash once, in no particular order (the planner sorts each type's hashes
+// once, in checkedDesired). It also records provenance and returns the
+// names of sources that yielded nothing. A source's answer is already keyed
+// by hash, so only a hash that an earlier source of the blocklist also
+// yielded needs a lookup: no second set of every hash is built.
+func desiredSet(bl *config.Blocklist, results map[string]*fetched, prov *provenanceBuilder) (map[provider.HashType][]string, []string) {
+	out := map[provider.HashType][]string{}
 	var empty []string
+	var earlier []map[string]*provider.Indicator
 	for _, f := range bl.Sources {
 		r := results[f.Name]
 		if r == nil {
@@ -553,42 +558,34 @@ func desiredSet(bl *config.Blocklist, results map[string]*fetched, prov *provena
 			// only not read whole yet.
 			empty = append(empty, f.Name)
 		}
-		if len(bl.Sources) == 1 {
-			// Size each set once (no rehashing while it grows).
-			n := map[provider.HashType]int{}
-			var t provider.HashType
-			c := 0
-			for _, ind := range r.resp.Indicators {
-				if ind.Type != t { // runs of one type: one map write per run
-					n[t] += c
-					t, c = ind.Type, 0
-				}
-				c++
-			}
-			n[t] += c
-			for t, c := range n {
-				if t != "" {
-					out[t] = make(map[string]struct{}, c)
-				}
-			}
-		}
-		var set map[string]struct{}
-		var setType provider.HashType
 		for h, ind := range r.resp.Indicators {
-			if set == nil || ind.Type != setType {
-				setType, set = ind.Type, out[ind.Type]
-				if set == nil {
-					set = map[string]struct{}{}
-					out[ind.Type] = set
-				}
+			if yielded(earlier, ind.Type, h) {
+				continue
 			}
-			set[h] = struct{}{}
+			set := out[ind.Type]
+			if set == nil {
+				// Room for the whole answer: one type is the usual case.
+				set = make([]string, 0, len(r.resp.Indicators))
+			}
+			out[ind.Type] = append(set, h)
 		}
+		earlier = append(earlier, r.resp.Indicators)
 		// The incidents of each hash are taken from the answer only for
 		// the hashes the plan's provenance needs (see materialize).
 		prov.addFetchedSet(r.resp.Indicators)
 	}
 	return out, empty
+}
+
+// yielded reports whether one of the sources' answers holds h as a hash of
+// type t.
+func yielded(answers []map[string]*provider.Indicator, t provider.HashType, h string) bool {
+	for _, a := range answers {
+		if ind := a[h]; ind != nil && ind.Type == t {
+			return true
+		}
+	}
+	return false
 }
 
 // lastSeen returns the rank the packer orders a blocklist's new hashes by:
@@ -619,7 +616,7 @@ func lastSeen(bl *config.Blocklist, results map[string]*fetched) func(string) in
 // daily quota, or a 429 past retry_timeout): such an incident is still
 // there, and what it yielded before stays blocked until it is read again
 // (SPEC section 3). Removals are still decided by the incident list.
-func keepUnread(ns string, bl *config.Blocklist, results map[string]*fetched, prior Prior, desired map[provider.HashType]map[string]struct{}, prov *provenanceBuilder) {
+func keepUnread(ns string, bl *config.Blocklist, results map[string]*fetched, prior Prior, desired map[provider.HashType][]string, prov *provenanceBuilder) {
 	unread := map[string]bool{} // filter + "\x00" + incident id
 	filters := map[string]*config.IOCFilter{}
 	for _, f := range bl.Sources {
@@ -632,6 +629,12 @@ func keepUnread(ns string, bl *config.Blocklist, results map[string]*fetched, pr
 	}
 	if len(unread) == 0 || (prior.Incidents == nil && prior.IncidentsOf == nil) {
 		return
+	}
+	var answers []map[string]*provider.Indicator // what desired holds
+	for _, f := range bl.Sources {
+		if r := results[f.Name]; r != nil {
+			answers = append(answers, r.resp.Indicators)
+		}
 	}
 	type cand struct {
 		t provider.HashType
@@ -655,7 +658,7 @@ func keepUnread(ns string, bl *config.Blocklist, results map[string]*fetched, pr
 				if !t.Valid(h) {
 					continue
 				}
-				if _, ok := desired[t][h]; ok || listed[h] {
+				if listed[h] || yielded(answers, t, h) {
 					continue
 				}
 				listed[h] = true
@@ -675,10 +678,7 @@ func keepUnread(ns string, bl *config.Blocklist, results map[string]*fetched, pr
 		if len(keep) == 0 {
 			continue
 		}
-		if desired[c.t] == nil {
-			desired[c.t] = map[string]struct{}{}
-		}
-		desired[c.t][c.h] = struct{}{}
+		desired[c.t] = append(desired[c.t], c.h)
 		prov.add(c.h, keep)
 	}
 }
