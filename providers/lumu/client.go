@@ -195,9 +195,14 @@ func (c *Client) ListIncidents(ctx context.Context, q ListQuery, onPage func(inc
 		if err != nil {
 			return res, err
 		}
-		var p incidentPage
-		if err := decode(data, &p); err != nil {
-			return res, fmt.Errorf("%s: Lumu's answer is not a valid incident list: %s", endpoint, Scrub(err.Error()))
+		// One pass for the usual page; encoding/json (decode) for anything
+		// else, including an empty or all-space body.
+		p, ok := decodeIncidentPageFast(data)
+		if !ok {
+			p = incidentPage{}
+			if err := decode(data, &p); err != nil {
+				return res, fmt.Errorf("%s: Lumu's answer is not a valid incident list: %s", endpoint, Scrub(err.Error()))
+			}
 		}
 		fresh := 0
 		for _, in := range p.Items {

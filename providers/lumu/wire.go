@@ -24,12 +24,18 @@ func (t *Time) UnmarshalJSON(b []byte) error {
 	if err := json.Unmarshal(b, &s); err != nil {
 		return fmt.Errorf("timestamp %s is not a string", truncate(string(b), 64))
 	}
-	v, err := time.Parse(time.RFC3339Nano, strings.TrimSpace(s))
-	if err != nil {
+	v, ok := parseTimestamp(s)
+	if !ok {
 		return fmt.Errorf("timestamp %q is not RFC 3339", truncate(s, 64))
 	}
-	t.Time = v.UTC()
+	t.Time = v
 	return nil
+}
+
+// parseTimestamp parses the (unquoted) text of a timestamp other than "".
+func parseTimestamp(s string) (time.Time, bool) {
+	v, err := time.Parse(time.RFC3339Nano, strings.TrimSpace(s))
+	return v.UTC(), err == nil
 }
 
 // MarshalJSON implements json.Marshaler (RFC 3339 with nanoseconds, or
