@@ -723,12 +723,30 @@ func plainLower(v string) bool {
 	if v == "" || asciiSpace(v[0]) || asciiSpace(v[len(v)-1]) {
 		return false
 	}
-	for i := 0; i < len(v); i++ {
+	i := 0
+	for ; i+8 <= len(v); i += 8 {
+		if hasUpperOrHigh(word8(v[i:])) {
+			return false
+		}
+	}
+	for ; i < len(v); i++ {
 		if c := v[i]; c >= 'A' && c <= 'Z' || c >= 0x80 {
 			return false
 		}
 	}
 	return true
+}
+
+// hasUpperOrHigh reports whether one of x's eight bytes is 'A'..'Z' or
+// 0x80 or above. With every byte below 0x80, adding 0x3f (0x25) to each sets
+// its top bit exactly when it is at least 'A' (at least 'Z'+1), with no
+// carry into the next byte.
+func hasUpperOrHigh(x uint64) bool {
+	const ones, high = 0x0101010101010101, 0x8080808080808080
+	if x&high != 0 {
+		return true
+	}
+	return (x+0x3f*ones)&^(x+0x25*ones)&high != 0
 }
 
 func asciiSpace(c byte) bool {
