@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/bits"
 	"slices"
+	"strings"
 
 	"github.com/lumuctl/lumuctl/engine/provider"
 )
@@ -31,6 +32,80 @@ func NewDesired(t provider.HashType, hashes []string) (*Desired, error) {
 		return nil, fmt.Errorf("pack: %w", err)
 	}
 	return &Desired{t: t, hashes: hashes, idx: newSortedIndex(hashes)}, nil
+}
+
+// SortDesired sorts hashes in place (Go's string order) and returns them
+// checked and indexed, as NewDesired does for sorted ones, with the same
+// errors. Each string is read twice (checked and counted by its leading
+// hex digits, then placed in its bucket); its first eight bytes, taken as
+// one ordered word, then do the sorting and become the index's side array,
+// so the sort and the index touch one contiguous array, not 200,000
+// scattered strings four more times. hashes is kept, not copied.
+func SortDesired(t provider.HashType, hashes []string) (*Desired, error) {
+	n := t.HexLen()
+	if n < 8 || len(hashes) < 1024 {
+		SortHashes(hashes)
+		return NewDesired(t, hashes)
+	}
+	type keyed struct {
+		w uint64
+		s string
+	}
+	b := min(bits.Len(uint(len(hashes))), 16)
+	shift := uint(16 - b)
+	start := make([]int32, 1<<b+1)
+	for _, h := range hashes {
+		if !t.Valid(h) {
+			// Any invalid hash: the plain path, which names it.
+			SortHashes(hashes)
+			return NewDesired(t, hashes)
+		}
+		start[prefixOfWord(word8(h))>>shift+1]++
+	}
+	for i := 1; i < len(start); i++ {
+		start[i] += start[i-1]
+	}
+	next := slices.Clone(start[:len(start)-1])
+	out := make([]keyed, len(hashes))
+	for _, h := range hashes {
+		w := word8(h)
+		bk := prefixOfWord(w) >> shift
+		out[next[bk]] = keyed{w, h}
+		next[bk]++
+	}
+	byKey := func(a, b keyed) int {
+		if a.w != b.w {
+			if a.w < b.w {
+				return -1
+			}
+			return 1
+		}
+		return strings.Compare(a.s, b.s)
+	}
+	for k := 0; k+1 < len(start); k++ {
+		if bucket := out[start[k]:start[k+1]]; len(bucket) > 1 {
+			slices.SortFunc(bucket, byKey)
+		}
+	}
+	words := make([]uint64, len(out))
+	for i, k := range out {
+		if i > 0 && k.w == out[i-1].w && k.s == out[i-1].s {
+			return nil, fmt.Errorf("pack: desired hash %s listed twice", k.s)
+		}
+		hashes[i], words[i] = k.s, k.w
+	}
+	return &Desired{t: t, hashes: hashes, idx: sortedIndex{vals: hashes, shift: shift, start: start, words: words}}, nil
+}
+
+// prefixOfWord is prefix16 of a lowercase hex string whose first eight
+// bytes are w (word8).
+func prefixOfWord(w uint64) uint32 {
+	var p uint32
+	for i := 0; i < 4; i++ {
+		d, _ := provider.HexDigit(byte(w >> (56 - 8*i)))
+		p = p<<4 | uint32(d)
+	}
+	return p
 }
 
 // Hashes returns the checked hashes (read only).

@@ -147,3 +147,83 @@ func TestNewDesired(t *testing.T) {
 		t.Errorf("PackGroupChecked accepted a sha256 set for an md5 group")
 	}
 }
+
+// TestSortDesired compares SortDesired with SortHashes then NewDesired: the
+// same order, the same index, the same error, for every hash type, sizes
+// around the bucket threshold, hashes sharing their first eight (and more)
+// characters, repeats, and one invalid value.
+func TestSortDesired(t *testing.T) {
+	for _, ht := range []provider.HashType{provider.MD5, provider.SHA1, provider.SHA256} {
+		for _, n := range []int{0, 1, 5, 1023, 1024, 1025, 5000, 70000} {
+			for _, odd := range []string{"", "repeat", "UPPER", "short", "8same"} {
+				s := make([]string, 0, n)
+				for i := 0; i < n; i++ {
+					h := hashForTest(i)[:ht.HexLen()]
+					if i%5 == 0 {
+						h = "0000" + h[4:]
+					}
+					if i%11 == 0 {
+						h = "abcdef01" + h[8:] // same first word
+					}
+					s = append(s, h)
+				}
+				if n > 2 {
+					switch odd {
+					case "repeat":
+						s[n/2] = s[n/3]
+					case "UPPER":
+						s[n/2] = strings.ToUpper(s[n/2])
+					case "short":
+						s[n/2] = s[n/2][:ht.HexLen()-1]
+					case "8same":
+						s[n/2] = s[n/3][:ht.HexLen()-1] + "x"
+					}
+				}
+				want := slices.Clone(s)
+				SortHashes(want)
+				wd, werr := NewDesired(ht, want)
+				got := slices.Clone(s)
+				gd, gerr := SortDesired(ht, got)
+				if fmt.Sprint(werr) != fmt.Sprint(gerr) {
+					t.Fatalf("%s n=%d odd=%s: error %v, want %v", ht, n, odd, gerr, werr)
+				}
+				if werr != nil {
+					continue
+				}
+				if !slices.Equal(got, want) {
+					t.Fatalf("%s n=%d odd=%s: order differs from SortHashes", ht, n, odd)
+				}
+				if gd.t != wd.t || !slices.Equal(gd.hashes, wd.hashes) || gd.idx.shift != wd.idx.shift ||
+					!slices.Equal(gd.idx.start, wd.idx.start) || !slices.Equal(gd.idx.words, wd.idx.words) || !sameSlice(gd.hashes, got) {
+					t.Fatalf("%s n=%d odd=%s: index differs from NewDesired's", ht, n, odd)
+				}
+			}
+		}
+	}
+}
+
+func BenchmarkSortDesired(b *testing.B) {
+	src := make([]string, 200000)
+	for i := range src {
+		h := sha256.Sum256(binary.LittleEndian.AppendUint32(nil, uint32(i)))
+		src[i] = hex.EncodeToString(h[:])
+	}
+	s := make([]string, len(src))
+	b.Run("SortDesired", func(b *testing.B) {
+		for b.Loop() {
+			copy(s, src)
+			if _, err := SortDesired(provider.SHA256, s); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("SortHashes+NewDesired", func(b *testing.B) {
+		for b.Loop() {
+			copy(s, src)
+			SortHashes(s)
+			if _, err := NewDesired(provider.SHA256, s); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}

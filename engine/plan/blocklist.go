@@ -268,7 +268,7 @@ func itemValues(it provider.Item) []string {
 }
 
 // checkedDesired returns the desired hashes of type ht checked and indexed
-// for pack (pack.NewDesired): once per blocklist and type, shared by its OS
+// for pack (pack.SortDesired): once per blocklist and type, shared by its OS
 // groups (read only).
 func (in *planInput) checkedDesired(ht provider.HashType) (*pack.Desired, error) {
 	if d, ok := in.checked[ht]; ok {
@@ -276,9 +276,7 @@ func (in *planInput) checkedDesired(ht provider.HashType) (*pack.Desired, error)
 	}
 	// Sorted in place: nothing reads in.desired's order, and nothing adds
 	// to it once packing starts.
-	sorted := in.desired[ht]
-	pack.SortHashes(sorted)
-	d, err := pack.NewDesired(ht, sorted)
+	d, err := pack.SortDesired(ht, in.desired[ht])
 	if err != nil {
 		return nil, err
 	}
