@@ -116,52 +116,6 @@ func readKibana(ctx context.Context, cfg *config.Config, name string, t provider
 	return lk, nil
 }
 
-// internValues replaces each value of the prior items that a source
-// yielded by the source's string of it: a hash blocked on three OSes and
-// yielded again is then held once in memory, not four times (the state's
-// copies become garbage). The values stay equal, byte for byte.
-func internValues(cfg *config.Config, prior map[string]provider.Item, results map[string]*fetched) {
-	if len(prior) == 0 || len(results) == 0 {
-		return
-	}
-	// Only the sources of the item's own blocklist are looked in: one
-	// lookup per value with one source, not one per configured filter.
-	sources := map[string][]*fetched{}
-	// The state shares one list between the items of a blocklist on
-	// several OSes (provider.ValueLists): each list is interned once.
-	done := map[*string]bool{}
-	for id, it := range prior {
-		bl, _, _, _, _, ok := splitOwnedID(cfg.Settings.Namespace, id)
-		b := cfg.Blocklists[bl]
-		if !ok || b == nil {
-			continue
-		}
-		srcs, seen := sources[bl]
-		if !seen {
-			for _, f := range b.Sources {
-				if r := results[f.Name]; r != nil {
-					srcs = append(srcs, r)
-				}
-			}
-			sources[bl] = srcs
-		}
-		for _, e := range it.Entries {
-			if len(e.Value) == 0 || done[&e.Value[0]] {
-				continue
-			}
-			done[&e.Value[0]] = true
-			for k, v := range e.Value {
-				for _, r := range srcs {
-					if ind := r.resp.Indicators[v]; ind != nil {
-						e.Value[k] = ind.Hash
-						break
-					}
-				}
-			}
-		}
-	}
-}
-
 // shareValues points each entry of a live item whose values are the ones
 // the state recorded for that item at the state's slice: the hashes of an
 // unchanged item are then held once, not once from Kibana and once from

@@ -49,9 +49,7 @@ type Options struct {
 type Prior struct {
 	Lineage string
 	Serial  uint64
-	// Items are the owned items as last applied, by item_id. Make may
-	// replace a value string in their entries by an equal one (see
-	// internValues); it changes nothing else.
+	// Items are the owned items as last applied, by item_id (read only).
 	Items map[string]provider.Item
 	// Incidents returns the incidents the state recorded for a hash of a
 	// blocklist at the last apply (used to explain removals and to keep
@@ -149,8 +147,6 @@ func Make(ctx context.Context, opts Options) (*Plan, hcl.Diagnostics) {
 	defer cancelKibana()
 	var kibanaRead sync.WaitGroup
 	kibanaRead.Go(func() {
-		// Known (the state's items) is only read here; internValues,
-		// which rewrites its values, runs after this returns.
 		for i, name := range kibanaNames {
 			reads[i].lk, reads[i].d = readKibana(kctx, cfg, name, opts.Kibanas[name], opts.Prior.Items)
 		}
@@ -175,9 +171,6 @@ func Make(ctx context.Context, opts Options) (*Plan, hcl.Diagnostics) {
 		}
 	}
 	kibanaRead.Wait()
-	if opts.Mode == ModeNormal {
-		internValues(cfg, opts.Prior.Items, results)
-	}
 	live := map[string]*liveKibana{}
 	for i, name := range kibanaNames {
 		lk, d := reads[i].lk, reads[i].d
