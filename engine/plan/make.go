@@ -556,8 +556,8 @@ func desiredSet(bl *config.Blocklist, results map[string]*fetched, prov *provena
 				continue
 			}
 			set := out[ind.Type]
-			if set == nil {
-				// Room for the whole answer: one type is the usual case.
+			if set == nil && len(f.HashTypes) == 1 {
+				// Room for the whole answer (the usual case: one type).
 				set = make([]string, 0, len(r.resp.Indicators))
 			}
 			out[ind.Type] = append(set, h)
