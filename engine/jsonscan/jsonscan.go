@@ -9,6 +9,7 @@ package jsonscan
 
 import (
 	"encoding/json"
+	"math/bits"
 	"strings"
 )
 
@@ -323,7 +324,11 @@ func unhexDigit(c byte) int {
 	return -1
 }
 
-// SmallInt reads an integer of at most 15 digits (which every Go int
+// smallDigits is how many decimal digits SmallInt reads: 15 where an int
+// has 64 bits, 9 where it has 32 (386, arm), so that the value always fits.
+const smallDigits = 9 + 6*(bits.UintSize/64)
+
+// SmallInt reads an integer of at most smallDigits digits (which an int
 // holds) and the space after it.
 func (p *Scanner) SmallInt() (int, bool) {
 	j, neg := p.i, false
@@ -338,7 +343,7 @@ func (p *Scanner) SmallInt() (int, bool) {
 		j++
 	}
 	switch {
-	case digits == 0 || digits > 15:
+	case digits == 0 || digits > smallDigits:
 		return 0, false
 	case digits > 1 && p.b[j-digits] == '0': // leading zero: invalid JSON
 		return 0, false

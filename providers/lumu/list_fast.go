@@ -147,9 +147,10 @@ func decodeIncidentFast(p *jsonscan.Scanner, in *Incident) bool {
 	})
 }
 
-// intFast reads an integer of at most 15 digits into *n (null leaves *n
-// as it is, as encoding/json does). Fractions, exponents and longer
-// numbers are left to encoding/json, which refuses some of them.
+// intFast reads an integer of at most 15 digits (9 where an int has 32
+// bits) into *n (null leaves *n as it is, as encoding/json does).
+// Fractions, exponents and longer numbers are left to encoding/json, which
+// refuses some of them.
 func intFast(p *jsonscan.Scanner, n *int) bool {
 	if p.Null() {
 		return true

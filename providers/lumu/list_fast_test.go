@@ -72,7 +72,7 @@ func listFastSeeds(tb testing.TB) []pageSeed {
 		{"utf8_values", in("\"description\":\"café ☃\",\"adversaryId\":\"b\xffad\",\"status\":\"\xc3\""), true},
 		{"other_status_types", in(`"status":"weird","adversaryTypes":["Other","spam","Spam"]`), true},
 		{"label_case", in(`"labelDistribution":{"A":1,"a":2,"":-3}`), true},
-		{"numbers", `{"items":[{"contacts":-0,"totalEndpoints":123456789012345}],"paginationInfo":{"page":-5,"items":0}}`, true},
+		{"numbers", `{"items":[{"contacts":-0,"totalEndpoints":123456789012345}],"paginationInfo":{"page":-5,"items":0}}`, strconv.IntSize == 64}, // an int has 32 bits on 386
 		{"many_items", `{"items":[` + strings.Repeat(`{"id":"x"},`, 150) + `{}]}`, true},
 		{"unread_false", in(`"unread":false`), true},
 
