@@ -1,28 +1,20 @@
 package state
 
 import (
-	"encoding/json"
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/lumuctl/lumuctl/engine/testkit"
 )
 
 // checkDecodeItemFast requires DecodeItemFast, when it accepts data, to
 // give what encoding/json gives.
 func checkDecodeItemFast(t *testing.T, data []byte) (accepted bool) {
 	t.Helper()
-	fast, ok := DecodeItemFast(data)
-	if !ok {
-		return false
-	}
-	var slow Item
-	if err := json.Unmarshal(data, &slow); err != nil {
-		t.Fatalf("DecodeItemFast accepted what encoding/json refuses (%v): %q", err, data)
-	}
-	if !reflect.DeepEqual(fast, slow) || !fast.Item.UpdatedAt.Equal(slow.Item.UpdatedAt) {
-		t.Fatalf("items differ:\nfast %#v\njson %#v\ndata %q", fast, slow, data)
-	}
-	return true
+	return testkit.SameAsJSON(t, "DecodeItemFast", data, DecodeItemFast, func(fast, slow Item) bool {
+		return reflect.DeepEqual(fast, slow) && fast.Item.UpdatedAt.Equal(slow.Item.UpdatedAt)
+	})
 }
 
 var fastItemSeeds = []struct {

@@ -1,32 +1,24 @@
 package lumu
 
 import (
-	"encoding/json"
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/lumuctl/lumuctl/engine/testkit"
 )
 
 // checkCachedFast requires decodeCachedFast, when it accepts v, to give
-// what encoding/json gives.
+// what encoding/json gives (last_contact as the same instant).
 func checkCachedFast(t *testing.T, v []byte) (accepted bool) {
 	t.Helper()
-	fast, ok := decodeCachedFast(v)
-	if !ok {
-		return false
-	}
-	var slow cachedIncident
-	if err := json.Unmarshal(v, &slow); err != nil {
-		t.Fatalf("decodeCachedFast accepted what encoding/json refuses (%v): %q", err, v)
-	}
-	if !fast.LastContact.Equal(slow.LastContact) {
-		t.Fatalf("last_contact: fast %v, json %v", fast.LastContact, slow.LastContact)
-	}
-	fast.LastContact = slow.LastContact
-	if !reflect.DeepEqual(fast, slow) {
-		t.Fatalf("records differ:\nfast %#v\njson %#v\ndata %q", fast, slow, v)
-	}
-	return true
+	return testkit.SameAsJSON(t, "decodeCachedFast", v, decodeCachedFast, func(fast, slow cachedIncident) bool {
+		if !fast.LastContact.Equal(slow.LastContact) {
+			return false
+		}
+		fast.LastContact = slow.LastContact
+		return reflect.DeepEqual(fast, slow)
+	})
 }
 
 var cachedFastSeeds = []struct {

@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"reflect"
 	"strconv"
 	"strings"
 	"sync"
@@ -22,19 +21,7 @@ import (
 // give what encoding/json gives, and to refuse what encoding/json refuses.
 func checkPageFast(t *testing.T, data []byte) (accepted bool) {
 	t.Helper()
-	fast, ok := decodeIncidentPageFast(data)
-	var slow incidentPage
-	err := json.Unmarshal(data, &slow)
-	if !ok {
-		return false
-	}
-	if err != nil {
-		t.Fatalf("decodeIncidentPageFast accepted what encoding/json refuses (%v): %q", err, data)
-	}
-	if !reflect.DeepEqual(fast, slow) {
-		t.Fatalf("pages differ:\nfast %#v\njson %#v\ndata %q", fast, slow, data)
-	}
-	return true
+	return testkit.SameAsJSON(t, "decodeIncidentPageFast", data, decodeIncidentPageFast, nil)
 }
 
 type pageSeed struct {
