@@ -77,82 +77,101 @@ func refConfig() configParams {
 // to build and apply the world, so every size gets three.
 const warmRuns = 3
 
-// benchWorld builds a world of n hashes in the reference shape, saves and
-// measures the initial plan, applies it, then times runs no-change plans.
-// With churn it also saves the plan of a 1% change and measures it.
-func benchWorld(ctx context.Context, o options, bin, tmp string, n, runs int, churn bool) (worldRow, error) {
-	row := worldRow{Hashes: n, Incidents: n / refPerIncident, Runs: runs}
+// refWorld is a reference-shaped world of n hashes, built and applied,
+// ready for its warm no-change plans.
+type refWorld struct {
+	n    int
+	w    *churnWorld
+	ws   *workspace
+	row  worldRow
+	cpus []float64
+}
+
+// setupWorld builds a world of n hashes in the reference shape, saves and
+// measures the initial plan and applies it. The caller closes w.sb.
+func setupWorld(ctx context.Context, o options, bin, tmp string, n int) (*refWorld, error) {
+	rw := &refWorld{n: n, row: worldRow{Hashes: n, Incidents: n / refPerIncident, NoChange: true}}
+	row := &rw.row
 	logf("world %d: building %d incidents of %d hashes", n, n/refPerIncident, refPerIncident)
 	w, err := newChurnWorld(ctx, o.seed, n, refPerIncident)
 	if err != nil {
-		return row, err
+		return nil, err
 	}
-	defer w.sb.Close()
+	rw.w = w
 	cfg := refConfig()
 	row.OSTypes = len(cfg.OSTypes)
-	ws, err := newWorkspace(ctx, bin, tmp, fmt.Sprintf("world-%d", n), w.sb.Info(), cfg)
-	if err != nil {
-		return row, err
+	if rw.ws, err = newWorkspace(ctx, bin, tmp, fmt.Sprintf("world-%d", n), w.sb.Info(), cfg); err != nil {
+		return rw, err
 	}
-	initPlan := filepath.Join(ws.dir, "initial.plan")
+	initPlan := filepath.Join(rw.ws.dir, "initial.plan")
 	logf("world %d: cold plan --out", n)
-	res, err := ws.run(ctx, "plan-initial", "plan", "--out", initPlan)
+	res, err := rw.ws.run(ctx, "plan-initial", "plan", "--out", initPlan)
 	if err != nil {
-		return row, err
+		return rw, err
 	}
 	row.ColdPlan = seconds(res.Wall)
 	if row.InitialPlan, err = fileSize(initPlan); err != nil {
-		return row, err
+		return rw, err
 	}
 	logf("world %d: apply the initial plan (%.1f MB)", n, float64(row.InitialPlan)/1e6)
-	if res, err = ws.run(ctx, "apply-initial", "apply", initPlan); err != nil {
-		return row, err
+	if res, err = rw.ws.run(ctx, "apply-initial", "apply", initPlan); err != nil {
+		return rw, err
 	}
 	row.InitialApply = seconds(res.Wall)
 	for _, osName := range cfg.OSTypes {
 		g := group{Namespace: benchNamespace, Blocklist: benchBlocklist, OS: osName, Type: provider.SHA256, Max: cfg.MaxValues}
 		v, it, err := groupValues(g, w.sb.Kibana.Items())
 		if err != nil {
-			return row, err
+			return rw, err
 		}
 		row.Values += v
 		row.Items += it
 	}
 	if want := n * len(cfg.OSTypes); row.Values != want {
-		return row, fmt.Errorf("world %d: %d values in Kibana after the initial apply, want %d", n, row.Values, want)
+		return rw, fmt.Errorf("world %d: %d values in Kibana after the initial apply, want %d", n, row.Values, want)
 	}
-	var cpus []float64
-	row.NoChange = true
-	for i := range runs {
-		logf("world %d: warm plan %d/%d", n, i+1, runs)
-		res, err := ws.run(ctx, fmt.Sprintf("plan-warm-%d", i+1), "plan")
-		if err != nil {
-			return row, err
-		}
-		row.Walls = append(row.Walls, seconds(res.Wall))
-		row.RSSAll = append(row.RSSAll, kibToMB(res.MaxRSSKiB))
-		cpus = append(cpus, res.CPU.Seconds())
-		row.Summary = planSummary(res.Stdout)
-		if !strings.HasPrefix(row.Summary, "No changes") {
-			row.NoChange = false
-		}
+	return rw, nil
+}
+
+// warm runs one warm no-change plan (the i-th of runs) and records it.
+func (rw *refWorld) warm(ctx context.Context, i, runs int) error {
+	row := &rw.row
+	logf("world %d: warm plan %d/%d", rw.n, i+1, runs)
+	res, err := rw.ws.run(ctx, fmt.Sprintf("plan-warm-%d", i+1), "plan")
+	if err != nil {
+		return err
 	}
+	row.Runs++
+	row.Walls = append(row.Walls, seconds(res.Wall))
+	row.RSSAll = append(row.RSSAll, kibToMB(res.MaxRSSKiB))
+	rw.cpus = append(rw.cpus, res.CPU.Seconds())
+	row.Summary = planSummary(res.Stdout)
+	if !strings.HasPrefix(row.Summary, "No changes") {
+		row.NoChange = false
+	}
+	return nil
+}
+
+// finish takes the medians of the warm plans and, with churn, saves and
+// measures the plan of a 1% change.
+func (rw *refWorld) finish(ctx context.Context, churn bool) (worldRow, error) {
+	row := rw.row
 	walls := make([]float64, len(row.Walls))
 	for i, s := range row.Walls {
 		walls[i] = time.Duration(s).Seconds()
 	}
 	row.Wall = seconds(time.Duration(median(walls) * float64(time.Second)))
-	row.CPU = seconds(time.Duration(median(cpus) * float64(time.Second)))
+	row.CPU = seconds(time.Duration(median(rw.cpus) * float64(time.Second)))
 	row.RSS = median(row.RSSAll)
 	if churn {
-		removed, added, err := w.churn(0.01)
+		removed, added, err := rw.w.churn(0.01)
 		if err != nil {
 			return row, err
 		}
 		row.ChurnRemoved, row.ChurnAdded = removed, added
-		churnPlan := filepath.Join(ws.dir, "churn.plan")
-		logf("world %d: plan --out after 1%% churn", n)
-		if _, err := ws.run(ctx, "plan-churn", "plan", "--out", churnPlan); err != nil {
+		churnPlan := filepath.Join(rw.ws.dir, "churn.plan")
+		logf("world %d: plan --out after 1%% churn", rw.n)
+		if _, err := rw.ws.run(ctx, "plan-churn", "plan", "--out", churnPlan); err != nil {
 			return row, err
 		}
 		if row.ChurnPlan, err = fileSize(churnPlan); err != nil {
@@ -163,7 +182,11 @@ func benchWorld(ctx context.Context, o options, bin, tmp string, n, runs int, ch
 }
 
 // benchGrowth measures the reference world (o.refHashes, with its plan
-// files) and, unless skipped, the other sizes of o.growth.
+// files) and, unless skipped, the other sizes of o.growth. Every world is
+// built and applied first; then the warm plans run in rounds, one per size
+// a round, smallest first, then largest first: a machine that slows down
+// or speeds up during the run (a shared one does) weighs on every size
+// alike instead of bending the growth fit.
 func benchGrowth(ctx context.Context, o options, bin, tmp string, r *results) error {
 	sizes := []int{o.refHashes}
 	if !o.skip["growth"] {
@@ -175,13 +198,39 @@ func benchGrowth(ctx context.Context, o options, bin, tmp string, r *results) er
 	}
 	g := &growthResult{}
 	r.Growth = g
+	var worlds []*refWorld
+	defer func() {
+		for _, rw := range worlds {
+			rw.w.sb.Close()
+		}
+	}()
 	for _, n := range sizes {
-		row, err := benchWorld(ctx, o, bin, tmp, n, warmRuns, n == o.refHashes)
+		rw, err := setupWorld(ctx, o, bin, tmp, n)
+		if rw != nil {
+			worlds = append(worlds, rw)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	for i := range warmRuns {
+		order := slices.Clone(worlds)
+		if i%2 == 1 {
+			slices.Reverse(order)
+		}
+		for _, rw := range order {
+			if err := rw.warm(ctx, i, warmRuns); err != nil {
+				return err
+			}
+		}
+	}
+	for _, rw := range worlds {
+		row, err := rw.finish(ctx, rw.n == o.refHashes)
 		if err != nil {
 			return err
 		}
 		if !row.NoChange {
-			r.Failed = append(r.Failed, fmt.Sprintf("world %d: the warm plan found changes (%s)", n, row.Summary))
+			r.Failed = append(r.Failed, fmt.Sprintf("world %d: the warm plan found changes (%s)", rw.n, row.Summary))
 		}
 		g.Worlds = append(g.Worlds, row)
 	}
