@@ -51,8 +51,8 @@ func SortDesired(t provider.HashType, hashes []string) (*Desired, error) {
 		w uint64
 		s string
 	}
-	b := min(bits.Len(uint(len(hashes))), 16)
-	shift := uint(16 - b)
+	b := min(bits.Len(uint(len(hashes))), indexBits)
+	shift := uint(indexBits - b)
 	start := make([]int32, 1<<b+1)
 	for _, h := range hashes {
 		if !t.Valid(h) {
@@ -97,11 +97,11 @@ func SortDesired(t provider.HashType, hashes []string) (*Desired, error) {
 	return &Desired{t: t, hashes: hashes, idx: sortedIndex{vals: hashes, shift: shift, start: start, words: words}}, nil
 }
 
-// prefixOfWord is prefix16 of a lowercase hex string whose first eight
+// prefixOfWord is indexPrefix of a lowercase hex string whose first eight
 // bytes are w (word8).
 func prefixOfWord(w uint64) uint32 {
 	var p uint32
-	for i := 0; i < 4; i++ {
+	for i := 0; i < indexBits/4; i++ {
 		d, _ := provider.HexDigit(byte(w >> (56 - 8*i)))
 		p = p<<4 | uint32(d)
 	}
@@ -124,7 +124,7 @@ func sameSlice(a, b []string) bool {
 // one or two strings, where a binary search of 200,000 compares 18.
 type sortedIndex struct {
 	vals  []string
-	shift uint    // a value's bucket is its first 16 bits (4 hex digits) >> shift
+	shift uint    // a value's bucket is its first indexBits bits (indexBits/4 hex digits) >> shift
 	start []int32 // vals[start[b]:start[b+1]] are the values of bucket b
 	// words[k] is word8(vals[k]) (0 for a value shorter than 8 bytes),
 	// side by side: a lookup reads its bucket's words from one cache line
@@ -135,14 +135,14 @@ type sortedIndex struct {
 // newSortedIndex indexes vals, which must be sorted canonical (lowercase
 // hex) hashes; the planner's desired set is.
 func newSortedIndex(vals []string) sortedIndex {
-	b := min(bits.Len(uint(len(vals))), 16) // about one value per bucket
-	x := sortedIndex{vals: vals, shift: uint(16 - b), start: make([]int32, 1<<b+1), words: make([]uint64, len(vals))}
+	b := min(bits.Len(uint(len(vals))), indexBits) // about one value per bucket
+	x := sortedIndex{vals: vals, shift: uint(indexBits - b), start: make([]int32, 1<<b+1), words: make([]uint64, len(vals))}
 	next := 0 // the first bucket whose start is not yet set
 	for i, v := range vals {
 		if len(v) >= 8 {
 			x.words[i] = word8(v)
 		}
-		p, _ := prefix16(v)
+		p, _ := indexPrefix(v)
 		for k := int(p >> x.shift); next <= k; next++ {
 			x.start[next] = int32(i)
 		}
@@ -154,10 +154,10 @@ func newSortedIndex(vals []string) sortedIndex {
 }
 
 // find returns the index of v in the indexed values and whether it is
-// there. A value that does not start with four lowercase hex digits is not a
+// there. A value that does not start with five lowercase hex digits is not a
 // canonical hash, so not there.
 func (x sortedIndex) find(v string) (int, bool) {
-	p, ok := prefix16(v)
+	p, ok := indexPrefix(v)
 	if !ok {
 		return 0, false
 	}
@@ -179,13 +179,26 @@ func (x sortedIndex) find(v string) (int, bool) {
 	return lo + k, found
 }
 
+// indexBits is the most leading bits (five hex digits) the index's
+// buckets use: about one value per bucket up to a million hashes. With 16
+// bits, a set of 400,000 averaged six a bucket, and the one in seven
+// buckets of more than eight fell back to a binary search of strings.
+const indexBits = 20
+
+// indexPrefix is the value of v's first indexBits/4 hex digits (lowercase
+// only).
+func indexPrefix(v string) (uint32, bool) { return hexPrefix(v, indexBits/4) }
+
 // prefix16 is the value of v's first four hex digits (lowercase only).
-func prefix16(v string) (uint32, bool) {
-	if len(v) < 4 {
+func prefix16(v string) (uint32, bool) { return hexPrefix(v, 4) }
+
+// hexPrefix is the value of v's first n hex digits (lowercase only).
+func hexPrefix(v string, n int) (uint32, bool) {
+	if len(v) < n {
 		return 0, false
 	}
 	var p uint32
-	for i := 0; i < 4; i++ {
+	for i := 0; i < n; i++ {
 		d, ok := provider.HexDigit(v[i])
 		if !ok {
 			return 0, false
