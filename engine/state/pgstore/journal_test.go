@@ -215,10 +215,10 @@ func TestJournalRowChangedBehindTheWriter(t *testing.T) {
 	cluster.Exec(t, fmt.Sprintf(`DELETE FROM %s.journal WHERE seq = $1`, schema), int64(s3))
 	cluster.Exec(t, fmt.Sprintf(`UPDATE %s.journal SET body = 'not json' WHERE seq = $1`, schema), int64(s2))
 	serial := func() string {
-		return readText(t, fmt.Sprintf(`SELECT serial::text FROM %s.states`, schema))
+		return cluster.QueryText(t, fmt.Sprintf(`SELECT serial::text FROM %s.states`, schema))
 	}
 	items := func() string {
-		return readText(t, fmt.Sprintf(`SELECT string_agg(item_id, ',' ORDER BY item_id) FROM %s.items`, schema))
+		return cluster.QueryText(t, fmt.Sprintf(`SELECT string_agg(item_id, ',' ORDER BY item_id) FROM %s.items`, schema))
 	}
 
 	before := serial()
@@ -245,7 +245,7 @@ func TestJournalRowChangedBehindTheWriter(t *testing.T) {
 	if _, err := w.Commit(state.Commit{ClearDone: true}); !errors.As(err, &ce) {
 		t.Errorf("ClearDone with a damaged row = %v, want a CorruptError", err)
 	}
-	if got := readText(t, fmt.Sprintf(`SELECT count(*)::text FROM %s.journal`, schema)); got != "2" {
+	if got := cluster.QueryText(t, fmt.Sprintf(`SELECT count(*)::text FROM %s.journal`, schema)); got != "2" {
 		t.Errorf("%s journal rows after the refused ClearDone, want 2", got)
 	}
 	if err := w.JournalClear(s2); err != nil {
@@ -255,7 +255,7 @@ func TestJournalRowChangedBehindTheWriter(t *testing.T) {
 	// Done by this writer, then set back to its pending body by hand: not
 	// cleared. Done and untouched: cleared.
 	s4, it4 := begin(4)
-	pending := readText(t, fmt.Sprintf(`SELECT body FROM %s.journal WHERE seq = %d`, schema, s4))
+	pending := cluster.QueryText(t, fmt.Sprintf(`SELECT body FROM %s.journal WHERE seq = %d`, schema, s4))
 	if err := w.JournalDone(s4, it4.Item); err != nil {
 		t.Fatal(err)
 	}
@@ -271,22 +271,6 @@ func TestJournalRowChangedBehindTheWriter(t *testing.T) {
 	if p := st.Pending(); len(st.Journal) != 1 || len(p) != 1 || p[0].Seq != s4 {
 		t.Errorf("journal after ClearDone: %+v; want only %d, pending", st.Journal, s4)
 	}
-}
-
-// readText returns the one text value query selects.
-func readText(t *testing.T, query string) string {
-	t.Helper()
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, cluster.URL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
-	var v string
-	if err := conn.QueryRow(ctx, query).Scan(&v); err != nil {
-		t.Fatalf("%s: %v", query, err)
-	}
-	return v
 }
 
 // The writer's session compresses what it writes with lz4 when the server
@@ -310,13 +294,13 @@ func TestWriterCompressesWithLZ4(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := readText(t, fmt.Sprintf(`SELECT pg_column_compression(body) FROM %s.journal`, schema)); got != "lz4" {
+	if got := cluster.QueryText(t, fmt.Sprintf(`SELECT pg_column_compression(body) FROM %s.journal`, schema)); got != "lz4" {
 		t.Errorf("journal entry compressed with %q, want lz4", got)
 	}
 	if err := w.JournalDone(seq, it.Item); err != nil {
 		t.Fatal(err)
 	}
-	if got := readText(t, fmt.Sprintf(`SELECT pg_column_compression(body) FROM %s.items`, schema)); got != "lz4" {
+	if got := cluster.QueryText(t, fmt.Sprintf(`SELECT pg_column_compression(body) FROM %s.items`, schema)); got != "lz4" {
 		t.Errorf("item compressed with %q, want lz4", got)
 	}
 }

@@ -315,13 +315,34 @@ func (c *Cluster) FreshSchema(t testing.TB) string {
 // Exec runs SQL on the cluster as the superuser (for faults and checks).
 func (c *Cluster) Exec(t testing.TB, sql string, args ...any) {
 	t.Helper()
+	c.session(t, func(ctx context.Context, conn *pgx.Conn) {
+		if _, err := conn.Exec(ctx, sql, args...); err != nil {
+			t.Fatalf("exec %q: %v", sql, err)
+		}
+	})
+}
+
+// QueryText returns the one text value query selects, read as the
+// superuser (for checks).
+func (c *Cluster) QueryText(t testing.TB, query string, args ...any) string {
+	t.Helper()
+	var v string
+	c.session(t, func(ctx context.Context, conn *pgx.Conn) {
+		if err := conn.QueryRow(ctx, query, args...).Scan(&v); err != nil {
+			t.Fatalf("%s: %v", query, err)
+		}
+	})
+	return v
+}
+
+// session runs fn on a new superuser session, closed when fn returns.
+func (c *Cluster) session(t testing.TB, fn func(ctx context.Context, conn *pgx.Conn)) {
+	t.Helper()
 	ctx := context.Background()
 	conn, err := pgx.Connect(ctx, c.URL())
 	if err != nil {
 		t.Fatalf("connect: %v", err)
 	}
 	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, sql, args...); err != nil {
-		t.Fatalf("exec %q: %v", sql, err)
-	}
+	fn(ctx, conn)
 }
